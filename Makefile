@@ -1,0 +1,50 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything they need is set up here.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+export VIRTUAL_ENV := $(CURDIR)/$(VENV)
+
+.PHONY: run test setup lint lock migrate bench clean
+
+run: setup
+	$(BIN)/safecity migrate
+	$(BIN)/safecity run
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+setup: $(VENV)/.synced
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+# requirements.lock pins every package with its hashes; `make lock` writes it again from pyproject.toml.
+$(VENV)/.synced: $(UV) pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(UV) pip sync --quiet --require-hashes requirements.lock
+	$(UV) pip install --quiet --no-deps --editable .
+	@touch $@
+
+lock: $(UV)
+	$(UV) pip compile pyproject.toml --group dev --generate-hashes --no-header --python $(PYTHON) -o requirements.lock
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+migrate: setup
+	$(BIN)/safecity migrate
+
+bench: setup
+	$(BIN)/python bench/api.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS)

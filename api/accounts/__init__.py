@@ -1,0 +1,1 @@
+"""Citizens, their devices, and staff accounts."""

@@ -1,0 +1,87 @@
+"""Routes for the signed-in citizen, districts, and staff administration."""
+
+from __future__ import annotations
+
+import asyncpg
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.status_codes import HTTP_201_CREATED
+
+from api.accounts import service
+from api.accounts.schemas import (
+    CitizenRead,
+    CitizenUpdate,
+    DeviceCreate,
+    DeviceRead,
+    DistrictRead,
+    DistrictSummary,
+    StaffCreate,
+    StaffRead,
+)
+from api.auth.guards import PUBLIC, allow
+from api.auth.tokens import Principal, Role
+
+
+def _citizen_id(request: Request[Principal, str, object]) -> int:
+    citizen_id = request.user.citizen_id
+    assert citizen_id is not None  # the route allows citizens only
+    return citizen_id
+
+
+class MeController(Controller):
+    path = "/v1/me"
+    tags = ["accounts"]
+
+    @get("/", opt=allow(Role.citizen))
+    async def read(self, request: Request, db: asyncpg.Connection) -> CitizenRead:
+        """The signed-in citizen's profile."""
+        return await service.get_citizen(db, citizen_id=_citizen_id(request))
+
+    @patch("/", opt=allow(Role.citizen))
+    async def update(self, request: Request, db: asyncpg.Connection, data: CitizenUpdate) -> CitizenRead:
+        """Change language, home district or display name."""
+        return await service.update_citizen(db, citizen_id=_citizen_id(request), data=data)
+
+    @get("/devices", opt=allow(Role.citizen))
+    async def devices(self, request: Request, db: asyncpg.Connection) -> list[DeviceRead]:
+        """Devices registered for push notifications."""
+        return await service.list_devices(db, citizen_id=_citizen_id(request))
+
+    @post("/devices", opt=allow(Role.citizen, idempotent=True), status_code=HTTP_201_CREATED)
+    async def register_device(self, request: Request, db: asyncpg.Connection, data: DeviceCreate) -> DeviceRead:
+        """Register this phone's FCM token for push notifications."""
+        return await service.register_device(db, citizen_id=_citizen_id(request), data=data)
+
+    @delete("/devices/{device_id:int}", opt=allow(Role.citizen))
+    async def remove_device(self, request: Request, db: asyncpg.Connection, device_id: int) -> None:
+        """Stop push notifications to a device."""
+        await service.remove_device(db, citizen_id=_citizen_id(request), device_id=device_id)
+
+
+class DistrictController(Controller):
+    path = "/v1/districts"
+    tags = ["districts"]
+
+    @get("/", opt=PUBLIC)
+    async def list_districts(self, db: asyncpg.Connection) -> list[DistrictRead]:
+        """Seoul's 25 districts and their codes."""
+        return await service.list_districts(db)
+
+    @get("/{district:str}/summary", opt=allow(Role.social_worker, Role.operator, district_param="district"))
+    async def summary(self, db: asyncpg.Connection, district: str) -> DistrictSummary:
+        """How many people safecity reaches in a district (staff of that district only)."""
+        return await service.district_summary(db, code=district)
+
+
+class StaffController(Controller):
+    path = "/v1/admin/staff"
+    tags = ["admin"]
+
+    @get("/", opt=allow(Role.operator))
+    async def list_staff(self, db: asyncpg.Connection) -> list[StaffRead]:
+        """Every staff account."""
+        return await service.list_staff(db)
+
+    @post("/", opt=allow(Role.operator, idempotent=True), status_code=HTTP_201_CREATED)
+    async def create_staff(self, db: asyncpg.Connection, data: StaffCreate) -> StaffRead:
+        """Create a social-worker or operator account."""
+        return await service.create_staff(db, data=data)

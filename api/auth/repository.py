@@ -1,0 +1,72 @@
+"""SQL for sign-in codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+
+async def count_recent_challenges(conn: asyncpg.Connection, *, phone: str, since: datetime) -> int:
+    return await conn.fetchval("SELECT count(*) FROM otp_challenges WHERE phone = $1 AND created_at > $2", phone, since)
+
+
+async def oldest_recent_challenge(conn: asyncpg.Connection, *, phone: str, since: datetime) -> datetime | None:
+    return await conn.fetchval(
+        "SELECT min(created_at) FROM otp_challenges WHERE phone = $1 AND created_at > $2", phone, since
+    )
+
+
+async def insert_challenge(
+    conn: asyncpg.Connection, *, phone: str, code_hash: bytes, expires_at: datetime, now: datetime
+) -> int:
+    # A new code replaces any earlier one still open for this phone.
+    await conn.execute(
+        "UPDATE otp_challenges SET consumed_at = $2 WHERE phone = $1 AND consumed_at IS NULL", phone, now
+    )
+    return await conn.fetchval(
+        """
+        INSERT INTO otp_challenges (phone, code_hash, expires_at, created_at)
+        VALUES ($1, $2, $3, $4)
+        RETURNING id
+        """,
+        phone,
+        code_hash,
+        expires_at,
+        now,
+    )
+
+
+async def lock_open_challenge(conn: asyncpg.Connection, *, phone: str) -> asyncpg.Record | None:
+    """The newest unconsumed challenge for ``phone``, locked against a concurrent verification."""
+    return await conn.fetchrow(
+        """
+        SELECT id, code_hash, attempts, expires_at
+        FROM otp_challenges
+        WHERE phone = $1 AND consumed_at IS NULL
+        ORDER BY created_at DESC
+        LIMIT 1
+        FOR UPDATE
+        """,
+        phone,
+    )
+
+
+async def record_failed_attempt(conn: asyncpg.Connection, *, challenge_id: int) -> int:
+    return await conn.fetchval(
+        "UPDATE otp_challenges SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts", challenge_id
+    )
+
+
+async def consume_challenge(conn: asyncpg.Connection, *, challenge_id: int, now: datetime) -> None:
+    await conn.execute("UPDATE otp_challenges SET consumed_at = $2 WHERE id = $1", challenge_id, now)
+
+
+async def purge_challenges(conn: asyncpg.Connection, *, before: datetime) -> int:
+    status = await conn.execute("DELETE FROM otp_challenges WHERE created_at < $1", before)
+    return int(status.split()[-1])
+
+
+async def lock_phone(conn: asyncpg.Connection, *, phone: str) -> None:
+    """Serialise code requests for one phone until the transaction ends, so the hourly limit holds."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('otp:' || $1, 0))", phone)

@@ -1,0 +1,27 @@
+"""Sign-in routes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+from litestar import Controller, Request, post
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
+
+from api.auth.guards import PUBLIC
+from api.auth.schemas import OtpRequest, OtpSent, TokenRequest, TokenResponse
+
+
+class AuthController(Controller):
+    path = "/v1/auth"
+    tags = ["auth"]
+
+    @post("/otp", opt=PUBLIC, status_code=HTTP_202_ACCEPTED)
+    async def request_code(self, request: Request, db: asyncpg.Connection, data: OtpRequest) -> OtpSent:
+        """Send a one-time sign-in code by SMS. The answer is the same for every number."""
+        return await request.app.state.otp.request_code(db, data=data, now=datetime.now(UTC))
+
+    @post("/token", opt=PUBLIC, status_code=HTTP_200_OK)
+    async def exchange_code(self, request: Request, db: asyncpg.Connection, data: TokenRequest) -> TokenResponse:
+        """Exchange phone and code for a bearer token; the citizen is registered on first sign-in."""
+        return await request.app.state.otp.exchange_code(db, data=data, now=datetime.now(UTC))

@@ -1,0 +1,109 @@
+"""Sign-in by phone: a one-time code by SMS, exchanged for a bearer token.
+
+Nothing here tells whether a number is registered: every number gets the same answers, and the
+citizen account is created when a code is first exchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+import asyncpg
+import structlog
+
+from api.accounts.service import ensure_citizen
+from api.auth import repository
+from api.auth.schemas import OtpRequest, OtpSent, TokenRequest, TokenResponse
+from api.auth.tokens import Principal, Role, TokenIssuer
+from api.errors import Problem, TooManyRequests
+from api.phones import mask_phone
+from api.settings import AuthSettings
+from notifications.channels import Channel, OutboundMessage
+
+log = structlog.get_logger(__name__)
+
+_OTP_TEXT = {
+    "ko": "[안전서울] 인증번호 {code} ({minutes}분 안에 입력하세요). 요청하지 않았다면 무시하세요.",
+    "en": "[safecity] Your code is {code} (valid for {minutes} min). Ignore this if you did not ask for it.",
+}
+
+
+class OtpService:
+    def __init__(self, *, settings: AuthSettings, secret: str, tokens: TokenIssuer, sms: Channel) -> None:
+        self._settings = settings
+        self._key = hmac.new(secret.encode(), b"safecity-otp", hashlib.sha256).digest()
+        self._tokens = tokens
+        self._sms = sms
+
+    def _hash(self, phone: str, code: str) -> bytes:
+        return hmac.new(self._key, f"{phone}:{code}".encode(), hashlib.sha256).digest()
+
+    async def request_code(self, conn: asyncpg.Connection, *, data: OtpRequest, now: datetime) -> OtpSent:
+        """Store a fresh code for the phone and send it by SMS, within the hourly limit."""
+        ttl = self._settings.otp_ttl_s
+        code = f"{secrets.randbelow(10**6):06d}"
+        async with conn.transaction():
+            await repository.lock_phone(conn, phone=data.phone)
+            hour_ago = now - timedelta(hours=1)
+            recent = await repository.count_recent_challenges(conn, phone=data.phone, since=hour_ago)
+            if recent >= self._settings.otp_max_per_hour:
+                oldest = await repository.oldest_recent_challenge(conn, phone=data.phone, since=hour_ago)
+                wait = int((oldest + timedelta(hours=1) - now).total_seconds()) + 1 if oldest else 3600
+                raise TooManyRequests(
+                    f"Too many codes were asked for this number; try again in {max(wait, 1) // 60 + 1} minutes.",
+                    retry_after_s=max(wait, 1),
+                    code="otp_rate_limited",
+                )
+            await repository.insert_challenge(
+                conn,
+                phone=data.phone,
+                code_hash=self._hash(data.phone, code),
+                expires_at=now + timedelta(seconds=ttl),
+                now=now,
+            )
+        # Sent after commit, so the code can always be checked once it has arrived.
+        text = _OTP_TEXT[data.language.value].format(code=code, minutes=max(ttl // 60, 1))
+        result = await self._sms.send(OutboundMessage(channel="sms", to=data.phone, body=text))
+        if not result.ok:
+            log.warning("otp sms not sent", phone=mask_phone(data.phone), error=result.error)
+        return OtpSent(
+            status="sent",
+            expires_in=ttl,
+            detail="If this number can receive SMS, a 6-digit code is on its way.",
+        )
+
+    async def exchange_code(self, conn: asyncpg.Connection, *, data: TokenRequest, now: datetime) -> TokenResponse:
+        """Check the code; on success register the citizen if new and return their token."""
+        expected_failure: Problem | None = None
+        async with conn.transaction():
+            challenge = await repository.lock_open_challenge(conn, phone=data.phone)
+            if challenge is None:
+                expected_failure = _invalid()
+            elif challenge["expires_at"] <= now:
+                expected_failure = Problem("The code has expired; ask for a new one.", code="otp_expired", status=400)
+            elif challenge["attempts"] >= self._settings.otp_max_attempts:
+                expected_failure = _locked()
+            elif not hmac.compare_digest(challenge["code_hash"], self._hash(data.phone, data.code)):
+                attempts = await repository.record_failed_attempt(conn, challenge_id=challenge["id"])
+                expected_failure = _locked() if attempts >= self._settings.otp_max_attempts else _invalid()
+            else:
+                await repository.consume_challenge(conn, challenge_id=challenge["id"], now=now)
+                citizen_id = await ensure_citizen(conn, phone=data.phone, language="ko")
+        # The failed attempt is committed before the error is raised, so the count holds.
+        if expected_failure is not None:
+            raise expected_failure
+        ttl = self._settings.citizen_token_ttl_s
+        principal = Principal(subject=f"citizen:{citizen_id}", role=Role.citizen, phone=data.phone)
+        token = self._tokens.issue(principal, ttl_s=ttl)
+        return TokenResponse(access_token=token, token_type="bearer", expires_in=ttl)  # noqa: S106
+
+
+def _invalid() -> Problem:
+    return Problem("The code is not correct, or no code was asked for this number.", code="otp_invalid")
+
+
+def _locked() -> TooManyRequests:
+    return TooManyRequests("Too many wrong codes; ask for a new one.", code="otp_attempts_exhausted")

@@ -1,0 +1,126 @@
+"""``safecity token`` and ``safecity staff``: accounts and credentials for operations and tests."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import asyncpg
+import click
+import msgspec
+
+from api.accounts import service
+from api.accounts.schemas import StaffCreate
+from api.auth.tokens import Principal, Role, TokenIssuer
+from api.cli.common import database_url, load_settings
+from api.districts import check_district
+from api.errors import Problem
+from api.phones import normalise_phone
+
+
+async def _with_connection(url: str, work):  # type: ignore[no-untyped-def]
+    conn = await asyncpg.connect(url)
+    try:
+        return await work(conn)
+    finally:
+        await conn.close()
+
+
+def _in_database(work):  # type: ignore[no-untyped-def]
+    """Run ``work(conn)`` against the configured database and turn a Problem into a clean CLI error."""
+    settings = load_settings()
+    with database_url(settings) as url:
+        try:
+            return asyncio.run(_with_connection(url, work))
+        except Problem as exc:
+            raise click.ClickException(exc.detail) from exc
+
+
+@click.command()
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--phone", help="citizen: their phone; the citizen is registered if new.")
+@click.option("--district", "districts", multiple=True, help="social_worker: a district code (repeatable).")
+@click.option("--staff", "staff_email", help="social_worker/operator: take role and districts from this account.")
+@click.option("--subject", help="service: who the token is for, e.g. rasa-actions.")
+@click.option("--ttl", type=int, default=None, help="Lifetime in seconds (default: the role's usual lifetime).")
+def token(
+    role: str,
+    phone: str | None,
+    districts: tuple[str, ...],
+    staff_email: str | None,
+    subject: str | None,
+    ttl: int | None,
+) -> None:
+    """Mint a bearer token and print it alone on stdout."""
+    settings = load_settings()
+    principal = _principal(Role(role), phone=phone, districts=districts, staff_email=staff_email, subject=subject)
+    lifetime = ttl or (
+        settings.auth.citizen_token_ttl_s if principal.role is Role.citizen else settings.auth.staff_token_ttl_s
+    )
+    click.echo(TokenIssuer(settings).issue(principal, ttl_s=lifetime))
+
+
+def _principal(
+    role: Role, *, phone: str | None, districts: tuple[str, ...], staff_email: str | None, subject: str | None
+) -> Principal:
+    try:
+        codes = tuple(sorted({check_district(d) for d in districts}))
+        number = normalise_phone(phone) if phone else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    if staff_email:
+        account = _in_database(lambda conn: service.get_staff_by_email(conn, email=staff_email))
+        if not account.active:
+            raise click.ClickException(f"{account.email} is deactivated")
+        return Principal(
+            subject=f"staff:{account.id}", role=Role(account.role.value), districts=tuple(account.districts)
+        )
+    if role is Role.citizen:
+        if number is None:
+            raise click.UsageError("a citizen token needs --phone")
+        citizen_id = _in_database(lambda conn: _ensure_citizen(conn, number))
+        return Principal(subject=f"citizen:{citizen_id}", role=role, phone=number)
+    if role is Role.social_worker:
+        if not codes:
+            raise click.UsageError("a social_worker token needs --district (or --staff)")
+        return Principal(subject=subject or "staff:cli", role=role, districts=codes)
+    if role is Role.service:
+        return Principal(subject=f"service:{subject or 'cli'}", role=role)
+    return Principal(subject=subject or "operator:cli", role=role)
+
+
+async def _ensure_citizen(conn: asyncpg.Connection, phone: str) -> int:
+    async with conn.transaction():
+        return await service.ensure_citizen(conn, phone=phone, language="ko")
+
+
+@click.group()
+def staff() -> None:
+    """Staff accounts: social workers and operators."""
+
+
+@staff.command("add")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["social_worker", "operator"]), required=True)
+@click.option("--district", "districts", multiple=True, help="A district the social worker serves (repeatable).")
+@click.option("--password-stdin", is_flag=True, help="Read a console password (12+ characters) from stdin.")
+def staff_add(email: str, name: str, role: str, districts: tuple[str, ...], password_stdin: bool) -> None:
+    """Create a staff account and print it as JSON."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        data = msgspec.convert(
+            {"email": email, "name": name, "role": role, "districts": list(districts), "password": password},
+            StaffCreate,
+        )
+    except msgspec.ValidationError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    created = _in_database(lambda conn: service.create_staff(conn, data=data))
+    click.echo(msgspec.json.encode(created).decode())
+
+
+@staff.command("list")
+def staff_list() -> None:
+    """Print every staff account as JSON lines."""
+    for account in _in_database(service.list_staff):
+        click.echo(msgspec.json.encode(account).decode())

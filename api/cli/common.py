@@ -1,0 +1,39 @@
+"""What every command needs: settings, and the database (``DATABASE_URL`` or the embedded PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+import msgspec
+
+from api.db.embedded import start_embedded
+from api.settings import Settings, SettingsError
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or a clear error naming the bad variable."""
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """Yield the database URL, starting the embedded server for the duration when none is configured."""
+    if settings.db.url:
+        yield settings.db.url
+        return
+    click.echo(f"DATABASE_URL is unset: using the embedded PostgreSQL in {settings.var_dir / 'pgdata'}", err=True)
+    server, url = start_embedded(settings.var_dir)
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+def with_url(settings: Settings, url: str) -> Settings:
+    """The same settings, pointed at ``url``."""
+    return msgspec.structs.replace(settings, db=msgspec.structs.replace(settings.db, url=url))

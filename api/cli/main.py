@@ -1,0 +1,153 @@
+"""The ``safecity`` command group and its process commands."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import click
+
+from api.cli.accounts import staff, token
+from api.cli.common import database_url, load_settings, with_url
+
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+@click.group()
+def main() -> None:
+    """safecity: Seoul's smart and safe city backend."""
+
+
+main.add_command(token)
+main.add_command(staff)
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending database migrations (migrations/NNNN_*.sql)."""
+    from api.db.migrations import MigrationError
+    from api.db.migrations import migrate as apply
+
+    settings = load_settings()
+
+    async def go(url: str) -> list[str]:
+        conn = await asyncpg.connect(url)
+        try:
+            return [m.filename for m in await apply(conn, Path(settings.paths.migrations_dir))]
+        finally:
+            await conn.close()
+
+    with database_url(settings) as url:
+        try:
+            applied = asyncio.run(go(url))
+        except MigrationError as exc:
+            raise click.ClickException(f"migration failed: {exc}") from exc
+    for name in applied:
+        click.echo(f"applied {name}", err=True)
+    click.echo(f"{len(applied)} migration(s) applied; the schema is current.", err=True)
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (HOST, default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (PORT, default 8000).")
+@click.option("--workers", type=int, default=None, help="Worker processes (WEB_CONCURRENCY, default 1).")
+def api(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the HTTP API (uvicorn)."""
+    import uvicorn
+
+    from api.logging import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log, process="api")
+    with database_url(settings) as url:
+        os.environ["DATABASE_URL"] = url
+        uvicorn.run(
+            "api.app:app_from_env",
+            factory=True,
+            host=host or settings.http.host,
+            port=port or settings.http.port,
+            workers=workers or settings.http.workers,
+            log_config=None,
+            access_log=False,
+            proxy_headers=True,
+            server_header=False,
+        )
+
+
+@main.command()
+def worker() -> None:
+    """Run the scheduler: every job, each slot once across all workers."""
+    from api.logging import configure_logging
+    from api.worker.scheduler import serve
+
+    settings = load_settings()
+    configure_logging(settings.log, process="worker")
+    with database_url(settings) as url:
+        asyncio.run(serve(with_url(settings, url)))
+
+
+@main.command()
+def run() -> None:
+    """Run the whole system: the API and the worker, output prefixed, all stopped on Ctrl-C."""
+    from api.cli.supervisor import supervise
+
+    settings = load_settings()
+    with database_url(settings) as url:
+        sys.exit(asyncio.run(supervise(settings, database_url=url)))
+
+
+@main.group()
+def jobs() -> None:
+    """Scheduled jobs."""
+
+
+@jobs.command("list")
+def jobs_list() -> None:
+    """List every scheduled job."""
+    from api.worker.jobs import JOBS
+
+    for job in JOBS.values():
+        click.echo(f"{job.name}\tevery {job.every}\t{job.description}")
+
+
+@jobs.command("run")
+@click.argument("name")
+@click.option("--now", "now_text", default=None, help="Run as of this ISO-8601 time (no offset = Asia/Seoul).")
+def jobs_run(name: str, now_text: str | None) -> None:
+    """Run one job once, for the slot that NOW falls in, and print what it did as JSON."""
+    import msgspec
+
+    from api.db.pool import create_pool
+    from api.worker.jobs import JOBS
+    from api.worker.runner import run_job
+
+    if name not in JOBS:
+        raise click.ClickException(f"no job named {name!r}; `safecity jobs list` shows them")
+    now = _parse_now(now_text)
+    settings = load_settings()
+
+    async def go(url: str) -> object:
+        pool = await create_pool(with_url(settings, url).db)
+        try:
+            return await run_job(pool, JOBS[name], now=now, settings=settings)
+        finally:
+            await pool.close()
+
+    with database_url(settings) as url:
+        result = asyncio.run(go(url))
+    click.echo(msgspec.json.encode(result).decode())
+
+
+def _parse_now(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r} is not an ISO-8601 time", param_hint="--now") from exc
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=SEOUL)).astimezone(UTC)

@@ -1,0 +1,91 @@
+"""``safecity run``: the whole system as child processes, their output prefixed, all stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from dataclasses import dataclass
+
+from api.settings import Settings
+
+_STOP_GRACE_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessSpec:
+    name: str
+    argv: list[str]
+
+
+def processes(settings: Settings) -> list[ProcessSpec]:
+    """The processes of the whole system; later parts (Rasa, the action server) add theirs here."""
+    safecity = [sys.executable, "-m", "api.cli"]
+    return [
+        ProcessSpec("api", [*safecity, "api"]),
+        ProcessSpec("worker", [*safecity, "worker"]),
+    ]
+
+
+async def supervise(settings: Settings, *, database_url: str) -> int:
+    """Start every process; when one exits, or on SIGINT/SIGTERM, stop the rest. Returns an exit status."""
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+    specs = processes(settings)
+    width = max(len(s.name) for s in specs)
+    children: dict[str, asyncio.subprocess.Process] = {}
+    for spec in specs:
+        children[spec.name] = await asyncio.create_subprocess_exec(
+            *spec.argv,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
+        )
+    pumps = [asyncio.create_task(_pump(name.ljust(width), proc)) for name, proc in children.items()]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    waits = {asyncio.create_task(proc.wait()): name for name, proc in children.items()}
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([*waits, stopper], return_when=asyncio.FIRST_COMPLETED)
+    status = 0
+    for task in done:
+        if task in waits:
+            name = waits[task]
+            code = task.result()
+            _say(f"{name} exited with status {code}; stopping the others")
+            status = code or 1
+    await _stop_all(children)
+    await asyncio.gather(*pumps, return_exceptions=True)
+    stopper.cancel()
+    return status
+
+
+async def _pump(prefix: str, proc: asyncio.subprocess.Process) -> None:
+    assert proc.stdout is not None
+    while line := await proc.stdout.readline():
+        sys.stdout.write(f"{prefix} | {line.decode(errors='replace')}")
+        sys.stdout.flush()
+
+
+async def _stop_all(children: dict[str, asyncio.subprocess.Process]) -> None:
+    for proc in children.values():
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+    try:
+        async with asyncio.timeout(_STOP_GRACE_S):
+            await asyncio.gather(*(p.wait() for p in children.values()))
+    except TimeoutError:
+        for name, proc in children.items():
+            if proc.returncode is None:
+                _say(f"{name} did not stop in {_STOP_GRACE_S:.0f}s; killing it")
+                proc.kill()
+                await proc.wait()
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(f"safecity | {text}\n")
+    sys.stdout.flush()

@@ -1,0 +1,1 @@
+"""PostgreSQL: the connection pool, the embedded server and the migrations runner."""

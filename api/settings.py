@@ -1,0 +1,147 @@
+"""Typed settings, read once from the environment.
+
+Every field has a default that makes the embedded mode work with nothing configured.
+Each group maps its fields to environment variables in ``ENV``; the README lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import ClassVar
+
+import msgspec
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Group(msgspec.Struct, frozen=True, kw_only=True):
+    ENV: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> _Group:
+        raw = {field: environ[var] for field, var in cls.ENV.items() if environ.get(var, "") != ""}
+        try:
+            return msgspec.convert(raw, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(f"{cls.__name__}: {exc}") from exc
+
+
+class SettingsError(ValueError):
+    """A setting in the environment has a value we cannot use."""
+
+
+class PathSettings(_Group, frozen=True):
+    var_dir: str = str(PROJECT_ROOT / "var")
+    migrations_dir: str = str(PROJECT_ROOT / "migrations")
+
+    ENV: ClassVar[dict[str, str]] = {
+        "var_dir": "SAFECITY_VAR_DIR",
+        "migrations_dir": "SAFECITY_MIGRATIONS_DIR",
+    }
+
+
+class DatabaseSettings(_Group, frozen=True):
+    url: str | None = None
+    pool_min: int = 0
+    pool_max: int = 10
+    command_timeout: float = 30.0
+
+    ENV: ClassVar[dict[str, str]] = {
+        "url": "DATABASE_URL",
+        "pool_min": "DB_POOL_MIN",
+        "pool_max": "DB_POOL_MAX",
+        "command_timeout": "DB_COMMAND_TIMEOUT",
+    }
+
+
+class HttpSettings(_Group, frozen=True):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+
+    ENV: ClassVar[dict[str, str]] = {"host": "HOST", "port": "PORT", "workers": "WEB_CONCURRENCY"}
+
+
+class AuthSettings(_Group, frozen=True):
+    jwt_secret: str | None = None
+    issuer: str = "safecity"
+    audience: str = "safecity-api"
+    citizen_token_ttl_s: int = 30 * 24 * 3600
+    staff_token_ttl_s: int = 12 * 3600
+    otp_ttl_s: int = 300
+    otp_max_attempts: int = 5
+    otp_max_per_hour: int = 5
+
+    ENV: ClassVar[dict[str, str]] = {
+        "jwt_secret": "JWT_SECRET",
+        "issuer": "JWT_ISSUER",
+        "audience": "JWT_AUDIENCE",
+        "citizen_token_ttl_s": "AUTH_CITIZEN_TOKEN_TTL",
+        "staff_token_ttl_s": "AUTH_STAFF_TOKEN_TTL",
+        "otp_ttl_s": "AUTH_OTP_TTL",
+        "otp_max_attempts": "AUTH_OTP_MAX_ATTEMPTS",
+        "otp_max_per_hour": "AUTH_OTP_MAX_PER_HOUR",
+    }
+
+
+class LogSettings(_Group, frozen=True):
+    level: str = "INFO"
+    format: str = "json"
+
+    ENV: ClassVar[dict[str, str]] = {"level": "LOG_LEVEL", "format": "LOG_FORMAT"}
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """All settings, one typed group per concern."""
+
+    paths: PathSettings = PathSettings()
+    db: DatabaseSettings = DatabaseSettings()
+    http: HttpSettings = HttpSettings()
+    auth: AuthSettings = AuthSettings()
+    log: LogSettings = LogSettings()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every group from the environment (``os.environ`` by default)."""
+        env = os.environ if environ is None else environ
+        settings = cls(
+            paths=PathSettings.from_env(env),
+            db=DatabaseSettings.from_env(env),
+            http=HttpSettings.from_env(env),
+            auth=AuthSettings.from_env(env),
+            log=LogSettings.from_env(env),
+        )
+        if settings.log.format not in ("json", "console"):
+            raise SettingsError("LOG_FORMAT must be 'json' or 'console'")
+        return settings
+
+    @property
+    def var_dir(self) -> Path:
+        return Path(self.paths.var_dir)
+
+    def jwt_secret(self) -> str:
+        """The signing secret: ``JWT_SECRET``, or one generated once and kept under the var dir.
+
+        The generated secret is shared by every process on this machine (API, worker, CLI),
+        so a token minted by ``safecity token`` works against a running API.
+        """
+        if self.auth.jwt_secret:
+            return self.auth.jwt_secret
+        path = self.var_dir / "jwt_secret"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            # Written aside and linked into place, so two processes starting at once agree on one secret.
+            tmp = path.with_name(f".jwt_secret.{os.getpid()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip()

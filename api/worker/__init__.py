@@ -1,0 +1,1 @@
+"""The worker process: scheduled jobs (APScheduler), each slot run once across all workers."""

@@ -1,0 +1,8 @@
+"""Every scheduled job, declared beside its domain and listed here."""
+
+from __future__ import annotations
+
+from api.auth.jobs import purge_expired
+from api.worker.registry import Job
+
+JOBS: dict[str, Job] = {j.name: j for j in (purge_expired,)}

@@ -1,0 +1,33 @@
+"""The embedded default: a channel that logs each message as sent, for when no provider is configured."""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+
+import structlog
+
+from notifications.channels.base import OutboundMessage, SendResult
+
+log = structlog.get_logger(__name__)
+
+
+class ConsoleChannel:
+    """Logs every message and keeps the most recent ones, so a developer can read an OTP off the console."""
+
+    def __init__(self, name: str = "console", *, keep: int = 1000) -> None:
+        self.name = name
+        self.sent: deque[OutboundMessage] = deque(maxlen=keep)
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        provider_id = f"console-{uuid.uuid4().hex[:16]}"
+        self.sent.append(message)
+        log.info(
+            "message sent to console",
+            channel=message.channel,
+            to=message.to,
+            title=message.title,
+            body=message.body,
+            provider_id=provider_id,
+        )
+        return SendResult(ok=True, provider_id=provider_id)
