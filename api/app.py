@@ -6,15 +6,15 @@ from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from litestar import Litestar
-from litestar.config.app import AppConfig
+from litestar import Litestar, Router
+from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 from api.accounts.routes import DistrictController, MeController, StaffController
-from api.auth.guards import BearerAuthMiddleware, authorize
+from api.auth.guards import PUBLIC, BearerAuthMiddleware, authorize
 from api.auth.routes import AuthController
 from api.auth.service import OtpService
 from api.auth.tokens import TokenIssuer
@@ -50,7 +50,7 @@ def create_app(settings: Settings) -> Litestar:
         guards=[authorize],
         middleware=[
             RequestIdMiddleware,
-            DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema"]),
+            BearerAuthMiddleware,
             IdempotencyMiddleware,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -58,11 +58,15 @@ def create_app(settings: Settings) -> Litestar:
             title="safecity",
             version="0.1.0",
             description="Seoul's smart and safe city services: hazards, warnings, shelters and care check-ins.",
-            path="/schema",
             render_plugins=[ScalarRenderPlugin()],
+            openapi_router=Router(path="/schema", route_handlers=[], opt=PUBLIC),
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+            security=[{"bearer": []}],
         ),
-        state=_initial_state(settings, tokens=tokens, sms=sms),
-        on_app_init=[_openapi_is_public],
+        state=State(_initial_state(settings, tokens=tokens, sms=sms)),
+        logging_config=None,
         debug=False,
     )
 
@@ -75,12 +79,6 @@ def _initial_state(settings: Settings, *, tokens: TokenIssuer, sms: ConsoleChann
         "otp": OtpService(settings=settings.auth, secret=settings.jwt_secret(), tokens=tokens, sms=sms),
         "migrations": discover(Path(settings.paths.migrations_dir)),
     }
-
-
-def _openapi_is_public(config: AppConfig) -> AppConfig:
-    """The schema is documentation for everyone; the app-wide guard would otherwise deny it."""
-    config.opt = {**config.opt}
-    return config
 
 
 def app_from_env() -> Litestar:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncpg
 from litestar import Controller, Request, delete, get, patch, post
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from api.accounts import service
@@ -19,6 +19,7 @@ from api.accounts.schemas import (
 )
 from api.auth.guards import PUBLIC, allow
 from api.auth.tokens import Principal, Role
+from api.db.pool import Db
 
 
 def _citizen_id(request: Request[Principal, str, object]) -> int:
@@ -32,27 +33,27 @@ class MeController(Controller):
     tags = ["accounts"]
 
     @get("/", opt=allow(Role.citizen))
-    async def read(self, request: Request, db: asyncpg.Connection) -> CitizenRead:
+    async def read(self, request: Request, db: Db) -> CitizenRead:
         """The signed-in citizen's profile."""
         return await service.get_citizen(db, citizen_id=_citizen_id(request))
 
     @patch("/", opt=allow(Role.citizen))
-    async def update(self, request: Request, db: asyncpg.Connection, data: CitizenUpdate) -> CitizenRead:
+    async def update(self, request: Request, db: Db, data: JSONBody[CitizenUpdate]) -> CitizenRead:
         """Change language, home district or display name."""
         return await service.update_citizen(db, citizen_id=_citizen_id(request), data=data)
 
     @get("/devices", opt=allow(Role.citizen))
-    async def devices(self, request: Request, db: asyncpg.Connection) -> list[DeviceRead]:
+    async def devices(self, request: Request, db: Db) -> list[DeviceRead]:
         """Devices registered for push notifications."""
         return await service.list_devices(db, citizen_id=_citizen_id(request))
 
     @post("/devices", opt=allow(Role.citizen, idempotent=True), status_code=HTTP_201_CREATED)
-    async def register_device(self, request: Request, db: asyncpg.Connection, data: DeviceCreate) -> DeviceRead:
+    async def register_device(self, request: Request, db: Db, data: JSONBody[DeviceCreate]) -> DeviceRead:
         """Register this phone's FCM token for push notifications."""
         return await service.register_device(db, citizen_id=_citizen_id(request), data=data)
 
     @delete("/devices/{device_id:int}", opt=allow(Role.citizen))
-    async def remove_device(self, request: Request, db: asyncpg.Connection, device_id: int) -> None:
+    async def remove_device(self, request: Request, db: Db, device_id: FromPath[int]) -> None:
         """Stop push notifications to a device."""
         await service.remove_device(db, citizen_id=_citizen_id(request), device_id=device_id)
 
@@ -62,12 +63,12 @@ class DistrictController(Controller):
     tags = ["districts"]
 
     @get("/", opt=PUBLIC)
-    async def list_districts(self, db: asyncpg.Connection) -> list[DistrictRead]:
+    async def list_districts(self, db: Db) -> list[DistrictRead]:
         """Seoul's 25 districts and their codes."""
         return await service.list_districts(db)
 
     @get("/{district:str}/summary", opt=allow(Role.social_worker, Role.operator, district_param="district"))
-    async def summary(self, db: asyncpg.Connection, district: str) -> DistrictSummary:
+    async def summary(self, db: Db, district: FromPath[str]) -> DistrictSummary:
         """How many people safecity reaches in a district (staff of that district only)."""
         return await service.district_summary(db, code=district)
 
@@ -77,11 +78,11 @@ class StaffController(Controller):
     tags = ["admin"]
 
     @get("/", opt=allow(Role.operator))
-    async def list_staff(self, db: asyncpg.Connection) -> list[StaffRead]:
+    async def list_staff(self, db: Db) -> list[StaffRead]:
         """Every staff account."""
         return await service.list_staff(db)
 
     @post("/", opt=allow(Role.operator, idempotent=True), status_code=HTTP_201_CREATED)
-    async def create_staff(self, db: asyncpg.Connection, data: StaffCreate) -> StaffRead:
+    async def create_staff(self, db: Db, data: JSONBody[StaffCreate]) -> StaffRead:
         """Create a social-worker or operator account."""
         return await service.create_staff(db, data=data)

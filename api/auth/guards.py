@@ -29,36 +29,35 @@ def allow(*roles: Role, district_param: str | None = None, idempotent: bool = Fa
 
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
-    """Reads ``Authorization: Bearer …`` into ``request.user`` (a ``Principal``)."""
+    """Reads ``Authorization: Bearer …`` into ``request.user``: a ``Principal``, or None with the reason in ``auth``.
+
+    It never refuses a request itself: the guard does, inside the route, so the refusal is logged and
+    answered like every other error.
+    """
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise NotAuthorizedException(
-                "Sign in first: send `Authorization: Bearer <token>`.",
-                headers={"WWW-Authenticate": 'Bearer realm="safecity"'},
-            )
+            return AuthenticationResult(user=None, auth="Sign in first: send `Authorization: Bearer <token>`.")
         issuer: TokenIssuer = connection.app.state.tokens
         try:
-            principal = issuer.verify(token.strip())
+            return AuthenticationResult(user=issuer.verify(token.strip()), auth=None)
         except InvalidToken as exc:
-            raise NotAuthorizedException(
-                f"Sign in again: {exc}.",
-                headers={"WWW-Authenticate": 'Bearer realm="safecity", error="invalid_token"'},
-            ) from exc
-        return AuthenticationResult(user=principal, auth=token)
+            return AuthenticationResult(user=None, auth=f"Sign in again: {exc}.")
 
 
 def authorize(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """The app-wide guard: role, then district, for every route that is not public."""
+    """The app-wide guard: signed in, then role, then district, for every route that is not public."""
     opt = handler.opt
     if opt.get("public"):
         return
+    principal: Principal | None = connection.user
+    if principal is None:
+        raise NotAuthorizedException(connection.auth, headers={"WWW-Authenticate": 'Bearer realm="safecity"'})
     roles = opt.get("roles")
     if not roles:
         raise PermissionDeniedException("This route declares no roles, so nobody may call it.")
-    principal: Principal = connection.user
     if principal.role not in roles:
         raise PermissionDeniedException(f"A {principal.role.value} account may not do this.")
     param = opt.get("district_param")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import asyncpg
 from litestar import Controller, Request, post
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from api.auth.guards import PUBLIC
 from api.auth.schemas import OtpRequest, OtpSent, TokenRequest, TokenResponse
+from api.db.pool import Db
 
 
 class AuthController(Controller):
@@ -17,11 +18,11 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/otp", opt=PUBLIC, status_code=HTTP_202_ACCEPTED)
-    async def request_code(self, request: Request, db: asyncpg.Connection, data: OtpRequest) -> OtpSent:
+    async def request_code(self, request: Request, db: Db, data: JSONBody[OtpRequest]) -> OtpSent:
         """Send a one-time sign-in code by SMS. The answer is the same for every number."""
         return await request.app.state.otp.request_code(db, data=data, now=datetime.now(UTC))
 
     @post("/token", opt=PUBLIC, status_code=HTTP_200_OK)
-    async def exchange_code(self, request: Request, db: asyncpg.Connection, data: TokenRequest) -> TokenResponse:
+    async def exchange_code(self, request: Request, db: Db, data: JSONBody[TokenRequest]) -> TokenResponse:
         """Exchange phone and code for a bearer token; the citizen is registered on first sign-in."""
         return await request.app.state.otp.exchange_code(db, data=data, now=datetime.now(UTC))

@@ -7,9 +7,13 @@ from collections.abc import AsyncGenerator
 import asyncpg
 import msgspec
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.types import Scope
 
 from api.settings import DatabaseSettings
+
+# How routes ask for the request's connection: ``db: Db``.
+Db = NamedDependency[asyncpg.Connection]
 
 # Where a request-wide connection is kept when a middleware (idempotency) already holds one.
 REQUEST_CONNECTION = "safecity.db_connection"

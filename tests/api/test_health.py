@@ -1,0 +1,74 @@
+"""Liveness, readiness and the published schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+from litestar.testing import AsyncTestClient
+
+from api.app import create_app
+from tests.conftest import MIGRATIONS, problem
+
+
+async def test_health_answers_without_a_database(client):
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_when_the_database_is_migrated(client):
+    response = await client.get("/ready")
+    assert response.status_code == 200
+    assert response.json()["migrations_applied"] == len(list(MIGRATIONS.glob("*.sql")))
+
+
+async def test_not_ready_while_a_migration_is_pending(settings, tmp_path: Path):
+    pending_dir = tmp_path / "migrations"
+    pending_dir.mkdir()
+    for path in MIGRATIONS.glob("*.sql"):
+        (pending_dir / path.name).write_text(path.read_text())
+    (pending_dir / "0999_not_yet.sql").write_text("SELECT 1;")
+    app = create_app(
+        msgspec.structs.replace(
+            settings, paths=msgspec.structs.replace(settings.paths, migrations_dir=str(pending_dir))
+        )
+    )
+
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/ready")
+
+    assert response.status_code == 503
+    body = problem(response)
+    assert body["code"] == "migrations_pending"
+    assert body["pending"] == ["0999_not_yet.sql"]
+
+
+async def test_not_ready_while_the_database_is_unreachable(settings):
+    unreachable = msgspec.structs.replace(settings.db, url="postgresql://nobody@127.0.0.1:9/safecity")
+    app = create_app(msgspec.structs.replace(settings, db=unreachable))
+
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/ready")
+        assert (await client.get("/health")).status_code == 200
+
+    assert response.status_code == 503
+    assert problem(response)["code"] == "database_unreachable"
+
+
+async def test_openapi_schema_is_public_and_describes_the_api(client):
+    response = await client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    spec = response.json()
+    assert "/v1/auth/otp" in spec["paths"]
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+async def test_every_response_carries_a_request_id_and_echoes_the_callers(client):
+    fresh = await client.get("/health")
+    given = await client.get("/health", headers={"X-Request-ID": "app-7f3a"})
+    assert len(fresh.headers["x-request-id"]) == 32
+    assert given.headers["x-request-id"] == "app-7f3a"
+    # Something that is not an id is replaced rather than echoed into our logs.
+    odd = await client.get("/health", headers={"X-Request-ID": "bad id\twith spaces"})
+    assert odd.headers["x-request-id"] != "bad id\twith spaces"
