@@ -41,7 +41,7 @@ class IdempotencyMiddleware:
             await self._run(scope, request, key.decode("latin-1"), send)
         except Problem as exc:
             response = problem_response(request, status=exc.status, title=exc.title, detail=exc.detail, code=exc.code)
-            await response(scope, receive, send)
+            await response.to_asgi_response(None, request)(scope, receive, send)
 
     async def _run(self, scope: Scope, request: Request, key: str, send: Send) -> None:
         if not _KEY.match(key):
