@@ -134,7 +134,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if not path.exists():
             self.var_dir.mkdir(parents=True, exist_ok=True)
             # Written aside and linked into place, so two processes starting at once agree on one secret.
-            tmp = path.with_name(f".jwt_secret.{os.getpid()}")
+            tmp = path.with_name(f".jwt_secret.{secrets.token_hex(8)}")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_urlsafe(48))

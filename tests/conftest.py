@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import msgspec
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
+from litestar.testing import AsyncTestClient, TestClient
 
 from api.app import create_app
 from api.auth.tokens import Principal, Role, TokenIssuer
@@ -107,3 +107,10 @@ def problem(response) -> dict:  # type: ignore[no-untyped-def]
     assert body["status"] == response.status_code
     assert body["detail"]
     return body
+
+
+@pytest.fixture
+def client_sync(app: Litestar) -> Iterator[TestClient]:
+    """A blocking client, for tests that also run blocking subprocesses."""
+    with TestClient(app=app, base_url="http://safecity.test") as client:
+        yield client

@@ -14,7 +14,7 @@ from api.districts import check_district
 from api.types import DisplayName, DistrictCode, Input, Language, Output
 
 FcmToken = Annotated[str, Meta(min_length=20, max_length=4096, description="An FCM registration token")]
-Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+Email = Annotated[str, Meta(pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$", max_length=254)]
 Password = Annotated[str, Meta(min_length=12, max_length=256)]
 
 

@@ -21,6 +21,10 @@ SEOUL = ZoneInfo("Asia/Seoul")
 @click.group()
 def main() -> None:
     """safecity: Seoul's smart and safe city backend."""
+    from api.logging import configure_logging
+
+    # Logs go to stderr, so that what a command prints on stdout (a token, JSON) stays clean for scripts.
+    configure_logging(load_settings().log, process="cli")
 
 
 main.add_command(token)

@@ -66,9 +66,7 @@ async def test_keys_belong_to_their_caller(client, token_for, database_url):
 
 async def test_concurrent_retries_create_one(client, operator, database_url):
     headers = {**operator, "Idempotency-Key": "burst"}
-    responses = await asyncio.gather(
-        *(client.post("/v1/admin/staff", json=STAFF, headers=headers) for _ in range(5))
-    )
+    responses = await asyncio.gather(*(client.post("/v1/admin/staff", json=STAFF, headers=headers) for _ in range(5)))
     assert {r.status_code for r in responses} == {201}
     assert len({r.content for r in responses}) == 1
     assert await staff_count(database_url) == 1

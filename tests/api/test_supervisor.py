@@ -1,0 +1,86 @@
+"""``safecity run``: the whole system comes up, its output is prefixed, and Ctrl-C stops every process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.conftest import JWT_SECRET
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, *, timeout_s: float = 60) -> httpx.Response:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
+                return response
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} did not become ready in {timeout_s}s")
+        time.sleep(0.2)
+
+
+def test_run_starts_api_and_worker_and_ctrl_c_stops_them(database_url, tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PORT": str(port),
+        "JWT_SECRET": JWT_SECRET,
+        "SAFECITY_VAR_DIR": str(tmp_path),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        ready = wait_ready(f"http://127.0.0.1:{port}/ready")
+        assert ready.json()["status"] == "ready"
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+    assert proc.returncode == 0, output
+    lines = output.splitlines()
+    assert any(line.startswith("api    | ") and '"path": "/ready"' in line for line in lines)
+    assert any(line.startswith("worker | ") and "worker started" in line for line in lines)
+    assert any(line.startswith("worker | ") and "worker stopped" in line for line in lines)
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "the API is still listening after Ctrl-C"
+
+
+def test_run_stops_everything_when_one_process_dies(database_url, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            # The API cannot listen on a port that is taken: the whole system must not pretend to run.
+            "PORT": str(taken.getsockname()[1]),
+            "JWT_SECRET": JWT_SECRET,
+            "SAFECITY_VAR_DIR": str(tmp_path),
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "api.cli", "run"], env=env, capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode != 0
+    assert "api exited with status" in result.stdout
+    assert "stopping the others" in result.stdout
+    assert "worker stopped" in result.stdout
