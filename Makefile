@@ -44,7 +44,7 @@ migrate: setup
 	$(BIN)/safecity migrate
 
 bench: setup
-	$(BIN)/python bench/api.py
+	$(BIN)/python -m bench.api
 
 clean:
 	rm -rf $(VENV) $(TOOLS)
