@@ -26,7 +26,7 @@ def configure_logging(settings: LogSettings, *, process: str = "api") -> None:
         structlog.stdlib.ExtraAdder(),
     ]
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
+        structlog.processors.JSONRenderer(ensure_ascii=False)
         if settings.format == "json"
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import signal
 import sys
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from api.settings import Settings
 
 _STOP_GRACE_S = 10.0
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,7 @@ async def supervise(settings: Settings, *, database_url: str) -> int:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
+            preexec_fn=_die_with_parent,
         )
     pumps = [asyncio.create_task(_pump(name.ljust(width), proc)) for name, proc in children.items()]
     stop = asyncio.Event()
@@ -84,6 +87,13 @@ async def _stop_all(children: dict[str, asyncio.subprocess.Process]) -> None:
                 _say(f"{name} did not stop in {_STOP_GRACE_S:.0f}s; killing it")
                 proc.kill()
                 await proc.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: be sent SIGTERM if the supervisor dies, even by SIGKILL, so no process is left behind."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _say(text: str) -> None:

@@ -84,3 +84,28 @@ def test_run_stops_everything_when_one_process_dies(database_url, tmp_path):
     assert "api exited with status" in result.stdout
     assert "stopping the others" in result.stdout
     assert "worker stopped" in result.stdout
+
+
+def test_no_process_outlives_a_killed_supervisor(database_url, tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PORT": str(port),
+        "JWT_SECRET": JWT_SECRET,
+        "SAFECITY_VAR_DIR": str(tmp_path),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    wait_ready(f"http://127.0.0.1:{port}/ready")
+    proc.kill()
+    proc.wait()
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) != 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError("the API kept running after its supervisor was killed")
