@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import msgspec
 import structlog
 from litestar import Request, Response
@@ -117,6 +118,8 @@ def _validation_error(item: Any) -> dict[str, Any]:
         return {"message": str(item)}
     message = str(item.get("message", ""))
     key, source = item.get("key"), item.get("source")
+    if key and message == repr(key):  # Litestar reports a missing value as the bare KeyError
+        message = "A JSON body is required." if key == "data" else "This value is required."
     where = f"{source} parameter `{key}`" if key and source and source != "body" else None
     return {
         k: v
@@ -127,6 +130,26 @@ def _validation_error(item: Any) -> dict[str, Any]:
         }.items()
         if v
     }
+
+
+def _data_handler(request: Request, exc: asyncpg.DataError) -> Response[bytes]:
+    # Input the schemas let through but PostgreSQL cannot store (a NUL character, say): the caller's to fix.
+    log.warning("database refused a value", error=str(exc), sqlstate=exc.sqlstate)
+    return problem_response(
+        request, status=400, title="Invalid request", detail=f"A value cannot be stored: {exc}", code="invalid_value"
+    )
+
+
+def _integrity_handler(request: Request, exc: asyncpg.IntegrityConstraintViolationError) -> Response[bytes]:
+    # Services turn the conflicts they expect into Problems; this is the net under the ones they did not.
+    log.warning("integrity violation reached the edge", error=str(exc), constraint=exc.constraint_name)
+    return problem_response(
+        request,
+        status=409,
+        title="Conflict",
+        detail="The request conflicts with what is already stored; reload and try again.",
+        code="conflict",
+    )
 
 
 def _http_handler(request: Request, exc: HTTPException) -> Response[bytes]:
@@ -171,6 +194,8 @@ _DETAILS = {
 EXCEPTION_HANDLERS = {
     Problem: _problem_handler,
     ValidationException: _validation_handler,
+    asyncpg.DataError: _data_handler,
+    asyncpg.IntegrityConstraintViolationError: _integrity_handler,
     HTTPException: _http_handler,
     Exception: _internal_handler,
 }

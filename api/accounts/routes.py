@@ -20,6 +20,7 @@ from api.accounts.schemas import (
 from api.auth.guards import PUBLIC, allow
 from api.auth.tokens import Principal, Role
 from api.db.pool import Db
+from api.types import Id
 
 
 def _citizen_id(request: Request[Principal, str, object]) -> int:
@@ -53,7 +54,7 @@ class MeController(Controller):
         return await service.register_device(db, citizen_id=_citizen_id(request), data=data)
 
     @delete("/devices/{device_id:int}", opt=allow(Role.citizen))
-    async def remove_device(self, request: Request, db: Db, device_id: FromPath[int]) -> None:
+    async def remove_device(self, request: Request, db: Db, device_id: FromPath[Id]) -> None:
         """Stop push notifications to a device."""
         await service.remove_device(db, citizen_id=_citizen_id(request), device_id=device_id)
 

@@ -77,6 +77,24 @@ async def test_a_path_parameter_of_the_wrong_type(client, citizen):
     problem(response)
 
 
+async def test_an_id_beyond_any_stored_one(client, citizen):
+    response = await client.delete(f"/v1/me/devices/{2**64}", headers=citizen)
+    assert response.status_code == 400
+    problem(response)
+
+
+async def test_text_postgres_cannot_store(client, citizen):
+    response = await client.patch("/v1/me", json={"display_name": "a\u0000b"}, headers=citizen)
+    assert response.status_code == 400
+    assert problem(response)["code"] == "invalid_value"
+
+
+async def test_a_missing_body(client):
+    response = await client.post("/v1/auth/otp", content=b"", headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert problem(response)["detail"] == "A JSON body is required."
+
+
 async def test_an_unknown_address(client):
     response = await client.get("/v1/nothing-here")
     assert response.status_code == 404
