@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -34,15 +35,19 @@ def wait_ready(url: str, *, timeout_s: float = 60) -> httpx.Response:
         time.sleep(0.2)
 
 
-def test_run_starts_api_and_worker_and_ctrl_c_stops_them(database_url, tmp_path):
-    port = free_port()
-    env = {
+def run_env(database_url: str, port: int, var_dir: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "DATABASE_URL": database_url,
         "PORT": str(port),
         "JWT_SECRET": JWT_SECRET,
-        "SAFECITY_VAR_DIR": str(tmp_path),
+        "SAFECITY_VAR_DIR": str(var_dir),
     }
+
+
+def test_run_starts_api_and_worker_and_ctrl_c_stops_them(database_url, tmp_path):
+    port = free_port()
+    env = run_env(database_url, port, tmp_path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -69,14 +74,8 @@ def test_run_stops_everything_when_one_process_dies(database_url, tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            # The API cannot listen on a port that is taken: the whole system must not pretend to run.
-            "PORT": str(taken.getsockname()[1]),
-            "JWT_SECRET": JWT_SECRET,
-            "SAFECITY_VAR_DIR": str(tmp_path),
-        }
+        # The API cannot listen on a port that is taken: the whole system must not pretend to run.
+        env = run_env(database_url, taken.getsockname()[1], tmp_path)
         result = subprocess.run(
             [sys.executable, "-m", "api.cli", "run"], env=env, capture_output=True, text=True, timeout=60
         )
@@ -88,15 +87,11 @@ def test_run_stops_everything_when_one_process_dies(database_url, tmp_path):
 
 def test_no_process_outlives_a_killed_supervisor(database_url, tmp_path):
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "PORT": str(port),
-        "JWT_SECRET": JWT_SECRET,
-        "SAFECITY_VAR_DIR": str(tmp_path),
-    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "api.cli", "run"],
+        env=run_env(database_url, port, tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wait_ready(f"http://127.0.0.1:{port}/ready")
     proc.kill()
