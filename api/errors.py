@@ -154,6 +154,8 @@ def _integrity_handler(request: Request, exc: asyncpg.IntegrityConstraintViolati
 
 def _http_handler(request: Request, exc: HTTPException) -> Response[bytes]:
     status = exc.status_code
+    if status >= 500:
+        return _internal_handler(request, exc)
     title = _TITLES.get(status, "Error")
     detail = exc.detail if exc.detail and exc.detail != title else _DETAILS.get(status, title)
     return problem_response(request, status=status, title=title, detail=detail, headers=exc.headers)

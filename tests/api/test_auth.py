@@ -216,11 +216,18 @@ async def test_every_route_declares_who_may_call_it(app):
         f"{sorted(handler.http_methods)} {route.path}"
         for route in app.routes
         for handler in getattr(route, "route_handlers", [])
-        if handler.http_methods != {"OPTIONS"}  # Litestar's own, answered before any guard
+        if handler.http_methods != {"OPTIONS"}  # Litestar's own: the Allow header, nothing more
         and not handler.opt.get("public")
         and not handler.opt.get("roles")
     ]
     assert undeclared == []
+
+
+async def test_options_tells_the_allowed_methods_and_nothing_else(client):
+    response = await client.options("/v1/me")
+    assert response.status_code == 204
+    assert "GET" in response.headers["allow"]
+    assert response.content == b""
 
 
 async def test_a_route_that_declares_no_roles_is_denied_to_everyone(settings, token_for):
