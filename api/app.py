@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import Receive, Scope, Send
 
 from api.accounts.routes import DistrictController, MeController, StaffController
 from api.auth.guards import PUBLIC, BearerAuthMiddleware, authorize
@@ -23,15 +24,26 @@ from api.db.pool import create_pool, provide_connection
 from api.errors import EXCEPTION_HANDLERS
 from api.health.routes import health, ready
 from api.idempotency.middleware import IdempotencyMiddleware
-from api.logging import RequestIdMiddleware
+from api.logging import configure_logging, with_request_id
 from api.settings import Settings
 from notifications.channels import ConsoleChannel
+
+
+class SafecityApp(Litestar):
+    """Litestar with request ids and request logs around everything, the router's own 404s and 405s included."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] == "http":
+            await with_request_id(super().__call__, scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
 
 ROUTES = [health, ready, AuthController, MeController, DistrictController, StaffController]
 
 
-def create_app(settings: Settings) -> Litestar:
-    """Build the API for these settings. Opens nothing until the app starts."""
+def create_app(settings: Settings) -> SafecityApp:
+    """Build the API for these settings; it connects to the database when it starts."""
     tokens = TokenIssuer(settings)
     sms = ConsoleChannel("sms")
 
@@ -43,16 +55,12 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             await app.state.pool.close()
 
-    return Litestar(
+    return SafecityApp(
         route_handlers=ROUTES,
         lifespan=[lifespan],
         dependencies={"db": Provide(provide_connection)},
         guards=[authorize],
-        middleware=[
-            RequestIdMiddleware,
-            BearerAuthMiddleware,
-            IdempotencyMiddleware,
-        ],
+        middleware=[BearerAuthMiddleware, IdempotencyMiddleware],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="safecity",
@@ -81,6 +89,8 @@ def _initial_state(settings: Settings, *, tokens: TokenIssuer, sms: ConsoleChann
     }
 
 
-def app_from_env() -> Litestar:
-    """Entry point for ``uvicorn --factory``: settings from the environment."""
-    return create_app(Settings.from_env())
+def app_from_env() -> SafecityApp:
+    """Entry point for ``uvicorn --factory``: settings from the environment, logging set up in this process."""
+    settings = Settings.from_env()
+    configure_logging(settings.log, process="api")
+    return create_app(settings)

@@ -16,6 +16,12 @@ from api.settings import LogSettings
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+def _drop_color_message(_logger: object, _name: str, event: dict[str, object]) -> dict[str, object]:
+    # uvicorn adds an ANSI-coloured copy of each message for terminals; JSON lines do not want it.
+    event.pop("color_message", None)
+    return event
+
+
 def configure_logging(settings: LogSettings, *, process: str = "api") -> None:
     """Route structlog and the standard library (uvicorn, asyncpg, apscheduler) through one renderer."""
     shared: list[structlog.types.Processor] = [
@@ -24,6 +30,7 @@ def configure_logging(settings: LogSettings, *, process: str = "api") -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.stdlib.ExtraAdder(),
+        _drop_color_message,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
@@ -58,38 +65,36 @@ def configure_logging(settings: LogSettings, *, process: str = "api") -> None:
     structlog.contextvars.bind_contextvars(process=process)
 
 
-class RequestIdMiddleware:
-    """Take ``X-Request-ID`` from the caller (or make one), log the request with it, and echo it back."""
+_request_log = structlog.get_logger("api.request")
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.log = structlog.get_logger("api.request")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        status = 500
-        started = time.perf_counter()
+async def with_request_id(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Serve one HTTP request with an id: the caller's ``X-Request-ID`` if sane, else a new one.
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
-            await send(message)
+    The id is bound to every log line of the request, put in ``scope["state"]`` for error bodies, echoed in
+    the response, and the request is logged once when it ends.
+    """
+    incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+    request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    scope.setdefault("state", {})["request_id"] = request_id
+    status = 500
+    started = time.perf_counter()
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                await self.app(scope, receive, send_with_id)
-            finally:
-                self.log.info(
-                    "request",
-                    method=scope["method"],
-                    path=scope["path"],
-                    status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                )
+    async def send_with_id(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+        await send(message)
+
+    with structlog.contextvars.bound_contextvars(request_id=request_id):
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            _request_log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )

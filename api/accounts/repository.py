@@ -119,6 +119,10 @@ async def get_staff_by_email(conn: asyncpg.Connection, email: str) -> asyncpg.Re
     )
 
 
+async def set_staff_active(conn: asyncpg.Connection, email: str, active: bool) -> int | None:
+    return await conn.fetchval("UPDATE staff SET active = $2 WHERE email = $1 RETURNING id", email, active)
+
+
 async def list_staff(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT id, email, name, role, active, created_at, has_password, districts FROM staff_accounts ORDER BY id"

@@ -19,6 +19,7 @@ from api.accounts.schemas import (
     StaffCreate,
     StaffRead,
 )
+from api.auth.tokens import Principal, Role
 from api.errors import Conflict, NotFound
 
 _hasher = PasswordHasher()
@@ -92,6 +93,23 @@ async def get_staff_by_email(conn: asyncpg.Connection, *, email: str) -> StaffRe
     if row is None:
         raise NotFound(f"No staff account has email {email}.", code="staff_not_found")
     return msgspec.convert(dict(row), StaffRead)
+
+
+async def set_staff_active(conn: asyncpg.Connection, *, email: str, active: bool) -> StaffRead:
+    async with conn.transaction():
+        staff_id = await repository.set_staff_active(conn, email.strip().lower(), active)
+        if staff_id is None:
+            raise NotFound(f"No staff account has email {email}.", code="staff_not_found")
+        row = await repository.get_staff(conn, staff_id)
+    return msgspec.convert(dict(row), StaffRead)
+
+
+async def current_staff(conn: asyncpg.Connection, principal: Principal) -> Principal | None:
+    """The staff principal as the account stands now: its role and districts, or None when deactivated or gone."""
+    row = await repository.get_staff(conn, principal.staff_id)
+    if row is None or not row["active"]:
+        return None
+    return msgspec.structs.replace(principal, role=Role(row["role"]), districts=tuple(row["districts"]))
 
 
 async def list_staff(conn: asyncpg.Connection) -> list[StaffRead]:

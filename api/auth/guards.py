@@ -13,13 +13,19 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
+from api.accounts.service import current_staff
 from api.auth.tokens import InvalidToken, Principal, Role, TokenIssuer
 
 PUBLIC: dict[str, Any] = {"exclude_from_auth": True, "public": True}
 
 
 def allow(*roles: Role, district_param: str | None = None, idempotent: bool = False) -> dict[str, Any]:
-    """Route options: these roles may call it; with ``district_param``, only staff who serve that district."""
+    """Route options: these roles may call it.
+
+    ``district_param`` names a path parameter: only staff who serve that district pass. ``idempotent`` runs
+    the route under ``Idempotency-Key`` in one transaction that is rolled back whole on any non-2xx, so it
+    suits routes whose failures leave nothing behind (not, for instance, one that counts failed attempts).
+    """
     opt: dict[str, Any] = {"roles": frozenset(roles)}
     if district_param:
         opt["district_param"] = district_param
@@ -42,9 +48,17 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             return AuthenticationResult(user=None, auth="Sign in first: send `Authorization: Bearer <token>`.")
         issuer: TokenIssuer = connection.app.state.tokens
         try:
-            return AuthenticationResult(user=issuer.verify(token.strip()), auth=None)
+            principal = issuer.verify(token.strip())
         except InvalidToken as exc:
             return AuthenticationResult(user=None, auth=f"Sign in again: {exc}.")
+        if principal.staff_id is not None:
+            # A staff account's role and districts are read afresh, so a deactivation or a move to another
+            # district takes effect at once rather than when the token expires.
+            async with connection.app.state.pool.acquire() as conn:
+                principal = await current_staff(conn, principal)
+            if principal is None:
+                return AuthenticationResult(user=None, auth="This staff account is deactivated.")
+        return AuthenticationResult(user=principal, auth=None)
 
 
 def authorize(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
@@ -63,6 +77,6 @@ def authorize(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
         raise PermissionDeniedException(f"A {principal.role.value} account may not do this.")
     param = opt.get("district_param")
     if param is not None:
-        district = str(connection.path_params.get(param) or connection.query_params.get(param) or "")
+        district = str(connection.path_params[param])
         if not principal.serves(district):
-            raise PermissionDeniedException(f"Your account does not serve district {district or '(none given)'}.")
+            raise PermissionDeniedException(f"Your account does not serve district {district}.")

@@ -31,8 +31,15 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def citizen_id(self) -> int | None:
-        kind, _, ident = self.subject.partition(":")
-        return int(ident) if kind == "citizen" and ident.isdigit() else None
+        return self._id_of("citizen")
+
+    @property
+    def staff_id(self) -> int | None:
+        return self._id_of("staff")
+
+    def _id_of(self, kind: str) -> int | None:
+        prefix, _, ident = self.subject.partition(":")
+        return int(ident) if prefix == kind and ident.isdigit() else None
 
     def serves(self, district: str) -> bool:
         """Operators serve the whole city; social workers their own districts; nobody else any."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import uuid
 
 import asyncpg
 import click
@@ -83,10 +84,15 @@ def _principal(
     if role is Role.social_worker:
         if not codes:
             raise click.UsageError("a social_worker token needs --district (or --staff)")
-        return Principal(subject=subject or "staff:cli", role=role, districts=codes)
+        return Principal(subject=subject or _cli_subject(), role=role, districts=codes)
     if role is Role.service:
         return Principal(subject=f"service:{subject or 'cli'}", role=role)
-    return Principal(subject=subject or "operator:cli", role=role)
+    return Principal(subject=subject or _cli_subject(), role=role)
+
+
+def _cli_subject() -> str:
+    """A subject of its own for each account-less token, so no two share idempotency keys."""
+    return f"cli:{uuid.uuid4().hex[:12]}"
 
 
 async def _ensure_citizen(conn: asyncpg.Connection, phone: str) -> int:
@@ -117,6 +123,14 @@ def staff_add(email: str, name: str, role: str, districts: tuple[str, ...], pass
         raise click.BadParameter(str(exc)) from exc
     created = _in_database(lambda conn: service.create_staff(conn, data=data))
     click.echo(msgspec.json.encode(created).decode())
+
+
+@staff.command("deactivate")
+@click.argument("email")
+def staff_deactivate(email: str) -> None:
+    """Deactivate a staff account: its tokens stop working at once."""
+    account = _in_database(lambda conn: service.set_staff_active(conn, email=email, active=False))
+    click.echo(msgspec.json.encode(account).decode())
 
 
 @staff.command("list")

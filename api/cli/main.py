@@ -100,9 +100,8 @@ def run() -> None:
     """Run the whole system: the API and the worker, output prefixed, all stopped on Ctrl-C."""
     from api.cli.supervisor import supervise
 
-    settings = load_settings()
-    with database_url(settings) as url:
-        sys.exit(asyncio.run(supervise(settings, database_url=url)))
+    with database_url(load_settings()) as url:
+        sys.exit(asyncio.run(supervise(database_url=url)))
 
 
 @main.group()

@@ -9,10 +9,9 @@ import signal
 import sys
 from dataclasses import dataclass
 
-from api.settings import Settings
-
 _STOP_GRACE_S = 10.0
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+_LINE_LIMIT = 1 << 20  # a JSON log line with a long traceback fits whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +20,7 @@ class ProcessSpec:
     argv: list[str]
 
 
-def processes(settings: Settings) -> list[ProcessSpec]:
+def processes() -> list[ProcessSpec]:
     """The processes of the whole system; later parts (Rasa, the action server) add theirs here."""
     safecity = [sys.executable, "-m", "api.cli"]
     return [
@@ -30,10 +29,10 @@ def processes(settings: Settings) -> list[ProcessSpec]:
     ]
 
 
-async def supervise(settings: Settings, *, database_url: str) -> int:
+async def supervise(*, database_url: str) -> int:
     """Start every process; when one exits, or on SIGINT/SIGTERM, stop the rest. Returns an exit status."""
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
-    specs = processes(settings)
+    specs = processes()
     width = max(len(s.name) for s in specs)
     children: dict[str, asyncio.subprocess.Process] = {}
     for spec in specs:
@@ -68,10 +67,28 @@ async def supervise(settings: Settings, *, database_url: str) -> int:
 
 
 async def _pump(prefix: str, proc: asyncio.subprocess.Process) -> None:
+    """Copy a child's output line by line, cutting a line longer than ``_LINE_LIMIT`` rather than stalling."""
     assert proc.stdout is not None
-    while line := await proc.stdout.readline():
-        sys.stdout.write(f"{prefix} | {line.decode(errors='replace')}")
-        sys.stdout.flush()
+    pending = b""
+    cutting = False  # inside a line already cut: drop the rest of it
+    while chunk := await proc.stdout.read(1 << 16):
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            if not cutting:
+                _write(prefix, line)
+            cutting = False
+        if len(pending) > _LINE_LIMIT and not cutting:
+            _write(prefix, pending[:_LINE_LIMIT] + b" [cut]")
+            cutting = True
+        if cutting:
+            pending = b""
+    if pending and not cutting:
+        _write(prefix, pending)
+
+
+def _write(prefix: str, line: bytes) -> None:
+    sys.stdout.write(f"{prefix} | {line.decode(errors='replace')}\n")
+    sys.stdout.flush()
 
 
 async def _stop_all(children: dict[str, asyncio.subprocess.Process]) -> None:

@@ -12,8 +12,10 @@ import re
 
 import asyncpg
 from litestar import Request
+from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth.guards import authorize
 from api.db.pool import REQUEST_CONNECTION
 from api.errors import Problem, Unprocessable, problem_response
 from api.idempotency import repository
@@ -38,6 +40,12 @@ class IdempotencyMiddleware:
             return
         request: Request = Request(scope, receive)
         try:
+            authorize(request, handler)
+        except HTTPException:
+            # Nothing is locked, stored or replayed for a caller the guard refuses; the route refuses them.
+            await self.app(scope, receive, send)
+            return
+        try:
             await self._run(scope, request, key.decode("latin-1"), send)
         except Problem as exc:
             response = problem_response(request, status=exc.status, title=exc.title, detail=exc.detail, code=exc.code)
@@ -51,7 +59,8 @@ class IdempotencyMiddleware:
             )
         body = await request.body()
         principal = request.user.subject
-        request_hash = hashlib.sha256(b"%s %s\n%s" % (scope["method"].encode(), scope["path"].encode(), body)).digest()
+        target = b"%s %s?%s" % (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""))
+        request_hash = hashlib.sha256(target + b"\n" + body).digest()
 
         try:
             captured = await self._run_once(scope, request, principal, key, request_hash, body, send)

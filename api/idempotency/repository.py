@@ -15,7 +15,7 @@ async def lock_key(conn: asyncpg.Connection, *, principal: str, key: str) -> Non
 async def get_response(conn: asyncpg.Connection, *, principal: str, key: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """
-        SELECT method, path, request_hash, status_code, headers, body
+        SELECT request_hash, status_code, headers, body
         FROM idempotency_keys WHERE principal = $1 AND key = $2
         """,
         principal,

@@ -250,3 +250,25 @@ async def test_a_route_that_declares_no_roles_is_denied_to_everyone(settings, to
         operator = bearer(token_for(Role.operator))
         assert (await client.get("/v1/forgotten", headers=operator)).status_code == 403
         assert (await client.get("/v1/declared", headers=operator)).status_code == 200
+
+
+async def test_a_social_worker_moved_to_another_district_loses_the_old_one_at_once(client, token_for, database_url):
+    operator = bearer(token_for(Role.operator))
+    created = await client.post(
+        "/v1/admin/staff",
+        json={"email": "moved@seoul.go.kr", "name": "이동", "role": "social_worker", "districts": ["11680"]},
+        headers=operator,
+    )
+    staff_id = created.json()["id"]
+    # The token still says 11680, as tokens minted before the move do.
+    token = bearer(token_for(Role.social_worker, districts=("11680",), subject=f"staff:{staff_id}"))
+    assert (await client.get("/v1/districts/11680/summary", headers=token)).status_code == 200
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE staff_districts SET district = '11110' WHERE staff_id = $1", staff_id)
+    finally:
+        await conn.close()
+
+    assert (await client.get("/v1/districts/11680/summary", headers=token)).status_code == 403
+    assert (await client.get("/v1/districts/11110/summary", headers=token)).status_code == 200

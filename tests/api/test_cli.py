@@ -90,6 +90,18 @@ def test_staff_add_creates_an_account_a_token_can_be_minted_for(safecity, client
     assert "already exists" in again.stderr
 
 
+def test_a_deactivated_staff_accounts_token_stops_working_at_once(safecity, client_sync):
+    safecity("staff", "add", "--email", "yoon@seoul.go.kr", "--name", "윤", "--role", "operator")
+    token = safecity("token", "--role", "operator", "--staff", "yoon@seoul.go.kr").stdout.strip()
+    assert client_sync.get("/v1/admin/staff", headers=bearer(token)).status_code == 200
+
+    assert safecity("staff", "deactivate", "yoon@seoul.go.kr").returncode == 0
+
+    refused = client_sync.get("/v1/admin/staff", headers=bearer(token))
+    assert refused.status_code == 401
+    assert "deactivated" in refused.json()["detail"]
+
+
 def test_jobs_run_as_of_a_given_time_runs_each_slot_once(safecity):
     assert "platform.purge-expired" in safecity("jobs", "list").stdout
 

@@ -72,3 +72,9 @@ async def test_every_response_carries_a_request_id_and_echoes_the_callers(client
     # Something that is not an id is replaced rather than echoed into our logs.
     odd = await client.get("/health", headers={"X-Request-ID": "bad id\twith spaces"})
     assert odd.headers["x-request-id"] != "bad id\twith spaces"
+
+
+async def test_the_routers_own_errors_carry_the_request_id_too(client):
+    for response in (await client.get("/no/such/page"), await client.put("/health")):
+        body = problem(response)
+        assert body["request_id"] == response.headers["x-request-id"]

@@ -15,7 +15,7 @@ STAFF = {"email": "park@seoul.go.kr", "name": "박서연", "role": "social_worke
 
 @pytest.fixture
 def operator(token_for) -> dict[str, str]:
-    return bearer(token_for(Role.operator, subject="staff:1"))
+    return bearer(token_for(Role.operator, subject="cli:one"))
 
 
 async def staff_count(database_url: str) -> int:
@@ -56,8 +56,8 @@ async def test_the_same_key_with_another_body_is_refused(client, operator, datab
 
 async def test_keys_belong_to_their_caller(client, token_for, database_url):
     key = {"Idempotency-Key": "shared-key"}
-    one = bearer(token_for(Role.operator, subject="staff:1"))
-    two = bearer(token_for(Role.operator, subject="staff:2"))
+    one = bearer(token_for(Role.operator, subject="cli:one"))
+    two = bearer(token_for(Role.operator, subject="cli:two"))
     assert (await client.post("/v1/admin/staff", json=STAFF, headers={**one, **key})).status_code == 201
     second = {**STAFF, "email": "lee@seoul.go.kr"}
     assert (await client.post("/v1/admin/staff", json=second, headers={**two, **key})).status_code == 201
@@ -99,6 +99,18 @@ async def test_a_citizen_device_registration_replays(client, database_url):
     retry = await client.post("/v1/me/devices", json=device, headers=headers)
     assert first.status_code == retry.status_code == 201
     assert first.json() == retry.json()
+
+
+async def test_callers_the_route_refuses_are_refused_before_anything_is_stored(client, token_for, database_url):
+    key = {"Idempotency-Key": "k"}
+    assert (await client.post("/v1/admin/staff", json=STAFF, headers=key)).status_code == 401
+    social_worker = bearer(token_for(Role.social_worker, districts=("11110",)))
+    assert (await client.post("/v1/admin/staff", json=STAFF, headers={**social_worker, **key})).status_code == 403
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM idempotency_keys") == 0
+    finally:
+        await conn.close()
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "with space", "키"], ids=["empty", "long", "space", "hangul"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -104,3 +105,18 @@ def test_no_process_outlives_a_killed_supervisor(database_url, tmp_path):
                 return
         time.sleep(0.2)
     raise AssertionError("the API kept running after its supervisor was killed")
+
+
+async def test_a_line_too_long_is_cut_and_the_output_goes_on(capsys):
+    from api.cli import supervisor
+
+    script = "print('before'); print('x' * (3 << 20)); print('after', end='')"
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE)
+    await supervisor._pump("api", proc)
+    await proc.wait()
+
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert lines[0] == "api | before"
+    assert lines[1] == "api | " + "x" * supervisor._LINE_LIMIT + " [cut]"
+    assert lines[2] == "api | after"
