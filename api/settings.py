@@ -116,6 +116,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         )
         if settings.log.format not in ("json", "console"):
             raise SettingsError("LOG_FORMAT must be 'json' or 'console'")
+        if settings.auth.jwt_secret is not None and len(settings.auth.jwt_secret.encode()) < 32:
+            raise SettingsError("JWT_SECRET must be at least 32 bytes; `openssl rand -base64 48` makes one")
         return settings
 
     @property

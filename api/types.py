@@ -14,8 +14,6 @@ PhoneInput = Annotated[
 DistrictCode = Annotated[
     str, Meta(pattern=r"^11[0-9]{3}$", description="One of Seoul's 25 district codes, e.g. 11680 (강남구)")
 ]
-Latitude = Annotated[float, Meta(ge=-90, le=90, description="WGS84 latitude")]
-Longitude = Annotated[float, Meta(ge=-180, le=180, description="WGS84 longitude")]
 DisplayName = Annotated[str, Meta(min_length=1, max_length=100)]
 Id = Annotated[int, Meta(ge=1, le=2**63 - 1, description="A database id")]
 

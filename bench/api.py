@@ -23,11 +23,13 @@ import time
 import asyncpg
 import httpx
 
+from api.accounts.service import ensure_citizen
 from api.auth.tokens import Principal, Role, TokenIssuer
 from api.db.embedded import EmbeddedPostgres, ensure_database
 from api.db.migrations import migrate
 from api.settings import PROJECT_ROOT, Settings
 
+PHONE = "+821099990000"
 SECRET = "bench-secret-0123456789-0123456789-0123456789"  # noqa: S105 - a throwaway bench database
 
 
@@ -42,10 +44,7 @@ async def prepare(server_url: str) -> tuple[str, int]:
     conn = await asyncpg.connect(url)
     try:
         await migrate(conn, PROJECT_ROOT / "migrations")
-        citizen_id = await conn.fetchval(
-            "INSERT INTO citizens (phone, district) VALUES ('+821099990000', '11680')"
-            " ON CONFLICT (phone) DO UPDATE SET phone = EXCLUDED.phone RETURNING id"
-        )
+        citizen_id = await ensure_citizen(conn, phone=PHONE)
     finally:
         await conn.close()
     return url, citizen_id
@@ -93,7 +92,7 @@ def main() -> None:
     url, citizen_id = asyncio.run(prepare(server_url))
     settings = Settings.from_env({"JWT_SECRET": SECRET})
     token = TokenIssuer(settings).issue(
-        Principal(subject=f"citizen:{citizen_id}", role=Role.citizen, phone="+821099990000"), ttl_s=3600
+        Principal(subject=f"citizen:{citizen_id}", role=Role.citizen, phone=PHONE), ttl_s=3600
     )
 
     port = free_port()

@@ -4,6 +4,8 @@ CREATE TABLE otp_challenges (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     phone       text NOT NULL,
     code_hash   bytea NOT NULL,
+    -- The language the code was asked for in: a citizen registered by this code starts in it.
+    language    text NOT NULL DEFAULT 'ko' CHECK (language IN ('ko', 'en')),
     attempts    integer NOT NULL DEFAULT 0,
     expires_at  timestamptz NOT NULL,
     consumed_at timestamptz,

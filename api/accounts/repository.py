@@ -25,6 +25,14 @@ async def get_citizen(conn: asyncpg.Connection, citizen_id: int) -> asyncpg.Reco
     )
 
 
+async def lock_citizen(conn: asyncpg.Connection, citizen_id: int) -> asyncpg.Record | None:
+    """The citizen's row, locked until the transaction ends, so concurrent edits apply one after the other."""
+    return await conn.fetchrow(
+        "SELECT id, phone, language, district, display_name, created_at FROM citizens WHERE id = $1 FOR UPDATE",
+        citizen_id,
+    )
+
+
 async def update_citizen(
     conn: asyncpg.Connection,
     citizen_id: int,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, delete, get, patch, post
+from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -25,7 +26,8 @@ from api.types import Id
 
 def _citizen_id(request: Request[Principal, str, object]) -> int:
     citizen_id = request.user.citizen_id
-    assert citizen_id is not None  # the route allows citizens only
+    if citizen_id is None:
+        raise NotAuthorizedException("This token names no citizen account; sign in by phone.")
     return citizen_id
 
 

@@ -25,7 +25,7 @@ from api.errors import Conflict, NotFound
 _hasher = PasswordHasher()
 
 
-async def ensure_citizen(conn: asyncpg.Connection, *, phone: str, language: str) -> int:
+async def ensure_citizen(conn: asyncpg.Connection, *, phone: str, language: str = "ko") -> int:
     """The id of the citizen with this phone, registering them on first sign-in."""
     return await repository.upsert_citizen(conn, phone=phone, language=language)
 
@@ -33,14 +33,20 @@ async def ensure_citizen(conn: asyncpg.Connection, *, phone: str, language: str)
 async def get_citizen(conn: asyncpg.Connection, *, citizen_id: int) -> CitizenRead:
     row = await repository.get_citizen(conn, citizen_id)
     if row is None:
-        raise NotFound("This account no longer exists; sign in again.", code="citizen_not_found")
+        raise _citizen_gone()
     return msgspec.convert(dict(row), CitizenRead)
+
+
+def _citizen_gone() -> NotFound:
+    return NotFound("This account no longer exists; sign in again.", code="citizen_not_found")
 
 
 async def update_citizen(conn: asyncpg.Connection, *, citizen_id: int, data: CitizenUpdate) -> CitizenRead:
     async with conn.transaction():
-        current = await get_citizen(conn, citizen_id=citizen_id)
-        merged = {**msgspec.structs.asdict(current), **data.changes()}
+        current = await repository.lock_citizen(conn, citizen_id)
+        if current is None:
+            raise _citizen_gone()
+        merged = {**dict(current), **data.changes()}
         row = await repository.update_citizen(
             conn,
             citizen_id,

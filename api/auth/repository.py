@@ -18,7 +18,7 @@ async def oldest_recent_challenge(conn: asyncpg.Connection, *, phone: str, since
 
 
 async def insert_challenge(
-    conn: asyncpg.Connection, *, phone: str, code_hash: bytes, expires_at: datetime, now: datetime
+    conn: asyncpg.Connection, *, phone: str, code_hash: bytes, language: str, expires_at: datetime, now: datetime
 ) -> int:
     # A new code replaces any earlier one still open for this phone.
     await conn.execute(
@@ -26,12 +26,13 @@ async def insert_challenge(
     )
     return await conn.fetchval(
         """
-        INSERT INTO otp_challenges (phone, code_hash, expires_at, created_at)
-        VALUES ($1, $2, $3, $4)
+        INSERT INTO otp_challenges (phone, code_hash, language, expires_at, created_at)
+        VALUES ($1, $2, $3, $4, $5)
         RETURNING id
         """,
         phone,
         code_hash,
+        language,
         expires_at,
         now,
     )
@@ -41,7 +42,7 @@ async def lock_open_challenge(conn: asyncpg.Connection, *, phone: str) -> asyncp
     """The newest unconsumed challenge for ``phone``, locked against a concurrent verification."""
     return await conn.fetchrow(
         """
-        SELECT id, code_hash, attempts, expires_at
+        SELECT id, code_hash, language, attempts, expires_at
         FROM otp_challenges
         WHERE phone = $1 AND consumed_at IS NULL
         ORDER BY created_at DESC

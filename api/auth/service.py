@@ -61,6 +61,7 @@ class OtpService:
                 conn,
                 phone=data.phone,
                 code_hash=self._hash(data.phone, code),
+                language=data.language.value,
                 expires_at=now + timedelta(seconds=ttl),
                 now=now,
             )
@@ -91,7 +92,7 @@ class OtpService:
                 expected_failure = _locked() if attempts >= self._settings.otp_max_attempts else _invalid()
             else:
                 await repository.consume_challenge(conn, challenge_id=challenge["id"], now=now)
-                citizen_id = await ensure_citizen(conn, phone=data.phone, language="ko")
+                citizen_id = await ensure_citizen(conn, phone=data.phone, language=challenge["language"])
         # The failed attempt is committed before the error is raised, so the count holds.
         if expected_failure is not None:
             raise expected_failure

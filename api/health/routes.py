@@ -8,7 +8,7 @@ import asyncpg
 from litestar import Request, get
 
 from api.auth.guards import PUBLIC
-from api.db.migrations import pending
+from api.db.migrations import schema_status
 from api.errors import Unavailable
 from api.types import Output
 
@@ -36,13 +36,19 @@ async def ready(request: Request) -> Readiness:
     try:
         async with asyncio.timeout(3):
             async with request.app.state.pool.acquire() as conn:
-                missing = await pending(conn, migrations)
+                schema = await schema_status(conn, migrations)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise Unavailable(f"The database is not reachable: {type(exc).__name__}.", code="database_unreachable") from exc
-    if missing:
+    if schema.pending:
         raise Unavailable(
             "The database schema is behind: run `safecity migrate`.",
             code="migrations_pending",
-            pending=[m.filename for m in missing],
+            pending=[m.filename for m in schema.pending],
+        )
+    if schema.changed:
+        raise Unavailable(
+            "Applied migrations no longer match their files; migrations are forward-only.",
+            code="migrations_changed",
+            changed=[m.filename for m in schema.changed],
         )
     return Readiness(status="ready", database="ok", migrations_applied=len(migrations))

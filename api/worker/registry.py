@@ -43,9 +43,10 @@ class Job:
 
 
 def job(name: str, *, every: timedelta) -> Callable[[JobFunc], Job]:
-    """Declare a scheduled job beside its domain: ``@job("auth.purge-expired", every=timedelta(hours=1))``."""
+    """Declare a scheduled job beside its domain: ``@job("platform.purge-expired", every=timedelta(hours=1))``."""
 
     def wrap(func: JobFunc) -> Job:
-        return Job(name=name, every=every, run=func, description=(func.__doc__ or "").strip().splitlines()[0])
+        summary = (func.__doc__ or name).strip().splitlines()[0]
+        return Job(name=name, every=every, run=func, description=summary)
 
     return wrap

@@ -25,15 +25,6 @@ async def finish(conn: asyncpg.Connection, *, job: str, slot: datetime, result: 
     )
 
 
-async def last_runs(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        """
-        SELECT DISTINCT ON (job) job, slot, started_at, finished_at, result
-        FROM job_runs ORDER BY job, slot DESC
-        """
-    )
-
-
 async def purge(conn: asyncpg.Connection, *, before: datetime) -> int:
     status = await conn.execute("DELETE FROM job_runs WHERE slot < $1", before)
     return int(status.split()[-1])

@@ -7,13 +7,17 @@ from collections import deque
 
 import structlog
 
+from api.phones import mask_phone
 from notifications.channels.base import OutboundMessage, SendResult
 
 log = structlog.get_logger(__name__)
 
 
 class ConsoleChannel:
-    """Logs every message and keeps the most recent ones, so a developer can read an OTP off the console."""
+    """Logs every message (the body whole, the number masked) and keeps the most recent ones.
+
+    On the embedded default this is how a developer reads a sign-in code: off the console.
+    """
 
     def __init__(self, name: str = "console", *, keep: int = 1000) -> None:
         self.name = name
@@ -25,7 +29,7 @@ class ConsoleChannel:
         log.info(
             "message sent to console",
             channel=message.channel,
-            to=message.to,
+            to=mask_phone(message.to) if message.channel == "sms" else message.to,
             title=message.title,
             body=message.body,
             provider_id=provider_id,

@@ -123,3 +123,16 @@ async def test_social_workers_cannot_create_staff(client, token_for):
         headers=bearer(token_for(Role.social_worker, districts=("11110",))),
     )
     assert response.status_code == 403
+
+
+async def test_concurrent_edits_of_different_fields_both_stick(client, citizen):
+    import asyncio
+
+    await asyncio.gather(
+        *(client.patch("/v1/me", json={"display_name": f"이름{i}"}, headers=citizen) for i in range(3)),
+        *(client.patch("/v1/me", json={"district": "11230"}, headers=citizen) for _ in range(3)),
+        client.patch("/v1/me", json={"language": "en"}, headers=citizen),
+    )
+    me = (await client.get("/v1/me", headers=citizen)).json()
+    assert (me["district"], me["language"]) == ("11230", "en")
+    assert me["display_name"].startswith("이름")

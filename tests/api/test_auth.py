@@ -35,6 +35,13 @@ async def test_english_speakers_get_the_code_in_english(client):
     assert "Your code is" in client.app.state.sms.sent[-1].body
 
 
+async def test_a_citizen_who_asked_in_english_is_registered_in_english(client):
+    await client.post("/v1/auth/otp", json={"phone": PHONE, "language": "en"})
+    token = await client.post("/v1/auth/token", json={"phone": PHONE, "code": last_code(client.app)})
+    me = await client.get("/v1/me", headers=bearer(token.json()["access_token"]))
+    assert me.json()["language"] == "en"
+
+
 async def test_a_returning_citizen_gets_the_same_account(client):
     first = await client.get("/v1/me", headers=bearer(await sign_in(client, PHONE)))
     second = await client.get("/v1/me", headers=bearer(await sign_in(client, "01023456789")))

@@ -44,6 +44,22 @@ async def test_not_ready_while_a_migration_is_pending(settings, tmp_path: Path):
     assert body["pending"] == ["0999_not_yet.sql"]
 
 
+async def test_not_ready_when_an_applied_migration_was_edited(settings, tmp_path: Path):
+    edited = tmp_path / "migrations"
+    edited.mkdir()
+    for path in MIGRATIONS.glob("*.sql"):
+        (edited / path.name).write_text(path.read_text())
+    first = sorted(edited.glob("*.sql"))[0]
+    first.write_text(first.read_text() + "\n-- edited after it was applied\n")
+    paths = msgspec.structs.replace(settings.paths, migrations_dir=str(edited))
+
+    async with AsyncTestClient(app=create_app(msgspec.structs.replace(settings, paths=paths))) as client:
+        response = await client.get("/ready")
+
+    assert response.status_code == 503
+    assert problem(response)["changed"] == [first.name]
+
+
 async def test_not_ready_while_the_database_is_unreachable(settings):
     unreachable = msgspec.structs.replace(settings.db, url="postgresql://nobody@127.0.0.1:9/safecity")
     app = create_app(msgspec.structs.replace(settings, db=unreachable))

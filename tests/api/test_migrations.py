@@ -118,6 +118,20 @@ async def test_districts_table_matches_the_code(conn):
     assert len(rows) == 25
 
 
+async def test_a_file_that_is_not_utf8_is_named(conn, migrations_copy):
+    (migrations_copy / "0900_latin1.sql").write_bytes("-- caf\xe9\nSELECT 1;".encode("latin-1"))
+    with pytest.raises(MigrationError, match=r"0900_latin1\.sql: not UTF-8"):
+        await migrate(conn, migrations_copy)
+
+
+def test_migrate_command_says_when_the_database_is_unreachable(tmp_path):
+    env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none", "SAFECITY_VAR_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "api.cli", "migrate"], env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "cannot reach the database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_migrate_command_fails_loudly_naming_the_file(empty_url, migrations_copy, tmp_path):
     (migrations_copy / "0900_broken.sql").write_text("ALTER TABLE no_such_table ADD COLUMN x int;\n")
     env = {

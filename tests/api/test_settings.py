@@ -32,7 +32,14 @@ def test_empty_values_count_as_unset():
     assert Settings.from_env({"DATABASE_URL": "", "PORT": ""}).http.port == 8000
 
 
-@pytest.mark.parametrize(("env", "name"), [({"PORT": "eighty"}, "HttpSettings"), ({"LOG_FORMAT": "xml"}, "LOG_FORMAT")])
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"PORT": "eighty"}, "HttpSettings"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"JWT_SECRET": "short"}, "32 bytes"),
+    ],
+)
 def test_a_bad_value_is_named(env, name):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env(env)
@@ -45,4 +52,5 @@ def test_without_jwt_secret_one_is_generated_once_and_shared(tmp_path):
     assert len(secrets) == 1
     assert len(secrets.pop()) >= 48
     assert stat.S_IMODE(os.stat(tmp_path / "jwt_secret").st_mode) == 0o600
-    assert Settings.from_env({"SAFECITY_VAR_DIR": str(tmp_path), "JWT_SECRET": "given"}).jwt_secret() == "given"
+    given = "a-secret-given-by-the-operator-0123456789"
+    assert Settings.from_env({"SAFECITY_VAR_DIR": str(tmp_path), "JWT_SECRET": given}).jwt_secret() == given
