@@ -25,7 +25,7 @@ import httpx
 
 from api.accounts.service import ensure_citizen
 from api.auth.tokens import Principal, Role, TokenIssuer
-from api.db.embedded import EmbeddedPostgres, ensure_database
+from api.db.embedded import EmbeddedPostgres, drop_database, ensure_database
 from api.db.migrations import migrate
 from api.settings import PROJECT_ROOT, Settings
 
@@ -40,6 +40,7 @@ def free_port() -> int:
 
 
 async def prepare(server_url: str) -> tuple[str, int]:
+    await drop_database(server_url, "safecity_bench")  # every run starts from an empty, migrated database
     url = await ensure_database(server_url, "safecity_bench")
     conn = await asyncpg.connect(url)
     try:

@@ -53,11 +53,25 @@ def with_database(url: str, database: str) -> str:
     return urlunsplit(parts._replace(path="/" + database))
 
 
+def _checked(database: str) -> str:
+    # CREATE and DROP DATABASE take no parameters, so the name is checked instead.
+    if not _DATABASE_NAME.match(database):
+        raise ValueError(f"not a plain database name: {database!r}")
+    return database
+
+
+async def drop_database(server_url: str, database: str) -> None:
+    """Drop ``database`` if it exists, closing its connections (for benchmarks and tests, never the app's)."""
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{_checked(database)}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 async def ensure_database(server_url: str, database: str) -> str:
     """Create ``database`` on the server if it does not exist; return its URL."""
-    if not _DATABASE_NAME.match(database):
-        # CREATE DATABASE takes no parameters, so the name is checked instead.
-        raise ValueError(f"not a plain database name: {database!r}")
+    _checked(database)
     conn = await asyncpg.connect(server_url)
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
