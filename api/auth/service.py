@@ -78,24 +78,24 @@ class OtpService:
 
     async def exchange_code(self, conn: asyncpg.Connection, *, data: TokenRequest, now: datetime) -> TokenResponse:
         """Check the code; on success register the citizen if new and return their token."""
-        expected_failure: Problem | None = None
+        failure: Problem | None = None
         async with conn.transaction():
             challenge = await repository.lock_open_challenge(conn, phone=data.phone)
             if challenge is None:
-                expected_failure = _invalid()
+                failure = _invalid()
             elif challenge["expires_at"] <= now:
-                expected_failure = Problem("The code has expired; ask for a new one.", code="otp_expired", status=400)
+                failure = Problem("The code has expired; ask for a new one.", code="otp_expired", status=400)
             elif challenge["attempts"] >= self._settings.otp_max_attempts:
-                expected_failure = _locked()
+                failure = _locked()
             elif not hmac.compare_digest(challenge["code_hash"], self._hash(data.phone, data.code)):
                 attempts = await repository.record_failed_attempt(conn, challenge_id=challenge["id"])
-                expected_failure = _locked() if attempts >= self._settings.otp_max_attempts else _invalid()
+                failure = _locked() if attempts >= self._settings.otp_max_attempts else _invalid()
             else:
                 await repository.consume_challenge(conn, challenge_id=challenge["id"], now=now)
                 citizen_id = await ensure_citizen(conn, phone=data.phone, language=challenge["language"])
         # The failed attempt is committed before the error is raised, so the count holds.
-        if expected_failure is not None:
-            raise expected_failure
+        if failure is not None:
+            raise failure
         ttl = self._settings.citizen_token_ttl_s
         principal = Principal(subject=f"citizen:{citizen_id}", role=Role.citizen, phone=data.phone)
         token = self._tokens.issue(principal, ttl_s=ttl)
