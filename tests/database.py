@@ -9,7 +9,7 @@ from pathlib import Path
 
 import asyncpg
 
-from api.db.embedded import EmbeddedPostgres, with_database
+from api.db.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database
 from api.db.migrations import migrate
 from api.settings import PROJECT_ROOT
 
@@ -45,9 +45,8 @@ class TestServer:
 
     async def create_template(self, migrations_dir: Path) -> None:
         """A database with every migration applied, for each test to copy."""
-        await self.drop(TEMPLATE)
-        await self._execute(f'CREATE DATABASE "{TEMPLATE}"')
-        conn = await asyncpg.connect(with_database(self.url, TEMPLATE))
+        await drop_database(self.url, TEMPLATE)
+        conn = await asyncpg.connect(await ensure_database(self.url, TEMPLATE))
         try:
             await migrate(conn, migrations_dir)
         finally:
@@ -63,7 +62,7 @@ class TestServer:
         return with_database(self.url, name)
 
     async def drop(self, name: str) -> None:
-        await self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database(self.url, name)
 
     async def _execute(self, sql: str) -> None:
         conn = await asyncpg.connect(self.url)
