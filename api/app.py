@@ -26,7 +26,8 @@ from api.health.routes import health, ready
 from api.idempotency.middleware import IdempotencyMiddleware
 from api.logging import configure_logging, with_request_id
 from api.settings import Settings
-from notifications.channels import ConsoleChannel
+from notifications.routes import NoticeAcks, NotificationAdmin, TwilioWebhooks
+from notifications.service import Notifier
 
 
 class SafecityApp(Litestar):
@@ -39,13 +40,22 @@ class SafecityApp(Litestar):
             await super().__call__(scope, receive, send)
 
 
-ROUTES = [health, ready, AuthController, MeController, DistrictController, StaffController]
+ROUTES = [
+    health,
+    ready,
+    AuthController,
+    MeController,
+    DistrictController,
+    StaffController,
+    NoticeAcks,
+    NotificationAdmin,
+    TwilioWebhooks,
+]
 
 
 def create_app(settings: Settings) -> SafecityApp:
     """Build the API for these settings; it connects to the database when it starts."""
     tokens = TokenIssuer(settings)
-    sms = ConsoleChannel("sms")
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -73,18 +83,21 @@ def create_app(settings: Settings) -> SafecityApp:
             ),
             security=[{"bearer": []}],
         ),
-        state=State(_initial_state(settings, tokens=tokens, sms=sms)),
+        state=State(_initial_state(settings, tokens=tokens)),
         logging_config=None,
         debug=False,
     )
 
 
-def _initial_state(settings: Settings, *, tokens: TokenIssuer, sms: ConsoleChannel) -> dict[str, object]:
+def _initial_state(settings: Settings, *, tokens: TokenIssuer) -> dict[str, object]:
+    notifier = Notifier(settings.notify)
     return {
         "settings": settings,
         "tokens": tokens,
-        "sms": sms,
-        "otp": OtpService(settings=settings.auth, secret=settings.jwt_secret(), tokens=tokens, sms=sms),
+        "notifier": notifier,
+        # Domains that take inbound SMS text (care check-ins, the chatbot), asked in this order.
+        "inbound_handlers": [],
+        "otp": OtpService(settings=settings.auth, secret=settings.jwt_secret(), tokens=tokens, notifier=notifier),
         "migrations": discover(Path(settings.paths.migrations_dir)),
     }
 

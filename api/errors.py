@@ -35,6 +35,11 @@ class Problem(Exception):
         self.headers: dict[str, str] = {}
 
 
+class Forbidden(Problem):
+    status = 403
+    title = "Forbidden"
+
+
 class NotFound(Problem):
     status = 404
     title = "Not Found"

@@ -94,6 +94,74 @@ class LogSettings(_Group, frozen=True):
     ENV: ClassVar[dict[str, str]] = {"level": "LOG_LEVEL", "format": "LOG_FORMAT"}
 
 
+class FcmSettings(_Group, frozen=True):
+    """Firebase Cloud Messaging. Push goes to the console unless a credentials file or an endpoint is given."""
+
+    credentials_file: str | None = None
+    project_id: str | None = None
+    endpoint: str | None = None  # another FCM base URL, e.g. the fake server in tests and local runs
+
+    ENV: ClassVar[dict[str, str]] = {
+        "credentials_file": "FCM_CREDENTIALS_FILE",
+        "project_id": "FCM_PROJECT_ID",
+        "endpoint": "FCM_ENDPOINT",
+    }
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.credentials_file or self.endpoint)
+
+
+class TwilioSettings(_Group, frozen=True):
+    """Twilio SMS. SMS goes to the console unless an account SID and auth token are given."""
+
+    account_sid: str | None = None
+    auth_token: str | None = None
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+    api_base_url: str | None = None  # another API base URL, e.g. the fake server in tests and local runs
+
+    ENV: ClassVar[dict[str, str]] = {
+        "account_sid": "TWILIO_ACCOUNT_SID",
+        "auth_token": "TWILIO_AUTH_TOKEN",
+        "from_number": "TWILIO_FROM_NUMBER",
+        "messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
+        "api_base_url": "TWILIO_API_BASE_URL",
+    }
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.account_sid and self.auth_token)
+
+
+class NotifySettings(_Group, frozen=True):
+    """The outbox and its dispatcher."""
+
+    public_url: str | None = None  # how providers reach this API, for webhook URLs and signature checks
+    batch_size: int = 500
+    lease_s: float = 60.0
+    poll_s: float = 1.0
+    max_attempts: int = 8
+    backoff_base_s: float = 5.0
+    backoff_max_s: float = 900.0
+    sms_concurrency: int = 20
+    push_fallback_s: int = 300
+    sms_max_segments: int = 4
+
+    ENV: ClassVar[dict[str, str]] = {
+        "public_url": "PUBLIC_BASE_URL",
+        "batch_size": "NOTIFY_BATCH_SIZE",
+        "lease_s": "NOTIFY_LEASE",
+        "poll_s": "NOTIFY_POLL",
+        "max_attempts": "NOTIFY_MAX_ATTEMPTS",
+        "backoff_base_s": "NOTIFY_BACKOFF_BASE",
+        "backoff_max_s": "NOTIFY_BACKOFF_MAX",
+        "sms_concurrency": "NOTIFY_SMS_CONCURRENCY",
+        "push_fallback_s": "NOTIFY_PUSH_FALLBACK",
+        "sms_max_segments": "NOTIFY_SMS_MAX_SEGMENTS",
+    }
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """All settings, one typed group per concern."""
 
@@ -102,6 +170,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     http: HttpSettings = HttpSettings()
     auth: AuthSettings = AuthSettings()
     log: LogSettings = LogSettings()
+    fcm: FcmSettings = FcmSettings()
+    twilio: TwilioSettings = TwilioSettings()
+    notify: NotifySettings = NotifySettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +184,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             http=HttpSettings.from_env(env),
             auth=AuthSettings.from_env(env),
             log=LogSettings.from_env(env),
+            fcm=FcmSettings.from_env(env),
+            twilio=TwilioSettings.from_env(env),
+            notify=NotifySettings.from_env(env),
         )
         if settings.log.format not in ("json", "console"):
             raise SettingsError("LOG_FORMAT must be 'json' or 'console'")

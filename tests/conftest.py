@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import asyncpg
 import msgspec
 import pytest
 from litestar import Litestar
@@ -86,17 +87,27 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def sign_in(client: AsyncTestClient, phone: str) -> str:
-    """A citizen's real sign-in: ask for a code, read it off the console SMS channel, exchange it."""
+    """A citizen's real sign-in: ask for a code, read it from the SMS waiting in the outbox, exchange it."""
     response = await client.post("/v1/auth/otp", json={"phone": phone})
     assert response.status_code == 202, response.text
-    code = last_code(client.app)
+    code = await last_code(client.app)
     response = await client.post("/v1/auth/token", json={"phone": phone, "code": code})
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
 
 
-def last_code(app: Litestar) -> str:
-    body = app.state.sms.sent[-1].body
+async def outbox_sms(app: Litestar) -> list[asyncpg.Record]:
+    """The SMS enqueued so far, oldest first: what the dispatcher will send."""
+    # Its own connection: the app's pool lives on the test client's event loop.
+    conn = await asyncpg.connect(app.state.settings.db.url)
+    try:
+        return await conn.fetch("SELECT recipient, body, template, state FROM outbox WHERE channel = 'sms' ORDER BY id")
+    finally:
+        await conn.close()
+
+
+async def last_code(app: Litestar) -> str:
+    body = (await outbox_sms(app))[-1]["body"]
     return next(word for word in body.split() if word.isdigit() and len(word) == 6)
 
 

@@ -60,13 +60,19 @@ async def upsert_device(conn: asyncpg.Connection, *, citizen_id: int, platform: 
         """
         INSERT INTO devices (citizen_id, platform, fcm_token) VALUES ($1, $2, $3)
         ON CONFLICT (fcm_token) DO UPDATE
-            SET citizen_id = EXCLUDED.citizen_id, platform = EXCLUDED.platform, last_seen_at = now()
+            SET citizen_id = EXCLUDED.citizen_id, platform = EXCLUDED.platform, last_seen_at = now(),
+                topic_pending = true
         RETURNING id, platform, created_at
         """,
         citizen_id,
         platform,
         fcm_token,
     )
+
+
+async def resubscribe_devices(conn: asyncpg.Connection, *, citizen_id: int) -> None:
+    """Mark the citizen's devices for their district topic to be brought in step (the dispatcher does it)."""
+    await conn.execute("UPDATE devices SET topic_pending = true WHERE citizen_id = $1", citizen_id)
 
 
 async def list_devices(conn: asyncpg.Connection, *, citizen_id: int) -> list[asyncpg.Record]:

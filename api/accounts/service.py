@@ -54,6 +54,8 @@ async def update_citizen(conn: asyncpg.Connection, *, citizen_id: int, data: Cit
             district=merged["district"],
             display_name=merged["display_name"],
         )
+        if merged["district"] != current["district"]:
+            await repository.resubscribe_devices(conn, citizen_id=citizen_id)
     return msgspec.convert(dict(row), CitizenRead)
 
 

@@ -12,31 +12,22 @@ import secrets
 from datetime import datetime, timedelta
 
 import asyncpg
-import structlog
-
 from api.accounts.service import ensure_citizen
 from api.auth import repository
 from api.auth.schemas import OtpRequest, OtpSent, TokenRequest, TokenResponse
 from api.auth.tokens import Principal, Role, TokenIssuer
 from api.errors import Problem, TooManyRequests
-from api.phones import mask_phone
 from api.settings import AuthSettings
-from notifications.channels import Channel, OutboundMessage
-
-log = structlog.get_logger(__name__)
-
-_OTP_TEXT = {
-    "ko": "[안전서울] 인증번호 {code} ({minutes}분 안에 입력하세요). 요청하지 않았다면 무시하세요.",
-    "en": "[safecity] Your code is {code} (valid for {minutes} min). Ignore this if you did not ask for it.",
-}
+from notifications.schemas import Priority
+from notifications.service import Notifier
 
 
 class OtpService:
-    def __init__(self, *, settings: AuthSettings, secret: str, tokens: TokenIssuer, sms: Channel) -> None:
+    def __init__(self, *, settings: AuthSettings, secret: str, tokens: TokenIssuer, notifier: Notifier) -> None:
         self._settings = settings
         self._key = hmac.new(secret.encode(), b"safecity-otp", hashlib.sha256).digest()
         self._tokens = tokens
-        self._sms = sms
+        self._notifier = notifier
 
     def _hash(self, phone: str, code: str) -> bytes:
         return hmac.new(self._key, f"{phone}:{code}".encode(), hashlib.sha256).digest()
@@ -65,11 +56,18 @@ class OtpService:
                 expires_at=now + timedelta(seconds=ttl),
                 now=now,
             )
-        # Sent after commit, so the code can always be checked once it has arrived.
-        text = _OTP_TEXT[data.language.value].format(code=code, minutes=max(ttl // 60, 1))
-        result = await self._sms.send(OutboundMessage(channel="sms", to=data.phone, body=text))
-        if not result.ok:
-            log.warning("otp sms not sent", phone=mask_phone(data.phone), error=result.error)
+            # In the same transaction: the code is sent if and only if it was stored. Sent even to a number
+            # that opted out of our messages, since its owner has just asked for it.
+            await self._notifier.to_phone(
+                conn,
+                phone=data.phone,
+                language=data.language.value,
+                template="auth.otp",
+                params={"code": code, "minutes": max(ttl // 60, 1)},
+                now=now,
+                priority=Priority.urgent,
+                overrides_opt_out=True,
+            )
         return OtpSent(
             status="sent",
             expires_in=ttl,

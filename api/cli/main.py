@@ -86,15 +86,17 @@ def api(host: str | None, port: int | None, workers: int | None) -> None:
 
 
 @main.command()
-def worker() -> None:
-    """Run the scheduler: every job, each slot once across all workers."""
+@click.option("--dispatch/--no-dispatch", default=True, help="Send the outbox's messages (default on).")
+@click.option("--schedule/--no-schedule", default=True, help="Run the scheduled jobs (default on).")
+def worker(dispatch: bool, schedule: bool) -> None:
+    """Run the scheduler (each job slot once across all workers) and the outbox dispatcher."""
     from api.logging import configure_logging
     from api.worker.scheduler import serve
 
     settings = load_settings()
     configure_logging(settings.log, process="worker")
     with database_url(settings) as url:
-        asyncio.run(serve(with_url(settings, url)))
+        asyncio.run(serve(with_url(settings, url), dispatch=dispatch, schedule=schedule))
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""The worker process: APScheduler firing each job at the start of its slot."""
+"""The worker process: APScheduler firing each job at the start of its slot, and the outbox dispatcher."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ from api.settings import Settings
 from api.worker.jobs import JOBS
 from api.worker.registry import EPOCH, Job
 from api.worker.runner import run_job
+from notifications.channels import build_channels
+from notifications.dispatcher import Dispatcher
 
 log = structlog.get_logger(__name__)
 
 
-async def serve(settings: Settings) -> None:
-    """Run the scheduler until SIGINT or SIGTERM."""
+async def serve(settings: Settings, *, dispatch: bool = True, schedule: bool = True) -> None:
+    """Run the scheduler and the dispatcher until SIGINT or SIGTERM."""
     pool = await create_pool(settings.db)
     scheduler = AsyncIOScheduler(timezone=UTC)
 
@@ -45,11 +47,22 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    scheduler.start()
-    log.info("worker started", jobs=sorted(JOBS))
+    channels = build_channels(settings) if dispatch else {}
+    tasks = []
+    if dispatch:
+        dispatcher = Dispatcher(pool, channels, settings.notify)
+        assert settings.db.url is not None  # create_pool refused to start without one
+        tasks.append(asyncio.create_task(dispatcher.run(stop, dsn=settings.db.url), name="dispatcher"))
+    if schedule:
+        scheduler.start()
+    log.info("worker started", jobs=sorted(JOBS) if schedule else [], dispatcher=dispatch)
     try:
         await stop.wait()
     finally:
-        scheduler.shutdown(wait=False)
+        if schedule:
+            scheduler.shutdown(wait=False)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for channel in channels.values():
+            await channel.aclose()
         await pool.close()
         log.info("worker stopped")

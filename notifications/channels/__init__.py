@@ -1,6 +1,52 @@
-"""Delivery channels behind one small interface: ``send(message) -> result``."""
+"""Delivery channels behind one small interface: ``send_many(messages) -> results``.
 
-from notifications.channels.base import Channel, OutboundMessage, SendResult
+Real providers when their credentials are configured, the console otherwise.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from api.settings import Settings
+from notifications.channels.base import Channel, Failure, OutboundMessage, PushChannel, SendResult, TopicResult
 from notifications.channels.console import ConsoleChannel
 
-__all__ = ["Channel", "ConsoleChannel", "OutboundMessage", "SendResult"]
+__all__ = [
+    "Channel",
+    "ConsoleChannel",
+    "Failure",
+    "OutboundMessage",
+    "PushChannel",
+    "SendResult",
+    "TopicResult",
+    "build_channels",
+]
+
+log = structlog.get_logger(__name__)
+
+STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    """The push and SMS channels these settings call for."""
+    channels: dict[str, Channel] = {}
+    if settings.fcm.enabled:
+        from notifications.channels.fcm import FcmChannel  # the SDK is imported only where it is used
+
+        channels["push"] = FcmChannel(settings.fcm)
+    else:
+        channels["push"] = ConsoleChannel("push")
+    if settings.twilio.enabled:
+        from notifications.channels.sms import TwilioSmsChannel
+
+        public = settings.notify.public_url
+        callback = public.rstrip("/") + STATUS_CALLBACK_PATH if public else None
+        if callback is None:
+            log.warning("PUBLIC_BASE_URL is unset: Twilio will not report delivery of our SMS")
+        channels["sms"] = TwilioSmsChannel(
+            settings.twilio, status_callback=callback, concurrency=settings.notify.sms_concurrency
+        )
+    else:
+        channels["sms"] = ConsoleChannel("sms")
+    log.info("channels", push=type(channels["push"]).__name__, sms=type(channels["sms"]).__name__)
+    return channels

@@ -8,7 +8,7 @@ from litestar import get
 
 from api.auth.guards import allow
 from api.auth.tokens import Role
-from tests.conftest import JWT_SECRET, bearer, last_code, problem, sign_in
+from tests.conftest import JWT_SECRET, bearer, last_code, outbox_sms, problem, sign_in
 
 PHONE = "010-2345-6789"
 E164 = "+821023456789"
@@ -17,11 +17,11 @@ E164 = "+821023456789"
 async def test_a_code_by_sms_signs_a_new_citizen_in(client):
     response = await client.post("/v1/auth/otp", json={"phone": PHONE})
     assert response.status_code == 202
-    sms = client.app.state.sms.sent[-1]
-    assert sms.to == E164
-    assert "인증번호" in sms.body
+    sms = (await outbox_sms(client.app))[-1]
+    assert sms["recipient"] == E164
+    assert "인증번호" in sms["body"]
 
-    token = await client.post("/v1/auth/token", json={"phone": "+82 10 2345 6789", "code": last_code(client.app)})
+    token = await client.post("/v1/auth/token", json={"phone": "+82 10 2345 6789", "code": await last_code(client.app)})
     assert token.status_code == 200
     assert token.json()["token_type"] == "bearer"
 
@@ -32,12 +32,12 @@ async def test_a_code_by_sms_signs_a_new_citizen_in(client):
 
 async def test_english_speakers_get_the_code_in_english(client):
     await client.post("/v1/auth/otp", json={"phone": PHONE, "language": "en"})
-    assert "Your code is" in client.app.state.sms.sent[-1].body
+    assert "Your code is" in (await outbox_sms(client.app))[-1]["body"]
 
 
 async def test_a_citizen_who_asked_in_english_is_registered_in_english(client):
     await client.post("/v1/auth/otp", json={"phone": PHONE, "language": "en"})
-    token = await client.post("/v1/auth/token", json={"phone": PHONE, "code": last_code(client.app)})
+    token = await client.post("/v1/auth/token", json={"phone": PHONE, "code": await last_code(client.app)})
     me = await client.get("/v1/me", headers=bearer(token.json()["access_token"]))
     assert me.json()["language"] == "en"
 
@@ -61,7 +61,7 @@ async def test_answers_do_not_reveal_whether_a_number_is_registered(client):
 
 
 async def _wrong_code(client) -> str:
-    right = last_code(client.app)
+    right = await last_code(client.app)
     return f"{(int(right) + 1) % 1_000_000:06d}"
 
 
@@ -71,13 +71,13 @@ async def test_a_wrong_code_is_refused_and_the_right_one_still_works(client):
     assert wrong.status_code == 400
     assert problem(wrong)["code"] == "otp_invalid"
 
-    right = await client.post("/v1/auth/token", json={"phone": PHONE, "code": last_code(client.app)})
+    right = await client.post("/v1/auth/token", json={"phone": PHONE, "code": await last_code(client.app)})
     assert right.status_code == 200
 
 
 async def test_a_code_works_once(client):
     await client.post("/v1/auth/otp", json={"phone": PHONE})
-    code = last_code(client.app)
+    code = await last_code(client.app)
     assert (await client.post("/v1/auth/token", json={"phone": PHONE, "code": code})).status_code == 200
     again = await client.post("/v1/auth/token", json={"phone": PHONE, "code": code})
     assert again.status_code == 400
@@ -92,7 +92,7 @@ async def test_an_expired_code_is_refused(client, database_url):
     finally:
         await conn.close()
 
-    response = await client.post("/v1/auth/token", json={"phone": PHONE, "code": last_code(client.app)})
+    response = await client.post("/v1/auth/token", json={"phone": PHONE, "code": await last_code(client.app)})
     assert response.status_code == 400
     assert problem(response)["code"] == "otp_expired"
 
@@ -106,21 +106,21 @@ async def test_too_many_wrong_codes_burn_the_code(client, settings):
     ]
     assert statuses == [400] * (settings.auth.otp_max_attempts - 1) + [429]
 
-    right = await client.post("/v1/auth/token", json={"phone": PHONE, "code": last_code(client.app)})
+    right = await client.post("/v1/auth/token", json={"phone": PHONE, "code": await last_code(client.app)})
     assert right.status_code == 429
     assert problem(right)["code"] == "otp_attempts_exhausted"
 
     # A new code starts afresh.
     assert (await client.post("/v1/auth/otp", json={"phone": PHONE})).status_code == 202
-    fresh = await client.post("/v1/auth/token", json={"phone": PHONE, "code": last_code(client.app)})
+    fresh = await client.post("/v1/auth/token", json={"phone": PHONE, "code": await last_code(client.app)})
     assert fresh.status_code == 200
 
 
 async def test_a_new_code_replaces_the_previous_one(client):
     await client.post("/v1/auth/otp", json={"phone": PHONE})
-    old = last_code(client.app)
+    old = await last_code(client.app)
     await client.post("/v1/auth/otp", json={"phone": PHONE})
-    new = last_code(client.app)
+    new = await last_code(client.app)
     if old != new:
         assert (await client.post("/v1/auth/token", json={"phone": PHONE, "code": old})).status_code == 400
     assert (await client.post("/v1/auth/token", json={"phone": PHONE, "code": new})).status_code == 200
@@ -129,13 +129,13 @@ async def test_a_new_code_replaces_the_previous_one(client):
 async def test_codes_per_number_are_limited_per_hour(client, settings):
     for _ in range(settings.auth.otp_max_per_hour):
         assert (await client.post("/v1/auth/otp", json={"phone": PHONE})).status_code == 202
-    sent = len(client.app.state.sms.sent)
+    sent = len(await outbox_sms(client.app))
 
     response = await client.post("/v1/auth/otp", json={"phone": PHONE})
     assert response.status_code == 429
     assert problem(response)["code"] == "otp_rate_limited"
     assert 0 < int(response.headers["retry-after"]) <= 3600
-    assert len(client.app.state.sms.sent) == sent
+    assert len(await outbox_sms(client.app)) == sent
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,440 @@
+"""SQL for notices, the outbox, opt-outs and inbound SMS."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+# The columns ``insert_deliveries`` takes, one tuple per delivery, in this order.
+DELIVERY_COLUMNS = (
+    "channel",
+    "recipient",
+    "topic",
+    "citizen_id",
+    "device_id",
+    "language",
+    "title",
+    "body",
+    "data",
+    "fallback",
+    "state",
+    "next_attempt_at",
+    "last_error",
+)
+
+
+async def insert_notice(
+    conn: asyncpg.Connection, *, dedupe_key: str | None, template: str, now: datetime
+) -> int | None:
+    """A new notice's id, or None when one with this dedupe key exists already."""
+    return await conn.fetchval(
+        """
+        INSERT INTO notices (dedupe_key, template, created_at) VALUES ($1, $2, $3)
+        ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
+        """,
+        dedupe_key,
+        template,
+        now,
+    )
+
+
+async def notice_by_key(conn: asyncpg.Connection, dedupe_key: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT n.id, (SELECT count(*) FROM outbox o WHERE o.notice_id = n.id) AS deliveries"
+        " FROM notices n WHERE n.dedupe_key = $1",
+        dedupe_key,
+    )
+
+
+async def citizen_contact(conn: asyncpg.Connection, citizen_id: int) -> asyncpg.Record | None:
+    """A citizen's phone, language and device tokens."""
+    return await conn.fetchrow(
+        """
+        SELECT c.id, c.phone, c.language,
+               coalesce(array_agg(d.id ORDER BY d.id) FILTER (WHERE d.id IS NOT NULL), '{}') AS device_ids,
+               coalesce(array_agg(d.fcm_token ORDER BY d.id) FILTER (WHERE d.id IS NOT NULL), '{}') AS tokens
+        FROM citizens c LEFT JOIN devices d ON d.citizen_id = c.id
+        WHERE c.id = $1
+        GROUP BY c.id
+        """,
+        citizen_id,
+    )
+
+
+async def opted_out(conn: asyncpg.Connection, phones: Sequence[str]) -> set[str]:
+    rows = await conn.fetch("SELECT phone FROM sms_opt_outs WHERE phone = ANY($1::text[])", list(phones))
+    return {r["phone"] for r in rows}
+
+
+async def insert_deliveries(
+    conn: asyncpg.Connection,
+    *,
+    notice_id: int,
+    template: str,
+    priority: int,
+    critical: bool,
+    overrides_opt_out: bool,
+    max_attempts: int,
+    now: datetime,
+    rows: Sequence[Sequence[Any]],
+) -> list[int]:
+    """Insert deliveries (tuples in ``DELIVERY_COLUMNS`` order) in one statement; their ids in order."""
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in DELIVERY_COLUMNS]
+    ids = await conn.fetch(
+        """
+        INSERT INTO outbox (notice_id, template, priority, critical, overrides_opt_out, max_attempts,
+                            created_at, updated_at, channel, recipient, topic, citizen_id, device_id, language,
+                            title, body, data, fallback, state, next_attempt_at, last_error)
+        SELECT $1, $2, $3, $4, $5, $6, $7, $7, u.channel, u.recipient, u.topic, u.citizen_id, u.device_id,
+               u.language, u.title, u.body, u.data, u.fallback, u.state, u.next_attempt_at, u.last_error
+        FROM unnest($8::text[], $9::text[], $10::bool[], $11::int8[], $12::int8[], $13::text[], $14::text[],
+                    $15::text[], $16::jsonb[], $17::bool[], $18::text[], $19::timestamptz[], $20::text[])
+             WITH ORDINALITY
+             AS u(channel, recipient, topic, citizen_id, device_id, language, title, body, data, fallback, state,
+                  next_attempt_at, last_error, n)
+        ORDER BY u.n
+        RETURNING id
+        """,
+        notice_id,
+        template,
+        priority,
+        critical,
+        overrides_opt_out,
+        max_attempts,
+        now,
+        *columns,
+    )
+    return [r["id"] for r in ids]
+
+
+async def fan_out_to_districts(
+    conn: asyncpg.Connection,
+    *,
+    notice_id: int,
+    template: str,
+    districts: Sequence[str],
+    texts: dict[str, tuple[str | None, str, str]],
+    data: dict[str, str],
+    priority: int,
+    max_attempts: int,
+    now: datetime,
+) -> int:
+    """One push per device of every citizen in ``districts``, and an SMS to each such citizen without a device.
+
+    ``texts`` maps a language to (title, body, sms_body). Opted-out numbers are recorded as suppressed.
+    """
+    status = await conn.execute(
+        """
+        INSERT INTO outbox (notice_id, channel, recipient, citizen_id, device_id, template, language, title, body,
+                            data, priority, max_attempts, state, last_error, created_at, updated_at, next_attempt_at)
+        SELECT $1, t.channel, t.recipient, t.citizen_id, t.device_id, $2, t.language,
+               CASE WHEN t.channel = 'push' THEN CASE t.language WHEN 'en' THEN $6 ELSE $3 END END,
+               CASE WHEN t.channel = 'sms' THEN CASE t.language WHEN 'en' THEN $8 ELSE $5 END
+                    ELSE CASE t.language WHEN 'en' THEN $7 ELSE $4 END END,
+               $9, $10, $11,
+               CASE WHEN o.phone IS NULL THEN 'pending' ELSE 'suppressed' END,
+               CASE WHEN o.phone IS NULL THEN NULL ELSE 'opted out by SMS' END,
+               $12, $12, $12
+        FROM (
+            SELECT 'push' AS channel, d.fcm_token AS recipient, c.id AS citizen_id, d.id AS device_id, c.language
+            FROM citizens c JOIN devices d ON d.citizen_id = c.id
+            WHERE c.district = ANY($13::text[])
+            UNION ALL
+            SELECT 'sms', c.phone, c.id, NULL, c.language
+            FROM citizens c
+            WHERE c.district = ANY($13::text[]) AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.citizen_id = c.id)
+        ) t
+        LEFT JOIN sms_opt_outs o ON t.channel = 'sms' AND o.phone = t.recipient
+        """,
+        notice_id,
+        template,
+        texts["ko"][0],
+        texts["ko"][1],
+        texts["ko"][2],
+        texts["en"][0],
+        texts["en"][1],
+        texts["en"][2],
+        data,
+        priority,
+        max_attempts,
+        now,
+        list(districts),
+    )
+    return int(status.split()[-1])
+
+
+async def claim(
+    conn: asyncpg.Connection, *, channel: str, limit: int, now: datetime, lease_until: datetime
+) -> list[asyncpg.Record]:
+    """Take up to ``limit`` due rows of one channel, urgent first, leased until ``lease_until``.
+
+    ``SKIP LOCKED`` lets several dispatchers claim side by side; a row is claimed by one of them only,
+    since the claim commits the row as ``sending`` before anything is sent.
+    """
+    return await conn.fetch(
+        """
+        WITH due AS (
+            SELECT id FROM outbox
+            WHERE state = 'pending' AND channel = $1 AND next_attempt_at <= $3
+            ORDER BY priority, next_attempt_at, id
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED
+        )
+        UPDATE outbox o
+        SET state = 'sending', attempts = o.attempts + 1, lease_until = $4, updated_at = $3
+        FROM due WHERE o.id = due.id
+        RETURNING o.id, o.notice_id, o.channel, o.recipient, o.topic, o.citizen_id, o.device_id, o.title,
+                  o.body, o.data, o.priority, o.critical, o.overrides_opt_out, o.attempts, o.max_attempts
+        """,
+        channel,
+        limit,
+        now,
+        lease_until,
+    )
+
+
+async def reclaim_expired(conn: asyncpg.Connection, *, now: datetime) -> int:
+    """Rows whose dispatcher died mid-send become due again, or fail when out of attempts."""
+    status = await conn.execute(
+        """
+        UPDATE outbox
+        SET state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
+            next_attempt_at = $1, lease_until = NULL, updated_at = $1,
+            last_error = 'the dispatcher stopped before recording a result'
+        WHERE state = 'sending' AND lease_until < $1
+        """,
+        now,
+    )
+    return int(status.split()[-1])
+
+
+async def record_results(
+    conn: asyncpg.Connection,
+    *,
+    now: datetime,
+    ids: Sequence[int],
+    attempts: Sequence[int],
+    states: Sequence[str],
+    provider_ids: Sequence[str | None],
+    errors: Sequence[str | None],
+    next_attempts: Sequence[datetime],
+    refund: Sequence[bool],
+) -> int:
+    """Record what happened to claimed rows; a row re-claimed by another dispatcher since is left alone.
+
+    ``refund`` gives back the attempt, for rows put back unsent because the provider was down.
+    """
+    status = await conn.execute(
+        """
+        UPDATE outbox o
+        SET state = r.state, provider_id = coalesce(r.provider_id, o.provider_id), last_error = r.error,
+            next_attempt_at = r.next_attempt_at, lease_until = NULL, updated_at = $1,
+            attempts = o.attempts - CASE WHEN r.refund THEN 1 ELSE 0 END,
+            sent_at = CASE WHEN r.state = 'sent' THEN $1 ELSE o.sent_at END
+        FROM unnest($2::int8[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::bool[])
+             AS r(id, attempts, state, provider_id, error, next_attempt_at, refund)
+        WHERE o.id = r.id AND o.state = 'sending' AND o.attempts = r.attempts
+        """,
+        now,
+        list(ids),
+        list(attempts),
+        list(states),
+        list(provider_ids),
+        list(errors),
+        list(next_attempts),
+        list(refund),
+    )
+    return int(status.split()[-1])
+
+
+async def forget_device_tokens(conn: asyncpg.Connection, tokens: Sequence[str]) -> int:
+    """Remove devices whose tokens FCM says are gone; their later messages go by SMS."""
+    status = await conn.execute("DELETE FROM devices WHERE fcm_token = ANY($1::text[])", list(tokens))
+    return int(status.split()[-1])
+
+
+async def opt_out(conn: asyncpg.Connection, *, phone: str, keyword: str, source: str, now: datetime) -> bool:
+    """Record an opt-out; False when the number had opted out already."""
+    status = await conn.execute(
+        """
+        INSERT INTO sms_opt_outs (phone, keyword, source, opted_out_at) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (phone) DO NOTHING
+        """,
+        phone,
+        keyword,
+        source,
+        now,
+    )
+    return status == "INSERT 0 1"
+
+
+async def opt_out_many(conn: asyncpg.Connection, *, phones: Sequence[str], source: str, now: datetime) -> None:
+    await conn.execute(
+        """
+        INSERT INTO sms_opt_outs (phone, keyword, source, opted_out_at)
+        SELECT p, 'provider 21610', $2, $3 FROM unnest($1::text[]) AS p
+        ON CONFLICT (phone) DO NOTHING
+        """,
+        list(phones),
+        source,
+        now,
+    )
+
+
+async def opt_in(conn: asyncpg.Connection, *, phone: str) -> bool:
+    status = await conn.execute("DELETE FROM sms_opt_outs WHERE phone = $1", phone)
+    return status == "DELETE 1"
+
+
+async def release_fallbacks(conn: asyncpg.Connection, *, notice_ids: Sequence[int], now: datetime) -> int:
+    """Send a held SMS now where no push of its notice to that citizen can still arrive."""
+    status = await conn.execute(
+        """
+        UPDATE outbox s SET next_attempt_at = $2, updated_at = $2
+        WHERE s.fallback AND s.state = 'pending' AND s.next_attempt_at > $2 AND s.notice_id = ANY($1::int8[])
+          AND NOT EXISTS (
+              SELECT 1 FROM outbox p
+              WHERE p.notice_id = s.notice_id AND p.citizen_id = s.citizen_id AND p.channel = 'push'
+                AND p.state IN ('pending', 'sending', 'sent', 'delivered')
+          )
+        """,
+        list(notice_ids),
+        now,
+    )
+    return int(status.split()[-1])
+
+
+async def acknowledge(conn: asyncpg.Connection, *, notice_id: int, citizen_id: int, now: datetime) -> int:
+    """Mark a citizen's pushes of a notice as acknowledged and cancel the SMS held as their fallback."""
+    acked = await conn.fetchval(
+        """
+        WITH acked AS (
+            UPDATE outbox SET acknowledged_at = coalesce(acknowledged_at, $3), updated_at = $3
+            WHERE notice_id = $1 AND citizen_id = $2 AND channel = 'push'
+            RETURNING 1
+        ), cancelled AS (
+            UPDATE outbox SET state = 'cancelled', last_error = 'push acknowledged', updated_at = $3
+            WHERE notice_id = $1 AND citizen_id = $2 AND fallback AND state = 'pending'
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM acked)
+        """,
+        notice_id,
+        citizen_id,
+        now,
+    )
+    return int(acked)
+
+
+async def record_status(
+    conn: asyncpg.Connection, *, provider_id: str, state: str, error: str | None, now: datetime
+) -> asyncpg.Record | None:
+    """Apply a provider's delivery report; a report never moves a row back from delivered."""
+    return await conn.fetchrow(
+        """
+        UPDATE outbox
+        SET state = CASE WHEN state = 'delivered' THEN state ELSE $2 END,
+            delivered_at = CASE WHEN $2 = 'delivered' THEN coalesce(delivered_at, $4) ELSE delivered_at END,
+            last_error = CASE WHEN $2 = 'failed' THEN $3 ELSE last_error END,
+            updated_at = $4
+        WHERE provider_id = $1 AND state IN ('sent', 'delivered', 'failed')
+        RETURNING id, recipient, state
+        """,
+        provider_id,
+        state,
+        error,
+        now,
+    )
+
+
+async def insert_inbound(
+    conn: asyncpg.Connection, *, message_sid: str, phone: str, body: str, handled_by: str, now: datetime
+) -> bool:
+    """Keep an inbound SMS; False when Twilio sent this one before (a webhook retry)."""
+    status = await conn.execute(
+        """
+        INSERT INTO sms_inbound (message_sid, phone, body, handled_by, received_at) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (message_sid) DO NOTHING
+        """,
+        message_sid,
+        phone,
+        body,
+        handled_by,
+        now,
+    )
+    return status == "INSERT 0 1"
+
+
+async def set_inbound_handler(conn: asyncpg.Connection, *, message_sid: str, handled_by: str) -> None:
+    await conn.execute("UPDATE sms_inbound SET handled_by = $2 WHERE message_sid = $1", message_sid, handled_by)
+
+
+async def pending_topic_devices(conn: asyncpg.Connection, *, limit: int) -> list[asyncpg.Record]:
+    """Devices whose district topic must change, locked for this transaction."""
+    return await conn.fetch(
+        """
+        SELECT d.id, d.fcm_token, d.subscribed_topic,
+               CASE WHEN c.district IS NULL THEN NULL ELSE 'district-' || c.district END AS topic
+        FROM devices d JOIN citizens c ON c.id = d.citizen_id
+        WHERE d.topic_pending
+        ORDER BY d.id LIMIT $1
+        FOR UPDATE OF d SKIP LOCKED
+        """,
+        limit,
+    )
+
+
+async def topics_synced(conn: asyncpg.Connection, *, ids: Sequence[int], topics: Sequence[str | None]) -> None:
+    await conn.execute(
+        """
+        UPDATE devices d SET subscribed_topic = u.topic, topic_pending = false
+        FROM unnest($1::int8[], $2::text[]) AS u(id, topic) WHERE d.id = u.id
+        """,
+        list(ids),
+        list(topics),
+    )
+
+
+async def list_deliveries(conn: asyncpg.Connection, *, filters: dict[str, Any], limit: int) -> list[asyncpg.Record]:
+    """Deliveries newest first, narrowed by any of recipient, channel, state, since, until, notice_id, before_id."""
+    return await conn.fetch(
+        """
+        SELECT id, notice_id, channel, recipient, topic, citizen_id, template, language, title, body, priority,
+               critical, fallback, state, attempts, max_attempts, next_attempt_at, last_error, provider_id,
+               created_at, sent_at, delivered_at, acknowledged_at
+        FROM outbox
+        WHERE ($1::text IS NULL OR recipient = $1)
+          AND ($2::text IS NULL OR channel = $2)
+          AND ($3::text IS NULL OR state = $3)
+          AND ($4::timestamptz IS NULL OR created_at >= $4)
+          AND ($5::timestamptz IS NULL OR created_at < $5)
+          AND ($6::int8 IS NULL OR notice_id = $6)
+          AND ($7::int8 IS NULL OR id < $7)
+        ORDER BY id DESC
+        LIMIT $8
+        """,
+        filters.get("recipient"),
+        filters.get("channel"),
+        filters.get("state"),
+        filters.get("since"),
+        filters.get("until"),
+        filters.get("notice_id"),
+        filters.get("before_id"),
+        limit,
+    )
+
+
+async def summary(conn: asyncpg.Connection, *, since: datetime | None, until: datetime | None) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT channel, state, count(*) AS count
+        FROM outbox
+        WHERE ($1::timestamptz IS NULL OR created_at >= $1) AND ($2::timestamptz IS NULL OR created_at < $2)
+        GROUP BY channel, state ORDER BY channel, state
+        """,
+        since,
+        until,
+    )
