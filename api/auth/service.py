@@ -12,6 +12,7 @@ import secrets
 from datetime import datetime, timedelta
 
 import asyncpg
+
 from api.accounts.service import ensure_citizen
 from api.auth import repository
 from api.auth.schemas import OtpRequest, OtpSent, TokenRequest, TokenResponse
