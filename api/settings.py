@@ -141,7 +141,7 @@ class NotifySettings(_Group, frozen=True):
     batch_size: int = 500
     lease_s: float = 60.0
     poll_s: float = 1.0
-    max_attempts: int = 8
+    max_attempts: int = 16  # with the default backoff, a lone message is retried for about two hours
     backoff_base_s: float = 5.0
     backoff_max_s: float = 900.0
     sms_concurrency: int = 20
@@ -190,6 +190,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         )
         if settings.log.format not in ("json", "console"):
             raise SettingsError("LOG_FORMAT must be 'json' or 'console'")
+        twilio = settings.twilio
+        if twilio.enabled and not (twilio.from_number or twilio.messaging_service_sid):
+            raise SettingsError("Twilio needs a sender: set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
+        if bool(twilio.account_sid) and not twilio.auth_token:
+            raise SettingsError("TWILIO_ACCOUNT_SID is set without TWILIO_AUTH_TOKEN")
         if settings.auth.jwt_secret is not None and len(settings.auth.jwt_secret.encode()) < 32:
             raise SettingsError("JWT_SECRET must be at least 32 bytes; `openssl rand -base64 48` makes one")
         return settings

@@ -8,6 +8,8 @@ CREATE TABLE notices (
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 
+CREATE INDEX notices_created_idx ON notices (created_at);
+
 CREATE TABLE outbox (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     notice_id         bigint NOT NULL REFERENCES notices (id) ON DELETE CASCADE,
@@ -15,8 +17,10 @@ CREATE TABLE outbox (
     -- An E.164 number for SMS; a device token or a topic name for push.
     recipient         text NOT NULL,
     topic             boolean NOT NULL DEFAULT false,
-    citizen_id        bigint REFERENCES citizens (id) ON DELETE SET NULL,
-    device_id         bigint REFERENCES devices (id) ON DELETE SET NULL,
+    -- Not foreign keys: the outbox is also the delivery log, kept 90 days, and a device or an account that
+    -- goes away must not make PostgreSQL scan millions of rows to null these out.
+    citizen_id        bigint,
+    device_id         bigint,
     template          text NOT NULL,
     language          text NOT NULL CHECK (language IN ('ko', 'en')),
     title             text,

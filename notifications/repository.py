@@ -438,3 +438,21 @@ async def summary(conn: asyncpg.Connection, *, since: datetime | None, until: da
         since,
         until,
     )
+
+
+async def purge_notices(conn: asyncpg.Connection, *, before: datetime) -> int:
+    """Delete old notices (their deliveries with them) unless a delivery is still waiting to go."""
+    status = await conn.execute(
+        """
+        DELETE FROM notices n
+        WHERE n.created_at < $1
+          AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.notice_id = n.id AND o.state IN ('pending', 'sending'))
+        """,
+        before,
+    )
+    return int(status.split()[-1])
+
+
+async def purge_inbound(conn: asyncpg.Connection, *, before: datetime) -> int:
+    status = await conn.execute("DELETE FROM sms_inbound WHERE received_at < $1", before)
+    return int(status.split()[-1])

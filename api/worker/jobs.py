@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from api.auth.jobs import purge_expired
 from api.worker.registry import Job
+from notifications.jobs import purge_old
 
-JOBS: dict[str, Job] = {j.name: j for j in (purge_expired,)}
+JOBS: dict[str, Job] = {j.name: j for j in (purge_expired, purge_old)}

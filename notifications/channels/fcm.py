@@ -58,7 +58,8 @@ class _StaticToken(google.auth.credentials.Credentials):
         self.token = token
 
     def refresh(self, request: Any) -> None:
-        # Nothing to refresh against. Without this a 401 would make the SDK's auth flow raise mid-batch.
+        # Nothing to refresh against. The SDK's auth flow calls this on a 401, and raising here would fail the whole
+        # batch rather than the one request.
         return None
 
 
@@ -168,6 +169,8 @@ class FcmChannel:
         return results
 
     async def _manage_chunk(self, tokens: Sequence[str], topic: str, subscribe: bool) -> list[TopicResult]:
+        if self._app is None:
+            return _topic_failures(tokens, Failure.transient, "channel closed")
         results: list[TopicResult | None] = [
             None if token else TopicResult(token=token, ok=False, failure=Failure.bad_recipient, error="empty token")
             for token in tokens
@@ -176,8 +179,6 @@ class FcmChannel:
         positions = [i for i, token in enumerate(tokens) if token]
         if not positions:
             return [r for r in results if r is not None]
-        if self._app is None:
-            return _topic_failures(tokens, Failure.transient, "channel closed")
         # The v1 topic calls are per token (up to 100 at once) over the same single-attempt async client as sends;
         # the synchronous variants would go through requests, with urllib3 retrying 500/503 four times.
         call = messaging.subscribe_to_topic_async if subscribe else messaging.unsubscribe_from_topic_async
@@ -227,7 +228,7 @@ def _single_attempt_client(credential: google.auth.credentials.Credentials, time
     # By default the client retries 500 and 503 four times with exponential backoff inside send_each_async, holding
     # the whole batch for seconds while FCM is down. The outbox already retries each message with its own backoff
     # (and honours Retry-After), so make one attempt and report the outage back at once. max_retries=0 is one try.
-    # http2 stays on: HTTP/2 to FCM; over plain http:// (the fake server) httpx speaks HTTP/1.1.
+    # http2 stays on as the SDK has it: one multiplexed connection to FCM; over plain http:// (the fake) HTTP/1.1.
     return _http_client.HttpxAsyncClient(
         credential=credential, retry_config=HttpxRetry(max_retries=0), timeout=timeout_s
     )

@@ -86,8 +86,12 @@ def _bad_message(message: Any) -> tuple[str, str] | None:
 
 
 class FakeFcm:
-    """An FCM HTTP v1 server in miniature: ``app`` is the ASGI app; everything it records is safe to read from any
-    thread. Drive it here, or from another process over ``POST /_fake/control``."""
+    """An FCM HTTP v1 server in miniature; ``app`` is the ASGI app.
+
+    What it records is safe to read from any thread. Drive it with the methods here, or from another process over
+    ``POST /_fake/control`` (see FakeFcmRemote). ``fail_next`` applies to sends; ``fail_token`` and ``down`` to
+    topic calls too.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -171,8 +175,7 @@ class FakeFcm:
     # -- controls --
 
     def fail_token(self, token: str, status: str | None = "UNREGISTERED") -> None:
-        """Answer every request for ``token`` with a permanent error (UNREGISTERED, SENDER_ID_MISMATCH,
-        INVALID_ARGUMENT); None clears it."""
+        """Answer every request for ``token`` with UNREGISTERED, SENDER_ID_MISMATCH or INVALID_ARGUMENT; None clears."""
         with self._lock:
             if status is None:
                 self._failing_tokens.pop(token, None)

@@ -288,11 +288,22 @@ async def test_a_malformed_topic_name_is_rejected_for_every_token(channel: FcmCh
     assert fake.state()["requests"] == 0
 
 
-async def test_subscribing_more_than_1000_tokens_takes_several_calls(channel: FcmChannel, fake: FakeFcm) -> None:
+async def test_subscribing_more_than_1000_tokens_takes_several_calls(
+    channel: FcmChannel, fake: FakeFcm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real = messaging.subscribe_to_topic_async
+
+    async def spy(tokens: list[str], topic: str, app: Any = None) -> Any:
+        calls.append(len(tokens))
+        return await real(tokens, topic, app=app)
+
+    monkeypatch.setattr(messaging, "subscribe_to_topic_async", spy)
     tokens = [token(n) for n in range(1200)]
 
     results = await channel.subscribe(tokens, "district-1")
 
+    assert calls == [1000, 200]
     assert [r.token for r in results] == tokens and all(r.ok for r in results)
     assert fake.subscriptions == {"district-1": set(tokens)}
 

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from api.worker.jobs import JOBS
+from api.worker.runner import run_job
 from notifications.service import NotificationError
 from notifications.sms_text import segments
 from tests.notifications.conftest import NOW, deliveries
@@ -189,3 +191,18 @@ async def test_a_fan_out_reaches_every_citizen_of_the_districts_by_their_channel
     assert rows[(app_user, "tok-1")]["title"] == "safecity test message"
     assert rows[(sms_user, "+821055550003")]["body"] == "[안전서울] 안전서울 알림 시험\n대피하세요"
     assert rows[(opted_out, "+821055550004")]["state"] == "suppressed"
+
+
+async def test_old_notices_are_purged_unless_a_delivery_is_still_to_go(pool, notifier, settings):
+    async with pool.acquire() as conn, conn.transaction():
+        done = await notifier.to_phone(
+            conn, phone="01011110000", language="ko", template="notice.test", params={"text": "a"}, now=NOW
+        )
+        waiting = await notifier.to_phone(
+            conn, phone="01011110001", language="ko", template="notice.test", params={"text": "b"}, now=NOW
+        )
+        await conn.execute("UPDATE outbox SET state = 'sent' WHERE notice_id = $1", done.notice_id)
+    job = JOBS["notifications.purge-old"]
+    result = await run_job(pool, job, now=NOW + timedelta(days=91), settings=settings)
+    assert result.result == {"notices": 1, "sms_inbound": 0}
+    assert [r["notice_id"] for r in await deliveries(pool)] == [waiting.notice_id]
