@@ -18,7 +18,7 @@ import asyncpg
 import structlog
 
 from api.settings import NotifySettings
-from notifications import repository
+from notifications import recipients_repository, repository
 from notifications.channels.base import Channel, Failure, OutboundMessage, SendResult
 from notifications.outcomes import is_outage, plan
 from notifications.topics import sync_topics
@@ -92,9 +92,11 @@ class Dispatcher:
                     refund=outcome.refund,
                 )
                 if outcome.dead_tokens:
-                    await repository.forget_device_tokens(conn, outcome.dead_tokens)
+                    await recipients_repository.forget_device_tokens(conn, outcome.dead_tokens)
                 if outcome.opted_out_phones:
-                    await repository.opt_out_many(conn, phones=outcome.opted_out_phones, source="provider", now=now)
+                    await recipients_repository.opt_out_many(
+                        conn, phones=outcome.opted_out_phones, source="provider", now=now
+                    )
                 if outcome.failed_push_notices:
                     await repository.release_fallbacks(conn, notice_ids=sorted(outcome.failed_push_notices), now=now)
         report = BatchReport(
@@ -115,7 +117,7 @@ class Dispatcher:
     async def _opted_out(self, conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> set[int]:
         # The number may have opted out after the message was enqueued.
         phones = [r["recipient"] for r in rows if not r["overrides_opt_out"]]
-        out = await repository.opted_out(conn, phones) if phones else set()
+        out = await recipients_repository.opted_out(conn, phones) if phones else set()
         return {r["id"] for r in rows if not r["overrides_opt_out"] and r["recipient"] in out}
 
     async def maintain(self) -> dict[str, int]:

@@ -17,7 +17,7 @@ import msgspec
 import structlog
 
 from api.phones import mask_phone
-from notifications import repository
+from notifications import recipients_repository
 from notifications.schemas import Priority
 from notifications.service import Notifier
 
@@ -73,12 +73,12 @@ async def receive(
 ) -> str:
     """Act on an inbound SMS once, however often Twilio delivers it; what handled it."""
     async with conn.transaction():
-        if not await repository.insert_inbound(
+        if not await recipients_repository.insert_inbound(
             conn, message_sid=sms.message_sid, phone=sms.phone, body=sms.body, handled_by="", now=sms.received_at
         ):
             return "duplicate"
         handled_by = await _route(conn, sms, notifier, handlers)
-        await repository.set_inbound_handler(conn, message_sid=sms.message_sid, handled_by=handled_by)
+        await recipients_repository.set_inbound_handler(conn, message_sid=sms.message_sid, handled_by=handled_by)
     log.info("sms received", phone=mask_phone(sms.phone), handled_by=handled_by)
     return handled_by
 
@@ -90,12 +90,12 @@ async def _route(
     if found is not None:
         word, language = found
         if word is Keyword.stop:
-            await repository.opt_out(
+            await recipients_repository.opt_out(
                 conn, phone=sms.phone, keyword=sms.body.strip()[:40], source="sms", now=sms.received_at
             )
             template = "sms.opted_out"
         else:
-            await repository.opt_in(conn, phone=sms.phone)
+            await recipients_repository.opt_in(conn, phone=sms.phone)
             template = "sms.opted_in"
         if language == "ko":
             # The one message an opted-out number still gets: the confirmation it asked for.

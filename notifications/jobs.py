@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from api.worker.registry import JobContext, job
-from notifications import repository
+from notifications import recipients_repository, repository
 
 # Long enough to answer "did she get the message?" months later; a fan-out is a million rows, so not forever.
 KEEP = timedelta(days=90)
@@ -18,5 +18,5 @@ async def purge_old(ctx: JobContext) -> dict[str, Any]:
     before = ctx.now - KEEP
     return {
         "notices": await repository.purge_notices(ctx.conn, before=before),
-        "sms_inbound": await repository.purge_inbound(ctx.conn, before=before),
+        "sms_inbound": await recipients_repository.purge_inbound(ctx.conn, before=before),
     }

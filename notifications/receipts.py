@@ -9,7 +9,7 @@ import structlog
 
 from api.errors import NotFound
 from api.phones import mask_phone
-from notifications import repository
+from notifications import recipients_repository, repository
 from notifications.schemas import Acknowledged
 
 log = structlog.get_logger(__name__)
@@ -33,7 +33,7 @@ async def record_sms_status(
             log.warning("status callback for a message we do not know", message_sid=message_sid, status=status)
             return None
         if error_code == _OPTED_OUT:
-            await repository.opt_out_many(conn, phones=[row["recipient"]], source="provider", now=now)
+            await recipients_repository.opt_out_many(conn, phones=[row["recipient"]], source="provider", now=now)
     log.info("sms status", message_sid=message_sid, state=row["state"], to=mask_phone(row["recipient"]))
     return row["state"]
 

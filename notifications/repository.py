@@ -1,4 +1,4 @@
-"""SQL for notices, the outbox, opt-outs and inbound SMS."""
+"""SQL for notices and the outbox: enqueueing, claiming, results, receipts and the operators' views."""
 
 from __future__ import annotations
 
@@ -47,26 +47,6 @@ async def notice_by_key(conn: asyncpg.Connection, dedupe_key: str) -> asyncpg.Re
         " FROM notices n WHERE n.dedupe_key = $1",
         dedupe_key,
     )
-
-
-async def citizen_contact(conn: asyncpg.Connection, citizen_id: int) -> asyncpg.Record | None:
-    """A citizen's phone, language and device tokens."""
-    return await conn.fetchrow(
-        """
-        SELECT c.id, c.phone, c.language,
-               coalesce(array_agg(d.id ORDER BY d.id) FILTER (WHERE d.id IS NOT NULL), '{}') AS device_ids,
-               coalesce(array_agg(d.fcm_token ORDER BY d.id) FILTER (WHERE d.id IS NOT NULL), '{}') AS tokens
-        FROM citizens c LEFT JOIN devices d ON d.citizen_id = c.id
-        WHERE c.id = $1
-        GROUP BY c.id
-        """,
-        citizen_id,
-    )
-
-
-async def opted_out(conn: asyncpg.Connection, phones: Sequence[str]) -> set[str]:
-    rows = await conn.fetch("SELECT phone FROM sms_opt_outs WHERE phone = ANY($1::text[])", list(phones))
-    return {r["phone"] for r in rows}
 
 
 async def insert_deliveries(
@@ -250,45 +230,6 @@ async def record_results(
     return int(status.split()[-1])
 
 
-async def forget_device_tokens(conn: asyncpg.Connection, tokens: Sequence[str]) -> int:
-    """Remove devices whose tokens FCM says are gone; their later messages go by SMS."""
-    status = await conn.execute("DELETE FROM devices WHERE fcm_token = ANY($1::text[])", list(tokens))
-    return int(status.split()[-1])
-
-
-async def opt_out(conn: asyncpg.Connection, *, phone: str, keyword: str, source: str, now: datetime) -> bool:
-    """Record an opt-out; False when the number had opted out already."""
-    status = await conn.execute(
-        """
-        INSERT INTO sms_opt_outs (phone, keyword, source, opted_out_at) VALUES ($1, $2, $3, $4)
-        ON CONFLICT (phone) DO NOTHING
-        """,
-        phone,
-        keyword,
-        source,
-        now,
-    )
-    return status == "INSERT 0 1"
-
-
-async def opt_out_many(conn: asyncpg.Connection, *, phones: Sequence[str], source: str, now: datetime) -> None:
-    await conn.execute(
-        """
-        INSERT INTO sms_opt_outs (phone, keyword, source, opted_out_at)
-        SELECT p, 'provider 21610', $2, $3 FROM unnest($1::text[]) AS p
-        ON CONFLICT (phone) DO NOTHING
-        """,
-        list(phones),
-        source,
-        now,
-    )
-
-
-async def opt_in(conn: asyncpg.Connection, *, phone: str) -> bool:
-    status = await conn.execute("DELETE FROM sms_opt_outs WHERE phone = $1", phone)
-    return status == "DELETE 1"
-
-
 async def release_fallbacks(conn: asyncpg.Connection, *, notice_ids: Sequence[int], now: datetime) -> int:
     """Send a held SMS now where no push of its notice to that citizen can still arrive."""
     status = await conn.execute(
@@ -350,54 +291,6 @@ async def record_status(
     )
 
 
-async def insert_inbound(
-    conn: asyncpg.Connection, *, message_sid: str, phone: str, body: str, handled_by: str, now: datetime
-) -> bool:
-    """Keep an inbound SMS; False when Twilio sent this one before (a webhook retry)."""
-    status = await conn.execute(
-        """
-        INSERT INTO sms_inbound (message_sid, phone, body, handled_by, received_at) VALUES ($1, $2, $3, $4, $5)
-        ON CONFLICT (message_sid) DO NOTHING
-        """,
-        message_sid,
-        phone,
-        body,
-        handled_by,
-        now,
-    )
-    return status == "INSERT 0 1"
-
-
-async def set_inbound_handler(conn: asyncpg.Connection, *, message_sid: str, handled_by: str) -> None:
-    await conn.execute("UPDATE sms_inbound SET handled_by = $2 WHERE message_sid = $1", message_sid, handled_by)
-
-
-async def pending_topic_devices(conn: asyncpg.Connection, *, limit: int) -> list[asyncpg.Record]:
-    """Devices whose district topic must change, locked for this transaction."""
-    return await conn.fetch(
-        """
-        SELECT d.id, d.fcm_token, d.subscribed_topic,
-               CASE WHEN c.district IS NULL THEN NULL ELSE 'district-' || c.district END AS topic
-        FROM devices d JOIN citizens c ON c.id = d.citizen_id
-        WHERE d.topic_pending
-        ORDER BY d.id LIMIT $1
-        FOR UPDATE OF d SKIP LOCKED
-        """,
-        limit,
-    )
-
-
-async def topics_synced(conn: asyncpg.Connection, *, ids: Sequence[int], topics: Sequence[str | None]) -> None:
-    await conn.execute(
-        """
-        UPDATE devices d SET subscribed_topic = u.topic, topic_pending = false
-        FROM unnest($1::int8[], $2::text[]) AS u(id, topic) WHERE d.id = u.id
-        """,
-        list(ids),
-        list(topics),
-    )
-
-
 async def list_deliveries(conn: asyncpg.Connection, *, filters: dict[str, Any], limit: int) -> list[asyncpg.Record]:
     """Deliveries newest first, narrowed by any of recipient, channel, state, since, until, notice_id, before_id."""
     return await conn.fetch(
@@ -450,9 +343,4 @@ async def purge_notices(conn: asyncpg.Connection, *, before: datetime) -> int:
         """,
         before,
     )
-    return int(status.split()[-1])
-
-
-async def purge_inbound(conn: asyncpg.Connection, *, before: datetime) -> int:
-    status = await conn.execute("DELETE FROM sms_inbound WHERE received_at < $1", before)
     return int(status.split()[-1])

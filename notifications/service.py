@@ -16,7 +16,7 @@ import structlog
 from api.districts import DISTRICTS
 from api.phones import normalise_phone
 from api.settings import NotifySettings
-from notifications import repository, templates
+from notifications import recipients_repository, repository, templates
 from notifications.schemas import Enqueued, Priority
 from notifications.sms_text import split_sms
 
@@ -59,7 +59,7 @@ class Notifier:
         ``NOTIFY_PUSH_FALLBACK`` seconds: FCM alone may not carry what must arrive.
         """
         _in_transaction(conn)
-        contact = await repository.citizen_contact(conn, citizen_id)
+        contact = await recipients_repository.citizen_contact(conn, citizen_id)
         if contact is None:
             raise NotificationError(f"there is no citizen {citizen_id} to send {template!r} to")
         rendered = _render(template, contact["language"], params)
@@ -197,7 +197,7 @@ class Notifier:
         when: datetime,
         fallback: bool,
     ) -> list[tuple[object, ...]]:
-        suppressed = not overrides_opt_out and phone in await repository.opted_out(conn, [phone])
+        suppressed = not overrides_opt_out and phone in await recipients_repository.opted_out(conn, [phone])
         state, error = ("suppressed", "opted out by SMS") if suppressed else ("pending", None)
         return [
             ("sms", phone, False, citizen_id, None, rendered.language, None, part, {}, fallback, state, when, error)

@@ -7,7 +7,7 @@ from collections import defaultdict
 import asyncpg
 import structlog
 
-from notifications import repository
+from notifications import recipients_repository
 from notifications.channels.base import Failure, PushChannel
 
 log = structlog.get_logger(__name__)
@@ -18,7 +18,7 @@ _BATCH = 1000  # FCM's limit of tokens per topic-management call
 async def sync_topics(conn: asyncpg.Connection, push: PushChannel) -> int:
     """Move devices marked ``topic_pending`` to their district's topic; the count of devices settled."""
     async with conn.transaction():
-        rows = await repository.pending_topic_devices(conn, limit=_BATCH)
+        rows = await recipients_repository.pending_topic_devices(conn, limit=_BATCH)
         if not rows:
             return 0
         leave: dict[str, list[str]] = defaultdict(list)
@@ -39,9 +39,9 @@ async def sync_topics(conn: asyncpg.Connection, push: PushChannel) -> int:
                     failed[result.token] = result.failure
         dead = [t for t, f in failed.items() if f is Failure.bad_recipient]
         done = [r for r in rows if r["fcm_token"] not in failed]
-        await repository.topics_synced(conn, ids=[r["id"] for r in done], topics=[r["topic"] for r in done])
+        await recipients_repository.topics_synced(conn, ids=[r["id"] for r in done], topics=[r["topic"] for r in done])
         if dead:
-            await repository.forget_device_tokens(conn, dead)
+            await recipients_repository.forget_device_tokens(conn, dead)
     if len(failed) > len(dead):
         log.warning("topic subscriptions will be retried", devices=len(failed) - len(dead))
     return len(done) + len(dead)
