@@ -26,6 +26,9 @@ from api.health.routes import health, ready
 from api.idempotency.middleware import IdempotencyMiddleware
 from api.logging import configure_logging, with_request_id
 from api.settings import Settings
+from care.cases.routes import CaseController
+from care.inbound import handle_sms
+from care.routes import CheckinController, RecipientController
 from notifications.routes import NoticeAcks, NotificationAdmin, TwilioWebhooks
 from notifications.service import Notifier
 
@@ -50,6 +53,9 @@ ROUTES = [
     NoticeAcks,
     NotificationAdmin,
     TwilioWebhooks,
+    RecipientController,
+    CheckinController,
+    CaseController,
 ]
 
 
@@ -96,7 +102,7 @@ def _initial_state(settings: Settings, *, tokens: TokenIssuer) -> dict[str, obje
         "tokens": tokens,
         "notifier": notifier,
         # Domains that take inbound SMS text (care check-ins, the chatbot), asked in this order.
-        "inbound_handlers": [],
+        "inbound_handlers": [handle_sms],
         "otp": OtpService(settings=settings.auth, secret=settings.jwt_secret(), tokens=tokens, notifier=notifier),
         "migrations": discover(Path(settings.paths.migrations_dir)),
     }

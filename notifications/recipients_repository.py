@@ -23,6 +23,13 @@ async def citizen_contact(conn: asyncpg.Connection, citizen_id: int) -> asyncpg.
     )
 
 
+async def devices_of(conn: asyncpg.Connection, citizen_ids: Sequence[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT citizen_id, id, fcm_token FROM devices WHERE citizen_id = ANY($1::int8[]) ORDER BY id",
+        list(citizen_ids),
+    )
+
+
 async def opted_out(conn: asyncpg.Connection, phones: Sequence[str]) -> set[str]:
     rows = await conn.fetch("SELECT phone FROM sms_opt_outs WHERE phone = ANY($1::text[])", list(phones))
     return {r["phone"] for r in rows}

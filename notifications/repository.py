@@ -90,6 +90,49 @@ async def insert_deliveries(
     return [r["id"] for r in ids]
 
 
+async def insert_notices(
+    conn: asyncpg.Connection, *, dedupe_keys: Sequence[str], templates: Sequence[str], now: datetime
+) -> dict[str, int]:
+    """Insert notices by key in one statement; the ids of those that are new, by key."""
+    rows = await conn.fetch(
+        """
+        INSERT INTO notices (dedupe_key, template, created_at)
+        SELECT k, t, $3 FROM unnest($1::text[], $2::text[]) AS u(k, t)
+        ON CONFLICT (dedupe_key) DO NOTHING
+        RETURNING id, dedupe_key
+        """,
+        list(dedupe_keys),
+        list(templates),
+        now,
+    )
+    return {r["dedupe_key"]: r["id"] for r in rows}
+
+
+# The columns ``insert_rows`` takes, one tuple per delivery, in this order.
+ROW_COLUMNS = (*DELIVERY_COLUMNS, "notice_id", "template", "priority", "critical", "overrides_opt_out", "max_attempts")
+
+
+async def insert_rows(conn: asyncpg.Connection, *, rows: Sequence[Sequence[Any]], now: datetime) -> int:
+    """Insert deliveries of many notices (tuples in ``ROW_COLUMNS`` order) in one statement."""
+    if not rows:
+        return 0
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    status = await conn.execute(
+        """
+        INSERT INTO outbox (channel, recipient, topic, citizen_id, device_id, language, title, body, data, fallback,
+                            state, next_attempt_at, last_error, notice_id, template, priority, critical,
+                            overrides_opt_out, max_attempts, created_at, updated_at)
+        SELECT u.*, $20, $20
+        FROM unnest($1::text[], $2::text[], $3::bool[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::text[],
+                    $9::jsonb[], $10::bool[], $11::text[], $12::timestamptz[], $13::text[], $14::int8[], $15::text[],
+                    $16::int2[], $17::bool[], $18::bool[], $19::int4[]) AS u
+        """,
+        *columns,
+        now,
+    )
+    return int(status.split()[-1])
+
+
 async def fan_out_to_districts(
     conn: asyncpg.Connection,
     *,

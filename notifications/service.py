@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import asyncpg
+import msgspec
 import structlog
 
 from api.districts import DISTRICTS
@@ -23,6 +24,20 @@ from notifications.sms_text import split_sms
 log = structlog.get_logger(__name__)
 
 ChannelChoice = Literal["push", "sms"]
+
+
+class Outgoing(msgspec.Struct, frozen=True, kw_only=True):
+    """One message for ``Notifier.enqueue_many``: to a citizen's devices (push), to a phone (SMS), or both."""
+
+    dedupe_key: str
+    template: str
+    params: dict[str, object]
+    language: str = "ko"
+    phone: str | None = None
+    citizen_id: int | None = None
+    priority: Priority | None = None
+    critical: bool = False
+    overrides_opt_out: bool = False
 
 
 class NotificationError(ValueError):
@@ -177,6 +192,68 @@ class Notifier:
         )
         log.info("notice fanned out", notice_id=notice_id, template=template, deliveries=count)
         return Enqueued(notice_id=notice_id, created=True, deliveries=count)
+
+    async def enqueue_many(self, conn: asyncpg.Connection, *, items: Sequence[Outgoing], now: datetime) -> int:
+        """Many messages in a few statements, whatever their number: the way a sweep over thousands enqueues.
+
+        Each goes by push to the citizen's devices when ``citizen_id`` is given and they have one, else by SMS
+        to ``phone``; a critical one with both also gets the SMS held back as a fallback. The count of
+        deliveries created; items whose dedupe key was used before create none.
+        """
+        _in_transaction(conn)
+        rendered = [_render(i.template, i.language, i.params) for i in items]
+        for item in items:
+            if item.phone is None and item.citizen_id is None:
+                raise NotificationError(f"{item.dedupe_key}: a message needs a phone or a citizen")
+        created = await repository.insert_notices(
+            conn, dedupe_keys=[i.dedupe_key for i in items], templates=[i.template for i in items], now=now
+        )
+        if not created:
+            return 0
+        todo = [(i, r) for i, r in zip(items, rendered, strict=True) if i.dedupe_key in created]
+        devices: dict[int, list[tuple[int, str]]] = {}
+        for d in await recipients_repository.devices_of(conn, [i.citizen_id for i, _ in todo if i.citizen_id]):
+            devices.setdefault(d["citizen_id"], []).append((d["id"], d["fcm_token"]))
+        blocked = await recipients_repository.opted_out(conn, [i.phone for i, _ in todo if i.phone])
+        rows: list[tuple[object, ...]] = []
+        fallback_at = now + timedelta(seconds=self._settings.push_fallback_s)
+        for item, text in todo:
+            notice_id = created[item.dedupe_key]
+            urgent = templates.get(item.template).urgent or item.critical
+            priority = int(item.priority if item.priority is not None else _default_priority(urgent))
+            tail = (notice_id, item.template, priority, item.critical, item.overrides_opt_out, self._max_attempts)
+            pushes = devices.get(item.citizen_id or 0, [])
+            data = {"notice_id": str(notice_id), "template": item.template}
+            for device_id, token in pushes:
+                rows.append(_push(token, item.citizen_id or 0, device_id, text, data, now) + tail)
+            if item.phone and (not pushes or item.critical):
+                suppressed = item.phone in blocked and not item.overrides_opt_out
+                state, error = ("suppressed", "opted out by SMS") if suppressed else ("pending", None)
+                when = fallback_at if pushes else now
+                for part in split_sms(text.sms_body, self._settings.sms_max_segments):
+                    rows.append(
+                        (
+                            "sms",
+                            item.phone,
+                            False,
+                            item.citizen_id,
+                            None,
+                            text.language,
+                            None,
+                            part,
+                            {},
+                            bool(pushes),
+                            state,
+                            when,
+                            error,
+                            *tail,
+                        )
+                    )
+        return await repository.insert_rows(conn, rows=rows, now=now)
+
+    @property
+    def _max_attempts(self) -> int:
+        return self._settings.max_attempts
 
     def _one_sms(self, body: str) -> str:
         parts = split_sms(body, self._settings.sms_max_segments)

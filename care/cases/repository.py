@@ -1,0 +1,240 @@
+"""SQL for cases, their notes, and what a social worker reads beside them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import asyncpg
+
+# A case as the API shows it; $1 is now, for ``overdue``. The recipient comes as one json object.
+_CASE_VIEW = """
+    SELECT c.id, c.district, c.reason, c.priority, c.state, c.slot_at, c.opened_at, c.sla_due_at,
+           (c.state = 'open' AND $1::timestamptz > c.sla_due_at) AS overdue,
+           c.all_clear_at, c.acknowledged_at, c.acknowledged_by, c.resolved_at, c.resolved_by, c.outcome,
+           json_build_object('id', r.id, 'name', r.name, 'district', r.district, 'phone', r.phone,
+                             'address', r.address) AS recipient
+    FROM cases c
+    JOIN care_recipients r ON r.id = c.recipient_id
+"""
+
+
+async def list_cases(
+    conn: asyncpg.Connection,
+    *,
+    districts: Sequence[str] | None,
+    state: str | None,
+    limit: int,
+    now: datetime,
+) -> list[asyncpg.Record]:
+    """The queue: open before acknowledged before resolved, urgent first, oldest first.
+
+    ``districts`` None means every district; ``state`` None means every state but resolved.
+    """
+    return await conn.fetch(
+        _CASE_VIEW
+        + """
+        WHERE ($2::text[] IS NULL OR c.district = ANY ($2::text[]))
+          AND (c.state = $3 OR ($3::text IS NULL AND c.state <> 'resolved'))
+        ORDER BY CASE c.state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END,
+                 CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END,
+                 c.opened_at, c.id
+        LIMIT $4
+        """,
+        now,
+        list(districts) if districts is not None else None,
+        state,
+        limit,
+    )
+
+
+async def get_case(conn: asyncpg.Connection, case_id: int, *, now: datetime) -> asyncpg.Record | None:
+    return await conn.fetchrow(_CASE_VIEW + " WHERE c.id = $2", now, case_id)
+
+
+async def lock_case(conn: asyncpg.Connection, case_id: int) -> asyncpg.Record | None:
+    """The case's state, locked until the transaction ends, so concurrent changes apply one after the other."""
+    return await conn.fetchrow(
+        "SELECT id, recipient_id, district, state FROM cases WHERE id = $1 FOR UPDATE",
+        case_id,
+    )
+
+
+async def acknowledge(conn: asyncpg.Connection, case_id: int, *, actor: str, now: datetime) -> bool:
+    """Open → acknowledged; False when the case was not open."""
+    status = await conn.execute(
+        """
+        UPDATE cases SET state = 'acknowledged', acknowledged_at = $3, acknowledged_by = $2
+        WHERE id = $1 AND state = 'open'
+        """,
+        case_id,
+        actor,
+        now,
+    )
+    return status == "UPDATE 1"
+
+
+async def resolve(conn: asyncpg.Connection, case_id: int, *, actor: str, outcome: str, now: datetime) -> bool:
+    """Any unresolved state → resolved with its outcome; False when it was resolved already."""
+    status = await conn.execute(
+        """
+        UPDATE cases SET state = 'resolved', resolved_at = $3, resolved_by = $2, outcome = $4
+        WHERE id = $1 AND state <> 'resolved'
+        """,
+        case_id,
+        actor,
+        now,
+        outcome,
+    )
+    return status == "UPDATE 1"
+
+
+async def add_note(conn: asyncpg.Connection, *, case_id: int, author: str, body: str, now: datetime) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """
+        INSERT INTO case_notes (case_id, author, body, created_at) VALUES ($1, $2, $3, $4)
+        RETURNING id, case_id, author, body, created_at
+        """,
+        case_id,
+        author,
+        body,
+        now,
+    )
+
+
+async def list_notes(conn: asyncpg.Connection, case_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT id, case_id, author, body, created_at FROM case_notes WHERE case_id = $1 ORDER BY created_at, id",
+        case_id,
+    )
+
+
+async def recent_checkins(conn: asyncpg.Connection, recipient_id: int, *, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT channel, kind, body, at FROM checkins WHERE recipient_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+        recipient_id,
+        limit,
+    )
+
+
+# What the escalation sweep calls: each one statement over the whole batch.
+
+
+async def open_missed_cases(
+    conn: asyncpg.Connection,
+    *,
+    rows: Sequence[tuple[int, datetime]],
+    priority: str,
+    now: datetime,
+    sla: timedelta,
+) -> list[asyncpg.Record]:
+    """A 'missed_checkin' case per (recipient_id, slot_at), unless that slot has one; the ones opened now."""
+    if not rows:
+        return []
+    recipient_ids, slots = zip(*rows, strict=True)
+    return await conn.fetch(
+        """
+        INSERT INTO cases (recipient_id, district, reason, priority, slot_at, opened_at, sla_due_at)
+        SELECT DISTINCT r.id, r.district, 'missed_checkin', $3, m.slot_at, $4::timestamptz, $5::timestamptz
+        FROM unnest($1::bigint[], $2::timestamptz[]) AS m (recipient_id, slot_at)
+        JOIN care_recipients r ON r.id = m.recipient_id
+        ON CONFLICT (recipient_id, slot_at) WHERE reason = 'missed_checkin' DO NOTHING
+        RETURNING id, recipient_id, district, slot_at
+        """,
+        list(recipient_ids),
+        list(slots),
+        priority,
+        now,
+        now + sla,
+    )
+
+
+async def make_urgent(
+    conn: asyncpg.Connection,
+    *,
+    rows: Sequence[tuple[int, datetime]],
+    now: datetime,
+    sla: timedelta,
+) -> list[asyncpg.Record]:
+    """Make the unresolved missed-checkin cases of these (recipient_id, slot_at) urgent, due by now + sla at latest."""
+    if not rows:
+        return []
+    recipient_ids, slots = zip(*rows, strict=True)
+    return await conn.fetch(
+        """
+        UPDATE cases c SET priority = 'urgent', sla_due_at = least(c.sla_due_at, $3::timestamptz)
+        FROM (SELECT DISTINCT * FROM unnest($1::bigint[], $2::timestamptz[])) AS m (recipient_id, slot_at)
+        WHERE c.recipient_id = m.recipient_id AND c.slot_at = m.slot_at
+          AND c.reason = 'missed_checkin' AND c.state <> 'resolved'
+        RETURNING c.id, c.recipient_id, c.district
+        """,
+        list(recipient_ids),
+        list(slots),
+        now + sla,
+    )
+
+
+_EXISTING_HELP_CASE = """
+    SELECT id FROM cases WHERE recipient_id = $1 AND reason = 'help_request' AND state <> 'resolved'
+"""
+
+
+async def open_help_case(
+    conn: asyncpg.Connection, *, recipient_id: int, now: datetime, sla: timedelta
+) -> tuple[int, bool]:
+    """An urgent 'help_request' case for the recipient: (its id, True), or (the open one's id, False)."""
+    row = await conn.fetchrow(
+        """
+        WITH opened AS (
+            INSERT INTO cases (recipient_id, district, reason, priority, opened_at, sla_due_at)
+            SELECT id, district, 'help_request', 'urgent', $2::timestamptz, $3::timestamptz
+            FROM care_recipients WHERE id = $1
+            ON CONFLICT (recipient_id) WHERE reason = 'help_request' AND state <> 'resolved' DO NOTHING
+            RETURNING id
+        )
+        SELECT id, true AS opened FROM opened
+        UNION ALL
+        SELECT id, false FROM cases
+        WHERE recipient_id = $1 AND reason = 'help_request' AND state <> 'resolved'
+          AND NOT EXISTS (SELECT FROM opened)
+        LIMIT 1
+        """,
+        recipient_id,
+        now,
+        now + sla,
+    )
+    if row is None:
+        # The open case that blocked the insert was committed after this statement's snapshot was taken.
+        existing = await conn.fetchval(_EXISTING_HELP_CASE, recipient_id)
+        if existing is None:
+            raise LookupError(f"there is no care recipient {recipient_id}")
+        return existing, False
+    return row["id"], row["opened"]
+
+
+async def all_clear(
+    conn: asyncpg.Connection, *, recipient_id: int, slot_at: datetime | None, now: datetime, note: str
+) -> list[int]:
+    """Mark the recipient's unresolved cases of that slot (None: every missed check-in) all clear, with a note.
+
+    A case already marked all clear is left alone, so a second sign of life adds no second note.
+    """
+    rows = await conn.fetch(
+        """
+        WITH cleared AS (
+            UPDATE cases SET all_clear_at = $3
+            WHERE recipient_id = $1 AND state <> 'resolved' AND all_clear_at IS NULL
+              AND (slot_at = $2::timestamptz OR ($2::timestamptz IS NULL AND reason = 'missed_checkin'))
+            RETURNING id
+        ), noted AS (
+            INSERT INTO case_notes (case_id, author, body, created_at)
+            SELECT id, 'system', $4, $3 FROM cleared
+        )
+        SELECT id FROM cleared ORDER BY id
+        """,
+        recipient_id,
+        slot_at,
+        now,
+        note,
+    )
+    return [r["id"] for r in rows]

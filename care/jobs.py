@@ -1,0 +1,16 @@
+"""Scheduled care work: the minute-by-minute sweep of the escalation ladders."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from api.worker.registry import JobContext, job
+from care.ladder import sweep
+from notifications.service import Notifier
+
+
+@job("care.sweep", every=timedelta(minutes=1))
+async def care_sweep(ctx: JobContext) -> dict[str, Any]:
+    """Advance every check-in plan whose next step is due by exactly one step."""
+    return await sweep(ctx.conn, notifier=Notifier(ctx.settings.notify), now=ctx.now)

@@ -1,0 +1,310 @@
+"""SQL for care recipients, their plans and the escalation ladder's state, and check-ins."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time
+
+import asyncpg
+
+_RECIPIENT = """
+    SELECT r.id, r.name, r.phone, r.language, r.district, r.address, r.contact_by, r.consent_by, r.consent_at,
+           r.consent_scope, r.reach_despite_opt_out, r.created_at,
+           p.times, p.days, p.window_min, p.quiet_start, p.quiet_end, p.guardian_after_min, p.case_after_min,
+           p.urgent_after_min, p.accept_signals, p.paused_until, p.pause_reason, p.slot_at, p.step, p.due_at,
+           p.last_contact_at,
+           (SELECT coalesce(json_agg(json_build_object('position', g.position, 'name', g.name, 'phone', g.phone,
+                                                       'relation', g.relation, 'language', g.language)
+                                     ORDER BY g.position), '[]')
+            FROM guardians g WHERE g.recipient_id = r.id) AS guardians
+    FROM care_recipients r JOIN checkin_plans p ON p.recipient_id = r.id
+"""
+
+
+async def insert_recipient(
+    conn: asyncpg.Connection,
+    *,
+    name: str,
+    phone: str,
+    language: str,
+    district: str,
+    address: str,
+    contact_by: str,
+    consent_by: str,
+    consent_at: datetime,
+    consent_scope: str,
+    reach_despite_opt_out: bool,
+    enrolled_by: str,
+    now: datetime,
+) -> int | None:
+    """A new recipient's id, or None when the phone number is enrolled already."""
+    return await conn.fetchval(
+        """
+        INSERT INTO care_recipients (name, phone, language, district, address, contact_by, consent_by, consent_at,
+                                     consent_scope, reach_despite_opt_out, enrolled_by, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+        ON CONFLICT (phone) DO NOTHING
+        RETURNING id
+        """,
+        name,
+        phone,
+        language,
+        district,
+        address,
+        contact_by,
+        consent_by,
+        consent_at,
+        consent_scope,
+        reach_despite_opt_out,
+        enrolled_by,
+        now,
+    )
+
+
+async def insert_guardians(
+    conn: asyncpg.Connection, *, recipient_id: int, guardians: Sequence[tuple[str, str, str, str]]
+) -> None:
+    """Guardians as (name, phone, relation, language), in the order they are to be called."""
+    await conn.execute(
+        """
+        INSERT INTO guardians (recipient_id, position, name, phone, relation, language)
+        SELECT $1, n, name, phone, relation, language
+        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
+             AS u(name, phone, relation, language, n)
+        """,
+        recipient_id,
+        [g[0] for g in guardians],
+        [g[1] for g in guardians],
+        [g[2] for g in guardians],
+        [g[3] for g in guardians],
+    )
+
+
+async def upsert_plan(
+    conn: asyncpg.Connection,
+    *,
+    recipient_id: int,
+    times: Sequence[time],
+    days: Sequence[int],
+    window_min: int,
+    quiet: tuple[time, time] | None,
+    guardian_after_min: int,
+    case_after_min: int,
+    urgent_after_min: int,
+    accept_signals: bool,
+    now: datetime,
+) -> None:
+    """Set the plan; the ladder starts again at the first check-in time after ``now`` (or after a pause)."""
+    await conn.execute(
+        """
+        INSERT INTO checkin_plans AS p (recipient_id, times, days, window_min, quiet_start, quiet_end,
+                                        guardian_after_min, case_after_min, urgent_after_min, accept_signals,
+                                        slot_at, step, due_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, care_next_slot($2, $3, $11), 0,
+                care_next_slot($2, $3, $11), $11)
+        ON CONFLICT (recipient_id) DO UPDATE SET
+            times = EXCLUDED.times, days = EXCLUDED.days, window_min = EXCLUDED.window_min,
+            quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end,
+            guardian_after_min = EXCLUDED.guardian_after_min, case_after_min = EXCLUDED.case_after_min,
+            urgent_after_min = EXCLUDED.urgent_after_min, accept_signals = EXCLUDED.accept_signals,
+            step = 0,
+            slot_at = care_next_slot(EXCLUDED.times, EXCLUDED.days, greatest($11, p.paused_until)),
+            due_at = care_next_slot(EXCLUDED.times, EXCLUDED.days, greatest($11, p.paused_until)),
+            updated_at = $11
+        """,
+        recipient_id,
+        list(times),
+        list(days),
+        window_min,
+        quiet[0] if quiet else None,
+        quiet[1] if quiet else None,
+        guardian_after_min,
+        case_after_min,
+        urgent_after_min,
+        accept_signals,
+        now,
+    )
+
+
+async def get_recipient(conn: asyncpg.Connection, recipient_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(_RECIPIENT + " WHERE r.id = $1", recipient_id)
+
+
+async def recipient_by_phone(conn: asyncpg.Connection, phone: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(_RECIPIENT + " WHERE r.phone = $1", phone)
+
+
+async def recipient_id_for_citizen(conn: asyncpg.Connection, citizen_id: int) -> int | None:
+    return await conn.fetchval(
+        "SELECT r.id FROM care_recipients r JOIN citizens c ON c.phone = r.phone WHERE c.id = $1", citizen_id
+    )
+
+
+async def lock_plan(conn: asyncpg.Connection, recipient_id: int) -> asyncpg.Record | None:
+    """The plan's ladder state and the person's contact details, the plan locked until the transaction ends."""
+    return await conn.fetchrow(
+        """
+        SELECT p.recipient_id, p.slot_at, p.step, p.window_min, p.paused_until, p.accept_signals,
+               r.name, r.phone, r.language, r.district, r.contact_by, r.reach_despite_opt_out,
+               (SELECT c.id FROM citizens c WHERE c.phone = r.phone) AS citizen_id
+        FROM checkin_plans p JOIN care_recipients r ON r.id = p.recipient_id
+        WHERE p.recipient_id = $1
+        FOR UPDATE OF p
+        """,
+        recipient_id,
+    )
+
+
+async def guardians_of(conn: asyncpg.Connection, recipient_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT position, name, phone, language FROM guardians WHERE recipient_id = $1 ORDER BY position",
+        recipient_id,
+    )
+
+
+async def insert_checkin(
+    conn: asyncpg.Connection,
+    *,
+    recipient_id: int,
+    channel: str,
+    kind: str,
+    body: str | None,
+    device_id: str | None,
+    at: datetime,
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO checkins (recipient_id, channel, kind, body, device_id, at) VALUES ($1, $2, $3, $4, $5, $6)
+        """,
+        recipient_id,
+        channel,
+        kind,
+        body,
+        device_id,
+        at,
+    )
+
+
+async def close_ladder(conn: asyncpg.Connection, *, recipient_id: int, at: datetime) -> None:
+    """A sign of life: watch for the next check-in time after ``at`` (or after the slot it answered)."""
+    await conn.execute(
+        """
+        UPDATE checkin_plans
+        SET step = 0,
+            slot_at = care_next_slot(times, days, greatest($2, slot_at)),
+            due_at = care_next_slot(times, days, greatest($2, slot_at)),
+            last_contact_at = greatest(last_contact_at, $2), updated_at = $2
+        WHERE recipient_id = $1
+        """,
+        recipient_id,
+        at,
+    )
+
+
+async def note_contact(conn: asyncpg.Connection, *, recipient_id: int, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE checkin_plans SET last_contact_at = greatest(last_contact_at, $2) WHERE recipient_id = $1",
+        recipient_id,
+        at,
+    )
+
+
+async def pause(conn: asyncpg.Connection, *, recipient_id: int, until: datetime, reason: str, now: datetime) -> bool:
+    status = await conn.execute(
+        """
+        UPDATE checkin_plans
+        SET paused_until = $2, pause_reason = $3, step = 0,
+            slot_at = care_next_slot(times, days, $2), due_at = care_next_slot(times, days, $2), updated_at = $4
+        WHERE recipient_id = $1
+        """,
+        recipient_id,
+        until,
+        reason,
+        now,
+    )
+    return status == "UPDATE 1"
+
+
+async def resume(conn: asyncpg.Connection, *, recipient_id: int, now: datetime) -> bool:
+    status = await conn.execute(
+        """
+        UPDATE checkin_plans
+        SET paused_until = NULL, pause_reason = NULL, step = 0,
+            slot_at = care_next_slot(times, days, $2), due_at = care_next_slot(times, days, $2), updated_at = $2
+        WHERE recipient_id = $1
+        """,
+        recipient_id,
+        now,
+    )
+    return status == "UPDATE 1"
+
+
+async def advance_due(conn: asyncpg.Connection, *, now: datetime, limit: int) -> list[asyncpg.Record]:
+    """Advance every plan whose next step is due by exactly one step, recording the step taken.
+
+    Steps: 1 reminder at the slot, 2 second reminder when the window closes, 3 guardian, 4 case, 5 urgent;
+    after step 5 the plan waits for its next slot. A step already recorded for (plan, slot) is not taken
+    again, and ``SKIP LOCKED`` keeps concurrent sweeps (or a check-in in flight) off each other's plans.
+    Returns, for each step taken, what the messages need.
+    """
+    return await conn.fetch(
+        """
+        WITH due AS (
+            SELECT recipient_id, step AS before, slot_at AS slot
+            FROM checkin_plans
+            WHERE due_at <= $1
+            ORDER BY due_at
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED
+        ), moved AS (
+            UPDATE checkin_plans p
+            SET step = CASE WHEN p.step = 4 THEN 0 ELSE p.step + 1 END,
+                slot_at = CASE WHEN p.step = 4 THEN care_next_slot(p.times, p.days, greatest($1, p.slot_at))
+                               ELSE p.slot_at END,
+                due_at = CASE p.step
+                    WHEN 0 THEN p.slot_at + make_interval(mins => p.window_min)
+                    WHEN 1 THEN p.slot_at + make_interval(mins => p.window_min + p.guardian_after_min)
+                    WHEN 2 THEN p.slot_at + make_interval(mins => p.window_min + p.guardian_after_min
+                                                                  + p.case_after_min)
+                    WHEN 3 THEN p.slot_at + make_interval(mins => p.window_min + p.guardian_after_min
+                                                                  + p.case_after_min + p.urgent_after_min)
+                    ELSE care_next_slot(p.times, p.days, greatest($1, p.slot_at)) END,
+                updated_at = $1
+            FROM due
+            WHERE p.recipient_id = due.recipient_id
+            RETURNING p.recipient_id, due.slot, due.before + 1 AS taken, p.quiet_start, p.quiet_end
+        ), steps AS (
+            INSERT INTO care_steps (recipient_id, slot_at, step, taken_at)
+            SELECT recipient_id, slot, taken, $1 FROM moved
+            ON CONFLICT DO NOTHING
+            RETURNING recipient_id, slot_at, step
+        )
+        SELECT s.recipient_id, s.slot_at, s.step, m.quiet_start, m.quiet_end,
+               r.name, r.phone, r.language, r.district, r.contact_by, r.reach_despite_opt_out,
+               (SELECT c.id FROM citizens c WHERE c.phone = r.phone) AS citizen_id
+        FROM steps s
+        JOIN moved m ON m.recipient_id = s.recipient_id
+        JOIN care_recipients r ON r.id = s.recipient_id
+        """,
+        now,
+        limit,
+    )
+
+
+async def guardians_of_many(conn: asyncpg.Connection, recipient_ids: Sequence[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT recipient_id, position, name, phone, language FROM guardians
+        WHERE recipient_id = ANY($1::int8[]) ORDER BY recipient_id, position
+        """,
+        list(recipient_ids),
+    )
+
+
+async def steps_taken(conn: asyncpg.Connection, *, recipient_id: int, slot_at: datetime) -> int:
+    """The highest ladder step taken for this slot (0 when none)."""
+    return await conn.fetchval(
+        "SELECT coalesce(max(step), 0) FROM care_steps WHERE recipient_id = $1 AND slot_at = $2",
+        recipient_id,
+        slot_at,
+    )

@@ -1,0 +1,179 @@
+"""The care API contract: enrolment, plans, check-ins, signals and help."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from enum import StrEnum
+from itertools import pairwise
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from api.districts import check_district
+from api.phones import normalise_phone
+from api.types import DisplayName, DistrictCode, Input, Language, Output, PhoneInput
+
+LocalTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, Asia/Seoul")]
+Minutes = Annotated[int, Meta(ge=0, le=2880)]
+Text = Annotated[str, Meta(min_length=1, max_length=500)]
+
+
+class ContactBy(StrEnum):
+    app = "app"
+    sms = "sms"
+    both = "both"
+
+
+class Consent(Input, kw_only=True):
+    by: DisplayName = msgspec.field(default="self")  # the person, or the name of their legal representative
+    scope: Text = "안부 확인 문자·앱 알림, 미응답 시 보호자와 담당 사회복지사 연락"
+    at: datetime | None = None
+
+
+class GuardianIn(Input, kw_only=True):
+    name: DisplayName
+    phone: PhoneInput
+    relation: Annotated[str, Meta(min_length=1, max_length=50)]
+    language: Language = Language.ko
+
+    def __post_init__(self) -> None:
+        self.phone = normalise_phone(self.phone)
+
+
+class QuietHours(Input, kw_only=True):
+    start: LocalTime
+    end: LocalTime
+
+
+class Ladder(Input, kw_only=True):
+    """After the window closes: guardian, then a case, then urgent (minutes after the step before)."""
+
+    guardian_after_minutes: Minutes = 30
+    case_after_minutes: Minutes = 30
+    urgent_after_minutes: Minutes = 120
+
+
+class PlanIn(Input, kw_only=True):
+    times: Annotated[list[LocalTime], Meta(min_length=1, max_length=12)]
+    days: Annotated[list[Annotated[int, Meta(ge=1, le=7)]], Meta(min_length=1, max_length=7)] = msgspec.field(
+        default_factory=lambda: [1, 2, 3, 4, 5, 6, 7]
+    )
+    window_minutes: Annotated[int, Meta(ge=10, le=720)] = 120
+    quiet_hours: QuietHours | None = None
+    ladder: Ladder = msgspec.field(default_factory=Ladder)
+    accept_signals: bool = True
+
+    def __post_init__(self) -> None:
+        self.times = sorted(set(self.times))
+        self.days = sorted(set(self.days))
+        minutes = [int(t[:2]) * 60 + int(t[3:]) for t in self.times]
+        gaps = [b - a for a, b in pairwise(minutes)] + [minutes[0] + 1440 - minutes[-1]]
+        if self.window_minutes > min(gaps):
+            raise ValueError(
+                f"a {self.window_minutes}-minute window is longer than the {min(gaps)} minutes between check-ins"
+            )
+        if self.quiet_hours is not None:
+            for t in self.times:
+                if _within(t, self.quiet_hours.start, self.quiet_hours.end):
+                    raise ValueError(f"check-in time {t} falls in the quiet hours")
+
+    def local_times(self) -> list[time]:
+        return [time.fromisoformat(t) for t in self.times]
+
+
+def _within(t: str, start: str, end: str) -> bool:
+    return start <= t < end if start <= end else t >= start or t < end
+
+
+class RecipientCreate(Input, kw_only=True):
+    name: DisplayName
+    phone: PhoneInput
+    language: Language = Language.ko
+    district: DistrictCode
+    address: Text
+    contact_by: ContactBy = ContactBy.sms
+    consent: Consent = msgspec.field(default_factory=Consent)
+    reach_despite_opt_out: bool = True
+    guardians: Annotated[list[GuardianIn], Meta(max_length=5)] = msgspec.field(default_factory=list)
+    plan: PlanIn
+
+    def __post_init__(self) -> None:
+        self.phone = normalise_phone(self.phone)
+        check_district(self.district)
+        phones = [g.phone for g in self.guardians]
+        if self.phone in phones:
+            raise ValueError("a guardian must be someone else: their number is the person's own")
+
+
+class PlanUpdate(PlanIn, kw_only=True):
+    """A whole new plan; the ladder starts again from the next check-in time."""
+
+
+class PauseIn(Input, kw_only=True):
+    reason: Text
+    until: datetime
+
+
+class GuardianRead(Output, frozen=True):
+    position: int
+    name: str
+    phone: str
+    relation: str
+    language: str
+
+
+class PlanRead(Output, frozen=True):
+    times: list[str]
+    days: list[int]
+    window_minutes: int
+    quiet_hours: dict[str, str] | None
+    ladder: dict[str, int]
+    accept_signals: bool
+    paused_until: datetime | None
+    pause_reason: str | None
+    next_check_in: datetime | None
+    step: int
+    last_contact_at: datetime | None
+
+
+class RecipientRead(Output, frozen=True):
+    id: int
+    name: str
+    phone: str
+    language: str
+    district: str
+    address: str
+    contact_by: str
+    consent: dict[str, object]
+    reach_despite_opt_out: bool
+    guardians: list[GuardianRead]
+    plan: PlanRead
+    created_at: datetime
+
+
+class SignalKind(StrEnum):
+    motion = "motion"
+    door = "door"
+    power = "power"
+
+
+class SignalIn(Input, kw_only=True):
+    recipient_id: Annotated[int, Meta(ge=1)]
+    device_id: Annotated[str, Meta(min_length=1, max_length=100)]
+    kind: SignalKind
+    at: datetime | None = None
+
+
+class CheckinRead(Output, frozen=True):
+    recipient_id: int
+    channel: str
+    kind: str
+    at: datetime
+    counted: bool
+    closed_escalation: bool
+
+
+class HelpRead(Output, frozen=True):
+    case_id: int
+    new_case: bool

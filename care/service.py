@@ -1,0 +1,281 @@
+"""Business rules of care: enrolment and plans (staff), check-ins and signals, and calls for help."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from api.auth.tokens import Principal
+from api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from care import audit, messages, repository
+from care.cases import repository as cases_repository
+from care.contact import local, to_guardian, to_person
+from care.ladder import GUARDIAN, SLA, URGENT
+from care.schemas import (
+    CheckinRead,
+    GuardianRead,
+    HelpRead,
+    PauseIn,
+    PlanIn,
+    PlanRead,
+    RecipientCreate,
+    RecipientRead,
+)
+from notifications.service import Notifier, Outgoing
+
+
+async def enroll(
+    conn: asyncpg.Connection, *, data: RecipientCreate, principal: Principal, now: datetime
+) -> RecipientRead:
+    """Enrol a person, their guardians and their plan; staff enrol only in the districts they serve."""
+    _check_serves(principal, data.district)
+    async with conn.transaction():
+        recipient_id = await repository.insert_recipient(
+            conn,
+            name=data.name,
+            phone=data.phone,
+            language=data.language.value,
+            district=data.district,
+            address=data.address,
+            contact_by=data.contact_by.value,
+            consent_by=data.consent.by,
+            consent_at=data.consent.at or now,
+            consent_scope=data.consent.scope,
+            reach_despite_opt_out=data.reach_despite_opt_out,
+            enrolled_by=principal.subject,
+            now=now,
+        )
+        if recipient_id is None:
+            raise Conflict(f"{data.phone} is enrolled already.", code="recipient_exists")
+        await repository.insert_guardians(
+            conn,
+            recipient_id=recipient_id,
+            guardians=[(g.name, g.phone, g.relation, g.language.value) for g in data.guardians],
+        )
+        await _set_plan(conn, recipient_id=recipient_id, plan=data.plan, now=now)
+        await audit.record(conn, actor=principal.subject, action="recipient.enroll", recipient_id=recipient_id, now=now)
+        row = await repository.get_recipient(conn, recipient_id)
+    return _read(row)
+
+
+async def get(conn: asyncpg.Connection, *, recipient_id: int, principal: Principal, now: datetime) -> RecipientRead:
+    async with conn.transaction():
+        row = await _served(conn, recipient_id, principal)
+        await audit.record(conn, actor=principal.subject, action="recipient.read", recipient_id=recipient_id, now=now)
+    return _read(row)
+
+
+async def replace_plan(
+    conn: asyncpg.Connection, *, recipient_id: int, plan: PlanIn, principal: Principal, now: datetime
+) -> RecipientRead:
+    """A new plan; the ladder starts again from its next check-in time (an open case stays open)."""
+    async with conn.transaction():
+        await _served(conn, recipient_id, principal)
+        await _set_plan(conn, recipient_id=recipient_id, plan=plan, now=now)
+        await audit.record(conn, actor=principal.subject, action="plan.replace", recipient_id=recipient_id, now=now)
+        row = await repository.get_recipient(conn, recipient_id)
+    return _read(row)
+
+
+async def pause(
+    conn: asyncpg.Connection, *, recipient_id: int, data: PauseIn, principal: Principal, now: datetime
+) -> RecipientRead:
+    """No check-ins until ``until`` (a hospital stay, travel); the plan resumes by itself then."""
+    if data.until <= now:
+        raise Unprocessable("A pause must end in the future.", code="pause_in_past", field="until")
+    async with conn.transaction():
+        await _served(conn, recipient_id, principal)
+        await repository.pause(conn, recipient_id=recipient_id, until=data.until, reason=data.reason, now=now)
+        detail = {"until": data.until.isoformat(), "reason": data.reason}
+        await audit.record(
+            conn, actor=principal.subject, action="plan.pause", recipient_id=recipient_id, now=now, detail=detail
+        )
+        row = await repository.get_recipient(conn, recipient_id)
+    return _read(row)
+
+
+async def resume(conn: asyncpg.Connection, *, recipient_id: int, principal: Principal, now: datetime) -> RecipientRead:
+    async with conn.transaction():
+        await _served(conn, recipient_id, principal)
+        await repository.resume(conn, recipient_id=recipient_id, now=now)
+        await audit.record(conn, actor=principal.subject, action="plan.resume", recipient_id=recipient_id, now=now)
+        row = await repository.get_recipient(conn, recipient_id)
+    return _read(row)
+
+
+async def check_in(
+    conn: asyncpg.Connection,
+    *,
+    notifier: Notifier,
+    recipient_id: int,
+    channel: str,
+    kind: str,
+    at: datetime,
+    body: str | None = None,
+    device_id: str | None = None,
+) -> CheckinRead:
+    """Record a sign of life; it closes the ladder of the current slot, and whoever was told gets an all-clear.
+
+    A check-in shortly before a check-in time (within the window) answers that check-in.
+    """
+    async with conn.transaction():
+        plan = await repository.lock_plan(conn, recipient_id)
+        if plan is None:
+            raise NotFound(f"No one with id {recipient_id} is enrolled in check-ins.", code="recipient_not_found")
+        await repository.insert_checkin(
+            conn, recipient_id=recipient_id, channel=channel, kind=kind, body=body, device_id=device_id, at=at
+        )
+        counted = kind != "signal" or plan["accept_signals"]
+        paused = plan["paused_until"] is not None and plan["paused_until"] > at
+        answers = plan["step"] > 0 or at >= plan["slot_at"] - _minutes(plan["window_min"])
+        closed = counted and not paused and answers
+        if closed:
+            await repository.close_ladder(conn, recipient_id=recipient_id, at=at)
+        elif counted:
+            await repository.note_contact(conn, recipient_id=recipient_id, at=at)
+        if counted:
+            await _all_clear(conn, notifier, plan=plan, at=at)
+    return CheckinRead(
+        recipient_id=recipient_id, channel=channel, kind=kind, at=at, counted=counted, closed_escalation=closed
+    )
+
+
+async def _all_clear(conn: asyncpg.Connection, notifier: Notifier, *, plan: Any, at: datetime) -> None:
+    """Tell whoever was alarmed: the guardians once a guardian step was taken, the cases' social workers."""
+    recipient_id = plan["recipient_id"]
+    note = f"{local(at)} 안부 확인됨 (checked in)"
+    cleared_cases = await cases_repository.all_clear(conn, recipient_id=recipient_id, slot_at=None, now=at, note=note)
+    told_guardian = plan["step"] >= GUARDIAN or bool(cleared_cases)
+    if not told_guardian:
+        return
+    guardians = await repository.guardians_of(conn, recipient_id)
+    # Every guardian heard the urgent step (of this slot, or of an earlier one whose case is still open).
+    everyone = plan["step"] >= URGENT or (plan["step"] == 0 and bool(cleared_cases))
+    if not everyone:
+        guardians = guardians[:1]
+    key = f"care:{recipient_id}:all-clear:{at.isoformat()}"
+    params: dict[str, object] = {"name": plan["name"], "at": local(at)}
+    items = [to_guardian(g, template=messages.ALL_CLEAR, key=key, params=params) for g in guardians]
+    await notifier.enqueue_many(conn, items=items, now=at)
+
+
+async def ask_for_help(
+    conn: asyncpg.Connection,
+    *,
+    notifier: Notifier,
+    recipient_id: int,
+    channel: str,
+    at: datetime,
+    body: str | None = None,
+) -> HelpRead:
+    """Open an urgent case at once, whatever the schedule, and tell the person and every guardian."""
+    async with conn.transaction():
+        plan = await repository.lock_plan(conn, recipient_id)
+        if plan is None:
+            raise NotFound(f"No one with id {recipient_id} is enrolled in check-ins.", code="recipient_not_found")
+        await repository.insert_checkin(
+            conn, recipient_id=recipient_id, channel=channel, kind="help", body=body, device_id=None, at=at
+        )
+        case_id, new = await cases_repository.open_help_case(conn, recipient_id=recipient_id, now=at, sla=SLA["urgent"])
+        # They are reachable, and a case is open: reminders now would only add noise.
+        await repository.close_ladder(conn, recipient_id=recipient_id, at=at)
+        if new:
+            key = f"care:{recipient_id}:help:{case_id}"
+            params: dict[str, object] = {"name": plan["name"], "at": local(at)}
+            items: list[Outgoing] = [to_person(plan, template=messages.HELP_RECEIVED, key=key, params=params)]
+            for g in await repository.guardians_of(conn, recipient_id):
+                items.append(to_guardian(g, template=messages.GUARDIAN_HELP, key=key, params=params))
+            await notifier.enqueue_many(conn, items=items, now=at)
+        else:
+            text = f"{local(at)} 다시 도움 요청 ({channel}): {body or ''}".strip()
+            await cases_repository.add_note(conn, case_id=case_id, author="system", body=text, now=at)
+    return HelpRead(case_id=case_id, new_case=new)
+
+
+async def recipient_for_citizen(conn: asyncpg.Connection, *, citizen_id: int) -> int:
+    """The care recipient a signed-in citizen is (by phone), or a 404 saying they are not enrolled."""
+    recipient_id = await repository.recipient_id_for_citizen(conn, citizen_id)
+    if recipient_id is None:
+        raise NotFound("You are not enrolled in check-ins; your social worker can enrol you.", code="not_enrolled")
+    return recipient_id
+
+
+async def _set_plan(conn: asyncpg.Connection, *, recipient_id: int, plan: PlanIn, now: datetime) -> None:
+    quiet = (
+        (time.fromisoformat(plan.quiet_hours.start), time.fromisoformat(plan.quiet_hours.end))
+        if plan.quiet_hours
+        else None
+    )
+    await repository.upsert_plan(
+        conn,
+        recipient_id=recipient_id,
+        times=plan.local_times(),
+        days=plan.days,
+        window_min=plan.window_minutes,
+        quiet=quiet,
+        guardian_after_min=plan.ladder.guardian_after_minutes,
+        case_after_min=plan.ladder.case_after_minutes,
+        urgent_after_min=plan.ladder.urgent_after_minutes,
+        accept_signals=plan.accept_signals,
+        now=now,
+    )
+
+
+async def _served(conn: asyncpg.Connection, recipient_id: int, principal: Principal) -> asyncpg.Record:
+    row = await repository.get_recipient(conn, recipient_id)
+    # Another district's recipient is answered as absent: its existence is personal data too.
+    if row is None or not principal.serves(row["district"]):
+        raise NotFound(f"No recipient {recipient_id} in your districts.", code="recipient_not_found")
+    return row
+
+
+def _check_serves(principal: Principal, district: str) -> None:
+    if not principal.serves(district):
+        raise Forbidden(f"You do not serve district {district}.", code="district_not_served")
+
+
+def _minutes(n: int) -> timedelta:
+    return timedelta(minutes=n)
+
+
+def _read(row: asyncpg.Record) -> RecipientRead:
+    quiet = (
+        {"start": row["quiet_start"].strftime("%H:%M"), "end": row["quiet_end"].strftime("%H:%M")}
+        if row["quiet_start"]
+        else None
+    )
+    paused = row["paused_until"] is not None and row["paused_until"] > datetime.now(UTC)
+    plan = PlanRead(
+        times=[t.strftime("%H:%M") for t in row["times"]],
+        days=list(row["days"]),
+        window_minutes=row["window_min"],
+        quiet_hours=quiet,
+        ladder={
+            "guardian_after_minutes": row["guardian_after_min"],
+            "case_after_minutes": row["case_after_min"],
+            "urgent_after_minutes": row["urgent_after_min"],
+        },
+        accept_signals=row["accept_signals"],
+        paused_until=row["paused_until"] if paused else None,
+        pause_reason=row["pause_reason"] if paused else None,
+        next_check_in=row["slot_at"],
+        step=row["step"],
+        last_contact_at=row["last_contact_at"],
+    )
+    return RecipientRead(
+        id=row["id"],
+        name=row["name"],
+        phone=row["phone"],
+        language=row["language"],
+        district=row["district"],
+        address=row["address"],
+        contact_by=row["contact_by"],
+        consent={"by": row["consent_by"], "at": row["consent_at"].isoformat(), "scope": row["consent_scope"]},
+        reach_despite_opt_out=row["reach_despite_opt_out"],
+        guardians=[msgspec.convert(g, GuardianRead) for g in row["guardians"]],
+        plan=plan,
+        created_at=row["created_at"],
+    )

@@ -1,0 +1,181 @@
+"""Care through the real app: enrolment and its bad input, app check-ins, help, sensors, SMS, districts."""
+
+from __future__ import annotations
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from api.auth.tokens import Role
+from api.settings import TwilioSettings
+from tests.conftest import bearer, problem, sign_in
+
+PERSON = "010-2468-1357"
+
+PLAN = {"times": ["09:00", "19:00"], "window_minutes": 120}
+
+
+def body(**overrides):  # type: ignore[no-untyped-def]
+    return {
+        "name": "박영희",
+        "phone": PERSON,
+        "district": "11110",
+        "address": "서울 종로구 삼일대로 1",
+        "guardians": [{"name": "박철수", "phone": "010-1357-2468", "relation": "아들"}],
+        "plan": PLAN,
+        **overrides,
+    }
+
+
+@pytest.fixture
+def worker(token_for):  # type: ignore[no-untyped-def]
+    return bearer(token_for(Role.social_worker, districts=("11110",)))
+
+
+async def enrolled(client, worker, **overrides) -> dict:  # type: ignore[no-untyped-def]
+    response = await client.post("/v1/care/recipients", json=body(**overrides), headers=worker)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_a_social_worker_enrols_a_person_with_a_plan_and_guardians(client, worker):
+    person = await enrolled(client, worker)
+    assert person["phone"] == "+821024681357"
+    assert person["guardians"][0]["phone"] == "+821013572468"
+    assert person["plan"]["times"] == ["09:00", "19:00"]
+    assert person["plan"]["ladder"] == {
+        "guardian_after_minutes": 30,
+        "case_after_minutes": 30,
+        "urgent_after_minutes": 120,
+    }
+    assert person["plan"]["next_check_in"] is not None
+    again = await client.post("/v1/care/recipients", json=body(), headers=worker)
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"plan": {"times": []}}, "times"),
+        ({"plan": {"times": ["09:00", "10:00"], "window_minutes": 120}}, "longer than the 60 minutes"),
+        ({"district": "99999"}, "district"),
+        ({"guardians": [{"name": "x", "phone": "010-12", "relation": "딸"}]}, "phone"),
+        ({"plan": {"times": ["25:00"]}}, "times"),
+    ],
+)
+async def test_bad_enrolments_are_refused_with_the_reason(client, worker, overrides, reason):
+    response = await client.post("/v1/care/recipients", json=body(**overrides), headers=worker)
+    assert response.status_code == 400
+    assert reason in response.text
+
+
+async def test_staff_of_another_district_cannot_enrol_or_read(client, worker, token_for):
+    other = bearer(token_for(Role.social_worker, districts=("11680",), subject="social_worker:other"))
+    refused = await client.post("/v1/care/recipients", json=body(), headers=other)
+    assert refused.status_code == 403
+    assert problem(refused)["code"] == "district_not_served"
+    person = await enrolled(client, worker)
+    assert (await client.get(f"/v1/care/recipients/{person['id']}", headers=other)).status_code == 404
+    assert (await client.get(f"/v1/care/recipients/{person['id']}", headers=worker)).status_code == 200
+
+
+async def test_the_person_checks_in_from_the_app_and_asks_for_help(client, worker):
+    await enrolled(client, worker)
+    token = await sign_in(client, PERSON)
+    checkin = await client.post("/v1/care/checkins", headers=bearer(token))
+    assert checkin.status_code == 201
+    assert checkin.json()["counted"] is True
+
+    helped = await client.post("/v1/care/help", headers=bearer(token))
+    assert helped.status_code == 201
+    assert helped.json()["new_case"] is True
+    cases = await client.get("/v1/care/cases", headers=worker)
+    [case] = cases.json()
+    assert (case["reason"], case["priority"]) == ("help_request", "urgent")
+
+
+async def test_someone_not_enrolled_cannot_check_in(client, worker):
+    await enrolled(client, worker)
+    stranger = await sign_in(client, "010-1111-9999")
+    response = await client.post("/v1/care/checkins", headers=bearer(stranger))
+    assert response.status_code == 404
+    assert problem(response)["code"] == "not_enrolled"
+
+
+async def test_a_home_sensor_counts_only_where_the_plan_allows(client, worker, token_for):
+    sensors = bearer(token_for(Role.service, subject="service:sensors"))
+    allows = await enrolled(client, worker)
+    refuses = await enrolled(client, worker, phone="010-2468-0000", plan={**PLAN, "accept_signals": False})
+    for person, counted in ((allows, True), (refuses, False)):
+        signal = {"recipient_id": person["id"], "device_id": "motion-kitchen", "kind": "motion"}
+        response = await client.post("/v1/care/signals", json=signal, headers=sensors)
+        assert response.status_code == 201
+        assert response.json()["counted"] is counted
+    citizen = await client.post(
+        "/v1/care/signals", json=signal, headers=bearer(token_for(Role.citizen, subject="citizen:1"))
+    )
+    assert citizen.status_code == 403
+
+
+async def test_a_plan_is_paused_with_a_reason_and_replaced(client, worker):
+    person = await enrolled(client, worker)
+    paused = await client.post(
+        f"/v1/care/recipients/{person['id']}/pause",
+        json={"reason": "입원", "until": "2099-01-01T00:00:00+09:00"},
+        headers=worker,
+    )
+    assert paused.status_code == 200
+    assert paused.json()["plan"]["pause_reason"] == "입원"
+    past = await client.post(
+        f"/v1/care/recipients/{person['id']}/pause",
+        json={"reason": "x", "until": "2000-01-01T00:00:00Z"},
+        headers=worker,
+    )
+    assert past.status_code == 422
+    replaced = await client.put(f"/v1/care/recipients/{person['id']}/plan", json={"times": ["08:00"]}, headers=worker)
+    assert replaced.status_code == 200
+    assert replaced.json()["plan"]["times"] == ["08:00"]
+
+
+async def test_staff_reads_are_audited(client, worker, settings):
+    import asyncpg
+
+    person = await enrolled(client, worker)
+    await client.get(f"/v1/care/recipients/{person['id']}", headers=worker)
+    conn = await asyncpg.connect(settings.db.url)
+    try:
+        actions = [r["action"] for r in await conn.fetch("SELECT action FROM audit_log ORDER BY id")]
+    finally:
+        await conn.close()
+    assert actions == ["recipient.enroll", "recipient.read"]
+
+
+@pytest.fixture
+def settings(settings):  # type: ignore[no-untyped-def]
+    import msgspec
+
+    from api.settings import NotifySettings
+
+    return msgspec.structs.replace(
+        settings,
+        twilio=TwilioSettings(auth_token="care-test-token"),
+        notify=NotifySettings(public_url="http://safecity.test"),
+    )
+
+
+async def test_an_sms_reply_from_an_enrolled_number_is_a_check_in(client, worker, settings):
+    await enrolled(client, worker)
+    params = {"MessageSid": "SM" + "9" * 32, "From": "+821024681357", "To": "+15005550006", "Body": "괜찮아요"}
+    url = "http://safecity.test/webhooks/twilio/sms"
+    signature = RequestValidator("care-test-token").compute_signature(url, params)
+    response = await client.post("/webhooks/twilio/sms", data=params, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 200
+    import asyncpg
+
+    conn = await asyncpg.connect(settings.db.url)
+    try:
+        row = await conn.fetchrow("SELECT channel, kind, body FROM checkins")
+        handled = await conn.fetchval("SELECT handled_by FROM sms_inbound")
+    finally:
+        await conn.close()
+    assert (row["channel"], row["kind"], row["body"]) == ("sms", "checkin", "괜찮아요")
+    assert handled == "care.checkin"
