@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -211,3 +215,31 @@ async def test_quiet_hours_hold_back_reminders_but_not_the_guardian(pool, settin
     for hhmm in ("21:00", "23:00", "23:30"):
         await sweep(pool, settings, kst(24, hhmm))
     assert await messages(pool) == [(PHONE, "care.reminder"), (GUARDIAN, "care.guardian_alert")]
+
+
+def test_the_sweep_run_by_hand_at_a_given_time_shows_what_it_did(settings, tmp_path):
+    asyncio.run(_enroll_in_new_loop(settings, at=kst(24, "08:00")))
+    env = {**os.environ, "DATABASE_URL": settings.db.url, "JWT_SECRET": "x" * 40, "SAFECITY_VAR_DIR": str(tmp_path)}
+
+    def run(now: str) -> dict:  # type: ignore[type-arg]
+        done = subprocess.run(
+            [sys.executable, "-m", "api.cli", "jobs", "run", "care.sweep", "--now", now],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    assert run("2026-11-24T08:59")["result"] == {}
+    assert run("2026-11-24T09:00")["result"] == {"step_1": 1, "deliveries": 1}
+    assert run("2026-11-24T09:00")["ran"] is False  # the same minute again does nothing
+
+
+async def _enroll_in_new_loop(settings: Settings, *, at: datetime) -> None:
+    own = await create_pool(settings.db)
+    try:
+        await enroll(own, at=at)
+    finally:
+        await own.close()
