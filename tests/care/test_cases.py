@@ -7,14 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
-from litestar import Litestar
 
-from api import app as app_module
 from api.auth.tokens import Role
 from api.db.pool import create_pool
 from api.settings import Settings
 from care.cases import repository
-from care.cases.routes import CaseController
 from tests.conftest import bearer, problem
 
 # Cases are opened in the recent past: the routes judge "overdue" by the real clock.
@@ -24,14 +21,6 @@ HOUR = timedelta(hours=1)
 CASES = "/v1/care/cases"
 
 MakeRecipient = Callable[..., Awaitable[int]]
-
-
-@pytest.fixture
-def app(settings: Settings) -> Litestar:
-    app = app_module.create_app(settings)
-    if CaseController not in app_module.ROUTES:
-        app.register(CaseController)
-    return app
 
 
 @pytest.fixture

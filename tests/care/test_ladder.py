@@ -243,3 +243,32 @@ async def _enroll_in_new_loop(settings: Settings, *, at: datetime) -> None:
         await enroll(own, at=at)
     finally:
         await own.close()
+
+
+async def test_a_plan_created_mid_window_starts_at_the_next_check_in_time(pool, settings):
+    await enroll(pool, at=kst(24, "09:30"))  # the 09:00 window is under way: it is not theirs yet
+    for hhmm in ("09:31", "11:00", "11:30", "12:00"):
+        await sweep(pool, settings, kst(24, hhmm))
+    assert await messages(pool) == []
+    await sweep(pool, settings, kst(24, "19:00"))
+    assert await messages(pool) == [(PHONE, "care.reminder")]
+
+
+async def test_an_app_user_is_reminded_by_push_and_both_gets_an_sms_fallback(pool, settings):
+    async with pool.acquire() as conn:
+        citizen = await conn.fetchval(
+            "INSERT INTO citizens (phone, language, district) VALUES ($1, 'ko', '11110') RETURNING id", PHONE
+        )
+        await conn.execute(
+            "INSERT INTO devices (citizen_id, platform, fcm_token) VALUES ($1, 'android', 'care-token')", citizen
+        )
+    recipient = await enroll(pool, at=kst(24, "08:00"))
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE care_recipients SET contact_by = 'both' WHERE id = $1", recipient)
+    await sweep(pool, settings, kst(24, "09:00"))
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT channel, recipient, fallback FROM outbox ORDER BY id")
+    assert [(r["channel"], r["recipient"], r["fallback"]) for r in rows] == [
+        ("push", "care-token", False),
+        ("sms", PHONE, True),
+    ]
