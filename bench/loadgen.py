@@ -1,6 +1,11 @@
 """HTTP load from a second process: ``wrk`` when it is installed (Debian: ``apt-get install wrk``), else httpx.
 
     python -m bench.loadgen URL --seconds 10 --concurrency 32 [--header 'Authorization: Bearer …']
+                            [--method POST] [--tokens-file tokens.txt]
+
+``--tokens-file`` names a file of bearer tokens, one per line: each request carries the next one in turn
+(``Authorization: Bearer …``), so the load spreads over many callers instead of one (with wrk, through a
+Lua script). Requests carry no body.
 
 Prints one JSON object: requests, requests/s, latency percentiles in ms, and errors (non-2xx or transport).
 The httpx generator is a fallback: on two cores it tops out well below what the API serves, so its
@@ -16,16 +21,30 @@ import re
 import shutil
 import statistics
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from itertools import cycle
+from pathlib import Path
 
 import httpx
 
 
-async def _worker(client: httpx.AsyncClient, url: str, deadline: float, latencies: list[float], errors: list[str]):
+async def _worker(
+    client: httpx.AsyncClient,
+    url: str,
+    deadline: float,
+    latencies: list[float],
+    errors: list[str],
+    *,
+    method: str = "GET",
+    tokens: Iterator[str] | None = None,
+):
     while time.perf_counter() < deadline:
+        headers = {"Authorization": f"Bearer {next(tokens)}"} if tokens is not None else None
         started = time.perf_counter()
         try:
-            response = await client.get(url)
+            response = await client.request(method, url, headers=headers)
             if not 200 <= response.status_code < 300:
                 errors.append(str(response.status_code))
         except httpx.HTTPError as exc:
@@ -33,19 +52,41 @@ async def _worker(client: httpx.AsyncClient, url: str, deadline: float, latencie
         latencies.append(time.perf_counter() - started)
 
 
-async def generate(url: str, *, seconds: float, concurrency: int, headers: dict[str, str]) -> dict[str, object]:
+def read_tokens(path: str | Path) -> list[str]:
+    tokens = [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+    if not tokens:
+        raise SystemExit(f"{path}: no tokens")
+    return tokens
+
+
+async def generate(
+    url: str,
+    *,
+    seconds: float,
+    concurrency: int,
+    headers: dict[str, str],
+    method: str = "GET",
+    tokens_file: str | None = None,
+) -> dict[str, object]:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
     errors: list[str] = []
+    tokens = cycle(read_tokens(tokens_file)) if tokens_file else None
+    options = {"method": method, "tokens": tokens}
     async with httpx.AsyncClient(headers=headers, limits=limits, timeout=10) as client:
-        await client.get(url)  # open a connection before the clock starts
+        # Open a connection before the clock starts.
+        warmup = {"Authorization": f"Bearer {next(tokens)}"} if tokens is not None else None
+        await client.request(method, url, headers=warmup)
         started = time.perf_counter()
         deadline = started + seconds
-        await asyncio.gather(*(_worker(client, url, deadline, latencies, errors) for _ in range(concurrency)))
+        await asyncio.gather(
+            *(_worker(client, url, deadline, latencies, errors, **options) for _ in range(concurrency))
+        )
         elapsed = time.perf_counter() - started
     cuts = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else [0.0] * 99
     return {
         "url": url,
+        "method": method,
         "generator": "httpx",
         "seconds": round(elapsed, 2),
         "concurrency": concurrency,
@@ -61,17 +102,62 @@ async def generate(url: str, *, seconds: float, concurrency: int, headers: dict[
     }
 
 
-def generate_wrk(url: str, *, seconds: float, concurrency: int, headers: dict[str, str]) -> dict[str, object]:
-    argv = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(int(seconds), 1)}s", "--latency", url]
+# Sets the method and, given a tokens file (the script's first argument), sends each request with the next
+# token. The tokens are read once per wrk thread, in init(), before the clock starts.
+WRK_SCRIPT = """
+wrk.method = %(method)s
+local tokens = {}
+local next_token = 0
+
+function init(args)
+  if args[1] then
+    for line in io.lines(args[1]) do
+      if line ~= "" then tokens[#tokens + 1] = line end
+    end
+  end
+end
+
+function request()
+  if #tokens > 0 then
+    next_token = next_token %% #tokens + 1
+    wrk.headers["Authorization"] = "Bearer " .. tokens[next_token]
+  end
+  return wrk.format(nil, nil, nil, %(body)s)
+end
+"""
+
+
+def generate_wrk(
+    url: str,
+    *,
+    seconds: float,
+    concurrency: int,
+    headers: dict[str, str],
+    method: str = "GET",
+    tokens_file: str | None = None,
+) -> dict[str, object]:
+    argv = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(int(seconds), 1)}s", "--latency"]
     for name, value in headers.items():
         argv += ["-H", f"{name}: {value}"]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    with tempfile.TemporaryDirectory(prefix="loadgen-") as tmp:
+        if method != "GET" or tokens_file:
+            script = Path(tmp) / "request.lua"
+            # A request without a body still says Content-Length: 0, as clients do for an empty POST.
+            body = "nil" if method in ("GET", "HEAD") else '""'
+            script.write_text(WRK_SCRIPT % {"method": json.dumps(method), "body": body})
+            argv += ["-s", str(script)]
+        argv.append(url)
+        if tokens_file:
+            read_tokens(tokens_file)  # fail here, not silently inside wrk
+            argv += ["--", str(Path(tokens_file).resolve())]
+        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     requests = int(re.search(r"(\d+) requests in ([\d.]+)(m?s)", out).group(1))
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
     return {
         "url": url,
+        "method": method,
         "generator": "wrk",
         "seconds": seconds,
         "concurrency": concurrency,
@@ -93,9 +179,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--header", action="append", default=[])
+    parser.add_argument("--method", default="GET", type=str.upper)
+    parser.add_argument("--tokens-file", help="bearer tokens, one per line, used in turn (one per request)")
     args = parser.parse_args()
     headers = dict(h.split(": ", 1) for h in args.header)
-    options = {"seconds": args.seconds, "concurrency": args.concurrency, "headers": headers}
+    options = {
+        "seconds": args.seconds,
+        "concurrency": args.concurrency,
+        "headers": headers,
+        "method": args.method,
+        "tokens_file": args.tokens_file,
+    }
     result = generate_wrk(args.url, **options) if shutil.which("wrk") else asyncio.run(generate(args.url, **options))
     print(json.dumps(result))
 
