@@ -16,6 +16,7 @@ from litestar.testing import AsyncTestClient, TestClient
 
 from api.app import create_app
 from api.auth.tokens import Principal, Role, TokenIssuer
+from api.db.pool import create_pool
 from api.settings import PROJECT_ROOT, AuthSettings, DatabaseSettings, PathSettings, Settings
 from tests.database import TestServer
 
@@ -57,6 +58,16 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         db=DatabaseSettings(url=database_url, pool_max=5),
         auth=AuthSettings(jwt_secret=JWT_SECRET),
     )
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the test's database, on the test's own event loop (the app's pool lives on the client's)."""
+    pool = await create_pool(settings.db)
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 @pytest.fixture

@@ -9,19 +9,11 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from api.db.pool import create_pool
 from api.worker.jobs import JOBS
 from api.worker.registry import Job, JobContext
 from api.worker.runner import run_job
 
 NOW = datetime(2026, 11, 24, 0, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-async def pool(settings):
-    pool = await create_pool(settings.db)
-    yield pool
-    await pool.close()
 
 
 def counting_job(calls: list[datetime], *, fail: bool = False) -> Job:

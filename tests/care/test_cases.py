@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
 from api.auth.tokens import Role
-from api.db.pool import create_pool
-from api.settings import Settings
 from care.cases import repository
 from tests.conftest import bearer, problem
 
@@ -21,15 +19,6 @@ HOUR = timedelta(hours=1)
 CASES = "/v1/care/cases"
 
 MakeRecipient = Callable[..., Awaitable[int]]
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(settings.db)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 @pytest.fixture

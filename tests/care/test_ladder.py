@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -34,13 +33,6 @@ GUARDIAN = "+821098760000"
 def kst(day: int, hhmm: str) -> datetime:
     """A moment on 2026-11-<day> in Seoul."""
     return datetime(2026, 11, day, int(hhmm[:2]), int(hhmm[3:]), tzinfo=SEOUL)
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(settings.db)
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 
 import asyncpg
 import msgspec
 import pytest
 
-from api.db.pool import create_pool
 from api.settings import FcmSettings, NotifySettings, Settings, TwilioSettings
 from notifications.service import Notifier
 from notifications.testing.fake_fcm import FakeFcm
@@ -47,15 +46,6 @@ def fake_twilio() -> Iterator[FakeTwilio]:
     fake = FakeTwilio(account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN)
     with fake.serve():
         yield fake
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(settings.db)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 @pytest.fixture
