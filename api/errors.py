@@ -106,7 +106,7 @@ def _problem_handler(request: Request, exc: Problem) -> Response[bytes]:
 
 
 def _validation_handler(request: Request, exc: ValidationException) -> Response[bytes]:
-    errors = [_validation_error(e) for e in exc.extra] if isinstance(exc.extra, list) else []
+    errors = [_validation_error(e, _aliases(request)) for e in exc.extra] if isinstance(exc.extra, list) else []
     detail = "; ".join(e["message"] for e in errors) or exc.detail
     return problem_response(
         request,
@@ -118,11 +118,26 @@ def _validation_handler(request: Request, exc: ValidationException) -> Response[
     )
 
 
-def _validation_error(item: Any) -> dict[str, Any]:
+def _aliases(request: Request) -> dict[str, str]:
+    """Python parameter names → the names clients send, for parameters declared under another name."""
+    try:
+        parameters = request.route_handler.parsed_fn_signature.parameters
+    except AttributeError:  # no route matched
+        return {}
+    aliases = {}
+    for name, field in parameters.items():
+        alias = getattr(field.kwarg_definition, "name", None) or getattr(field.kwarg_definition, "query", None)
+        if isinstance(alias, str) and alias != name:
+            aliases[name] = alias
+    return aliases
+
+
+def _validation_error(item: Any, aliases: dict[str, str]) -> dict[str, Any]:
     if not isinstance(item, dict):
         return {"message": str(item)}
     message = str(item.get("message", ""))
     key, source = item.get("key"), item.get("source")
+    key = aliases.get(key, key) if isinstance(key, str) else key
     if key and message == repr(key):  # Litestar reports a missing value as the bare KeyError
         message = "A JSON body is required." if key == "data" else "This value is required."
     where = f"{source} parameter `{key}`" if key and source and source != "body" else None

@@ -180,7 +180,7 @@ async def test_merging_moves_the_reports_and_closes_the_source(client, db, citiz
 
 
 async def test_splitting_moves_reports_to_a_new_incident(client, citizen, operator):
-    kim, lee, choi = (await citizen(f"+82102222001{n}") for n in range(3))
+    kim, lee, choi = [await citizen(f"+82102222001{n}") for n in range(3)]
     a = await reported(client, kim)
     b = await reported(client, lee, north_of(CITY_HALL, 30))
     c = await reported(client, choi, north_of(CITY_HALL, 40))

@@ -180,6 +180,7 @@ async def test_operators_see_deliveries_by_recipient_and_state_and_a_summary(cli
 
     bad = await client.get("/v1/admin/notifications", params={"state": "lost"}, headers=operator)
     assert bad.status_code == 400
+    assert problem(bad)["errors"][0]["field"] == "state"  # the name the client sent, not the Python one
     citizen = await client.get("/v1/admin/notifications", headers=bearer(token_for(Role.citizen, subject="citizen:1")))
     assert citizen.status_code == 403
 
