@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post, put
-from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from api.auth.guards import allow
+from api.auth.guards import allow, signed_in_citizen
 from api.auth.tokens import Principal, Role
 from api.db.pool import Db
 from api.types import Id
@@ -60,12 +59,6 @@ class RecipientController(Controller):
         return await service.resume(db, recipient_id=recipient_id, principal=request.user, now=_now())
 
 
-def _citizen_id(request: Request[Principal, Any, Any]) -> int:
-    if request.user.citizen_id is None:
-        raise NotAuthorizedException("This token names no citizen account; sign in by phone.")
-    return request.user.citizen_id
-
-
 class CheckinController(Controller):
     path = "/v1/care"
     tags = ["care"]
@@ -73,7 +66,7 @@ class CheckinController(Controller):
     @post("/checkins", opt=allow(Role.citizen), status_code=HTTP_201_CREATED)
     async def check_in(self, request: Request[Principal, Any, Any], db: Db) -> CheckinRead:
         """I am well: the signed-in person checks in from the app."""
-        recipient_id = await service.recipient_for_citizen(db, citizen_id=_citizen_id(request))
+        recipient_id = await service.recipient_for_citizen(db, citizen_id=signed_in_citizen(request))
         notifier = request.app.state.notifier
         return await service.check_in(
             db, notifier=notifier, recipient_id=recipient_id, channel="app", kind="checkin", at=_now()
@@ -82,7 +75,7 @@ class CheckinController(Controller):
     @post("/help", opt=allow(Role.citizen), status_code=HTTP_201_CREATED)
     async def help(self, request: Request[Principal, Any, Any], db: Db) -> HelpRead:
         """The help button: an urgent case at once, and the guardians told."""
-        recipient_id = await service.recipient_for_citizen(db, citizen_id=_citizen_id(request))
+        recipient_id = await service.recipient_for_citizen(db, citizen_id=signed_in_citizen(request))
         notifier = request.app.state.notifier
         return await service.ask_for_help(db, notifier=notifier, recipient_id=recipient_id, channel="app", at=_now())
 

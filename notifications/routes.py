@@ -7,12 +7,11 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from twilio.request_validator import RequestValidator
 
-from api.auth.guards import PUBLIC, allow
+from api.auth.guards import PUBLIC, allow, signed_in_citizen
 from api.auth.tokens import Principal, Role
 from api.db.pool import Db
 from api.errors import Forbidden, Unprocessable
@@ -132,9 +131,7 @@ class NoticeAcks(Controller):
     @post("/{notice_id:int}/ack", opt=allow(Role.citizen), status_code=HTTP_200_OK)
     async def ack(self, request: Request[Principal, Any, Any], db: Db, notice_id: FromPath[Id]) -> Acknowledged:
         """The app confirms the citizen saw a push (``data.notice_id``); its SMS fallback is then not sent."""
-        citizen_id = request.user.citizen_id
-        if citizen_id is None:
-            raise NotAuthorizedException("This token names no citizen account; sign in by phone.")
+        citizen_id = signed_in_citizen(request)
         return await receipts.acknowledge(db, notice_id=notice_id, citizen_id=citizen_id, now=datetime.now(UTC))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -18,17 +17,10 @@ from api.accounts.schemas import (
     StaffCreate,
     StaffRead,
 )
-from api.auth.guards import PUBLIC, allow
-from api.auth.tokens import Principal, Role
+from api.auth.guards import PUBLIC, allow, signed_in_citizen
+from api.auth.tokens import Role
 from api.db.pool import Db
 from api.types import Id
-
-
-def _citizen_id(request: Request[Principal, str, object]) -> int:
-    citizen_id = request.user.citizen_id
-    if citizen_id is None:
-        raise NotAuthorizedException("This token names no citizen account; sign in by phone.")
-    return citizen_id
 
 
 class MeController(Controller):
@@ -38,27 +30,27 @@ class MeController(Controller):
     @get("/", opt=allow(Role.citizen))
     async def read(self, request: Request, db: Db) -> CitizenRead:
         """The signed-in citizen's profile."""
-        return await service.get_citizen(db, citizen_id=_citizen_id(request))
+        return await service.get_citizen(db, citizen_id=signed_in_citizen(request))
 
     @patch("/", opt=allow(Role.citizen))
     async def update(self, request: Request, db: Db, data: JSONBody[CitizenUpdate]) -> CitizenRead:
         """Change language, home district or display name."""
-        return await service.update_citizen(db, citizen_id=_citizen_id(request), data=data)
+        return await service.update_citizen(db, citizen_id=signed_in_citizen(request), data=data)
 
     @get("/devices", opt=allow(Role.citizen))
     async def devices(self, request: Request, db: Db) -> list[DeviceRead]:
         """Devices registered for push notifications."""
-        return await service.list_devices(db, citizen_id=_citizen_id(request))
+        return await service.list_devices(db, citizen_id=signed_in_citizen(request))
 
     @post("/devices", opt=allow(Role.citizen, idempotent=True), status_code=HTTP_201_CREATED)
     async def register_device(self, request: Request, db: Db, data: JSONBody[DeviceCreate]) -> DeviceRead:
         """Register this phone's FCM token for push notifications."""
-        return await service.register_device(db, citizen_id=_citizen_id(request), data=data)
+        return await service.register_device(db, citizen_id=signed_in_citizen(request), data=data)
 
     @delete("/devices/{device_id:int}", opt=allow(Role.citizen))
     async def remove_device(self, request: Request, db: Db, device_id: FromPath[Id]) -> None:
         """Stop push notifications to a device."""
-        await service.remove_device(db, citizen_id=_citizen_id(request), device_id=device_id)
+        await service.remove_device(db, citizen_id=signed_in_citizen(request), device_id=device_id)
 
 
 class DistrictController(Controller):

@@ -34,6 +34,14 @@ def allow(*roles: Role, district_param: str | None = None, idempotent: bool = Fa
     return opt
 
 
+def signed_in_citizen(connection: ASGIConnection) -> int:
+    """The citizen id of the caller of a citizen route; a token that names none is told to sign in by phone."""
+    citizen_id = connection.user.citizen_id if connection.user is not None else None
+    if citizen_id is None:
+        raise NotAuthorizedException("This token names no citizen account; sign in by phone.")
+    return citizen_id
+
+
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
     """Reads ``Authorization: Bearer …`` into ``request.user``: a ``Principal``, or None with the reason in ``auth``.
 
