@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,11 +86,18 @@ def api(host: str | None, port: int | None, workers: int | None) -> None:
         )
 
 
+def _stopped_while_starting(signum: int, frame: object) -> None:
+    click.echo("worker stopped while starting", err=True)
+    raise SystemExit(0)
+
+
 @main.command()
 @click.option("--dispatch/--no-dispatch", default=True, help="Send the outbox's messages (default on).")
 @click.option("--schedule/--no-schedule", default=True, help="Run the scheduled jobs (default on).")
 def worker(dispatch: bool, schedule: bool) -> None:
     """Run the scheduler (each job slot once across all workers) and the outbox dispatcher."""
+    # Until the event loop takes SIGTERM over, a stop (from `safecity run`, say) ends the process cleanly.
+    signal.signal(signal.SIGTERM, _stopped_while_starting)
     from api.logging import configure_logging
     from api.worker.scheduler import serve
 
