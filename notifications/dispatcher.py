@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -72,7 +72,8 @@ class Dispatcher:
                 return BatchReport(channel=name, claimed=0)
             blocked = await self._opted_out(conn, rows) if name == "sms" else set()
             sendable = [r for r in rows if r["id"] not in blocked]
-            results = await _send(channel, sendable)
+            async with self._leased(rows):
+                results = await _send(channel, sendable)
             outage = is_outage(results)
             now = self._clock()
             outcome = plan(sendable, results, now=now, settings=self._settings, outage=outage)
@@ -113,6 +114,26 @@ class Dispatcher:
         else:
             log.info("outbox batch", channel=name, claimed=report.claimed, sent=report.sent, failed=report.failed)
         return report
+
+    @contextlib.asynccontextmanager
+    async def _leased(self, rows: Sequence[asyncpg.Record]) -> AsyncIterator[None]:
+        """Renew the rows' lease while they are being sent, so a slow provider does not make them claimable."""
+
+        async def renew() -> None:
+            ids, attempts = [r["id"] for r in rows], [r["attempts"] for r in rows]
+            while True:
+                await asyncio.sleep(self._settings.lease_s / 3)
+                async with self._pool.acquire() as conn:
+                    until = self._clock() + timedelta(seconds=self._settings.lease_s)
+                    await repository.renew_lease(conn, ids=ids, attempts=attempts, lease_until=until)
+
+        task = asyncio.create_task(renew(), name="outbox-lease")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _opted_out(self, conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> set[int]:
         # The number may have opted out after the message was enqueued.

@@ -219,6 +219,23 @@ async def claim(
     )
 
 
+async def renew_lease(
+    conn: asyncpg.Connection, *, ids: Sequence[int], attempts: Sequence[int], lease_until: datetime
+) -> int:
+    """Extend the lease of rows this dispatcher still holds (same attempt, still sending)."""
+    status = await conn.execute(
+        """
+        UPDATE outbox o SET lease_until = $3
+        FROM unnest($1::int8[], $2::int4[]) AS r(id, attempts)
+        WHERE o.id = r.id AND o.attempts = r.attempts AND o.state = 'sending'
+        """,
+        list(ids),
+        list(attempts),
+        lease_until,
+    )
+    return int(status.split()[-1])
+
+
 async def reclaim_expired(conn: asyncpg.Connection, *, now: datetime) -> int:
     """Rows whose dispatcher died mid-send become due again, or fail when out of attempts."""
     status = await conn.execute(

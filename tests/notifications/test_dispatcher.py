@@ -320,3 +320,20 @@ async def test_a_device_joins_its_district_topic_and_moves_with_its_citizen(pool
         await update_citizen(conn, citizen_id=citizen, data=CitizenUpdate(district="11680"))
     await dispatcher.maintain()
     assert fake_fcm.subscriptions == {"district-11680": {"tok-topic"}}
+
+
+async def test_a_provider_slower_than_the_lease_does_not_get_a_message_twice(
+    pool, notifier, make_citizen, channels, settings, fake_fcm
+):
+    await push_to(pool, notifier, await make_citizen(tokens=("tok-slow-1", "tok-slow-2")))
+    short = msgspec.structs.replace(settings.notify, lease_s=0.6)
+    dispatcher = Dispatcher(pool, channels, short)  # the real clock: the lease is renewed in real time
+    fake_fcm.delay(1.5)
+
+    async def reclaim_meanwhile() -> None:
+        await asyncio.sleep(1.0)  # well past the first lease
+        assert (await dispatcher.maintain())["reclaimed"] == 0
+
+    report, _ = await asyncio.gather(dispatcher.dispatch_batch("push"), reclaim_meanwhile())
+    assert report.sent == 2
+    assert sorted(m["token"] for m in fake_fcm.sent) == ["tok-slow-1", "tok-slow-2"]
