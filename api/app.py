@@ -22,6 +22,8 @@ from api.auth.tokens import TokenIssuer
 from api.db.migrations import discover
 from api.db.pool import create_pool, provide_connection
 from api.errors import EXCEPTION_HANDLERS
+from api.hazards.open311 import Open311Controller
+from api.hazards.routes import HazardReportController, IncidentAdminController, IncidentFeedController
 from api.health.routes import health, ready
 from api.idempotency.middleware import IdempotencyMiddleware
 from api.logging import configure_logging, with_request_id
@@ -56,6 +58,10 @@ ROUTES = [
     RecipientController,
     CheckinController,
     CaseController,
+    HazardReportController,
+    IncidentFeedController,
+    IncidentAdminController,
+    Open311Controller,
 ]
 
 

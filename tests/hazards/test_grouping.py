@@ -23,6 +23,7 @@ HOUR = timedelta(hours=1)
 
 @pytest.fixture
 async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """Ten connections, so that ten reports really are in flight at once."""
     pool = await create_pool(msgspec.structs.replace(settings.db, pool_max=10))
     try:
         yield pool

@@ -1,0 +1,1 @@
+"""Hazards citizens report, the incidents they are grouped into, the public map and Open311."""

@@ -1,0 +1,175 @@
+"""Hazard routes: citizens report and follow hazards, operators work incidents, anyone reads the public map."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import NotAuthorizedException
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from api.auth.guards import PUBLIC, allow
+from api.auth.tokens import Principal, Role
+from api.db.pool import Db
+from api.errors import Problem
+from api.hazards import service
+from api.hazards.schemas import (
+    HazardReportCreate,
+    HazardReportPage,
+    HazardReportRead,
+    IncidentDetail,
+    IncidentFeed,
+    MergeIn,
+    SplitIn,
+    StatusChange,
+)
+from api.hazards.storage import MAX_PHOTO_BYTES, photo_storage
+from api.types import Id
+
+# A photo at the limit plus its multipart framing gets through to our own check, which says what is wrong.
+_PHOTO_BODY_LIMIT = MAX_PHOTO_BYTES + 64 * 1024
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _citizen_id(request: Request[Principal, Any, Any]) -> int:
+    if request.user.citizen_id is None:
+        raise NotAuthorizedException("This token names no citizen account; sign in by phone.")
+    return request.user.citizen_id
+
+
+class HazardReportController(Controller):
+    path = "/v1/hazard-reports"
+    tags = ["hazards"]
+
+    @post("/", opt=allow(Role.citizen, idempotent=True), status_code=HTTP_201_CREATED)
+    async def create(
+        self, request: Request[Principal, Any, Any], db: Db, data: JSONBody[HazardReportCreate]
+    ) -> HazardReportRead:
+        """Report a hazard: it joins an open incident of its kind within 50 m and 24 h, or opens one."""
+        reporter = service.Reporter(subject=request.user.subject, citizen_id=_citizen_id(request))
+        return await service.report(db, reporter=reporter, data=data, now=_now())
+
+    @get("/mine", opt=allow(Role.citizen))
+    async def mine(
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        before_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+    ) -> HazardReportPage:
+        """Your reports, newest first, each with its incident; ``before_id`` pages on."""
+        return await service.my_reports(db, citizen_id=_citizen_id(request), before_id=before_id, limit=limit)
+
+    @get("/{report_id:int}", opt=allow(Role.citizen, Role.operator))
+    async def read(self, request: Request[Principal, Any, Any], db: Db, report_id: FromPath[Id]) -> HazardReportRead:
+        """A report with its incident and how many others reported it (its reporter, or operators)."""
+        return await service.get_report(
+            db,
+            report_id=report_id,
+            citizen_id=request.user.citizen_id,
+            operator=request.user.role is Role.operator,
+        )
+
+    @post(
+        "/{report_id:int}/photos",
+        opt=allow(Role.citizen),
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=_PHOTO_BODY_LIMIT,
+    )
+    async def add_photo(
+        self, request: Request[Principal, Any, Any], db: Db, report_id: FromPath[Id]
+    ) -> HazardReportRead:
+        """Attach a photo (multipart part ``photo``: JPEG, PNG, WebP or HEIC, ≤ 10 MB); resending one adds nothing."""
+        citizen_id = _citizen_id(request)
+        form = await request.form()
+        upload = form.get("photo")
+        if not isinstance(upload, UploadFile):
+            raise Problem("Send the photo as multipart/form-data, in a file part named `photo`.", code="photo_missing")
+        data = await upload.read(MAX_PHOTO_BYTES + 1)
+        return await service.add_photo(
+            db,
+            storage=photo_storage(request.app.state),
+            report_id=report_id,
+            citizen_id=citizen_id,
+            data=data,
+            now=_now(),
+        )
+
+    @get("/{report_id:int}/photos/{photo_id:int}", opt=allow(Role.citizen, Role.operator))
+    async def photo(
+        self, request: Request[Principal, Any, Any], db: Db, report_id: FromPath[Id], photo_id: FromPath[Id]
+    ) -> Response[bytes]:
+        """A report's photo (its reporter, or operators)."""
+        content, content_type = await service.read_photo(
+            db,
+            storage=photo_storage(request.app.state),
+            report_id=report_id,
+            photo_id=photo_id,
+            citizen_id=request.user.citizen_id,
+            operator=request.user.role is Role.operator,
+        )
+        return Response(content, media_type=content_type, headers={"Cache-Control": "private, max-age=86400"})
+
+
+class IncidentFeedController(Controller):
+    path = "/v1/incidents"
+    tags = ["hazards"]
+
+    @get("/", opt=PUBLIC, media_type="application/geo+json")
+    async def feed(
+        self,
+        db: Db,
+        bbox: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        before_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> IncidentFeed:
+        """The public map as GeoJSON, newest first: ``bbox=minLon,minLat,maxLon,maxLat``, comma-listed filters."""
+        return await service.feed(db, bbox=bbox, category=category, status=status, before_id=before_id, limit=limit)
+
+
+class IncidentAdminController(Controller):
+    path = "/v1/admin/incidents"
+    tags = ["admin", "hazards"]
+
+    @get("/{incident_id:int}", opt=allow(Role.operator))
+    async def read(self, db: Db, incident_id: FromPath[Id]) -> IncidentDetail:
+        """An incident and its reports (without who sent them)."""
+        return await service.get_incident(db, incident_id=incident_id)
+
+    @post("/{incident_id:int}/status", opt=allow(Role.operator), status_code=HTTP_200_OK)
+    async def change_status(
+        self, request: Request[Principal, Any, Any], db: Db, incident_id: FromPath[Id], data: JSONBody[StatusChange]
+    ) -> IncidentDetail:
+        """submitted → acknowledged → in_progress → resolved, or rejected with a reason; every reporter is told."""
+        return await service.change_status(
+            db,
+            notifier=request.app.state.notifier,
+            incident_id=incident_id,
+            change=data,
+            actor=request.user.subject,
+            now=_now(),
+        )
+
+    @post("/{incident_id:int}/merge", opt=allow(Role.operator), status_code=HTTP_200_OK)
+    async def merge(
+        self, request: Request[Principal, Any, Any], db: Db, incident_id: FromPath[Id], data: JSONBody[MergeIn]
+    ) -> IncidentDetail:
+        """Fold this open incident into another (``into``); answers with the one that remains."""
+        return await service.merge(db, incident_id=incident_id, into=data.into, actor=request.user.subject, now=_now())
+
+    @post("/{incident_id:int}/split", opt=allow(Role.operator, idempotent=True), status_code=HTTP_201_CREATED)
+    async def split(
+        self, request: Request[Principal, Any, Any], db: Db, incident_id: FromPath[Id], data: JSONBody[SplitIn]
+    ) -> IncidentDetail:
+        """Move ``report_ids`` to a new incident; answers with the new one."""
+        return await service.split(
+            db, incident_id=incident_id, report_ids=data.report_ids, actor=request.user.subject, now=_now()
+        )

@@ -1,0 +1,254 @@
+"""The hazards API contract: reports, incidents, operators' actions and the public GeoJSON feed."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta
+
+from api.errors import Problem
+from api.types import Id, Input, Output
+
+
+class Category(StrEnum):
+    sinkhole = "sinkhole"
+    road_damage = "road_damage"
+    fallen_tree = "fallen_tree"
+    flooding = "flooding"
+    landslide_risk = "landslide_risk"
+    fire_smoke = "fire_smoke"
+    gas_smell = "gas_smell"
+    damaged_structure = "damaged_structure"
+    broken_streetlight = "broken_streetlight"
+    icy_road = "icy_road"
+    other = "other"
+
+
+class Status(StrEnum):
+    submitted = "submitted"
+    acknowledged = "acknowledged"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    rejected = "rejected"
+    # Folded into another incident by an operator; its reports moved there.
+    merged = "merged"
+
+
+OPEN_STATUSES = frozenset({Status.submitted, Status.acknowledged, Status.in_progress})
+
+# Seoul's extent, with about 2 km of margin so a report from the city's very edge is not refused.
+SEOUL_LAT = (37.41, 37.72)
+SEOUL_LON = (126.73, 127.28)
+MARGIN_DEG = 0.02
+
+Description = Annotated[str, Meta(max_length=4000, description="What is there; at most 4,000 characters")]
+Address = Annotated[str, Meta(min_length=1, max_length=300, description="A street address or landmark")]
+Reason = Annotated[str, Meta(min_length=1, max_length=1000)]
+AwareDatetime = Annotated[datetime, Meta(tz=True)]
+
+
+def check_in_seoul(lat: float, lon: float) -> None:
+    """Raise ``ValueError`` with the reason unless (lat, lon) is in Seoul."""
+    lat_lo, lat_hi = SEOUL_LAT[0] - MARGIN_DEG, SEOUL_LAT[1] + MARGIN_DEG
+    lon_lo, lon_hi = SEOUL_LON[0] - MARGIN_DEG, SEOUL_LON[1] + MARGIN_DEG
+    # Written so that NaN fails too.
+    if not (math.isfinite(lat) and math.isfinite(lon) and lat_lo <= lat <= lat_hi and lon_lo <= lon <= lon_hi):
+        raise ValueError(
+            f"the location ({lat}, {lon}) is outside Seoul: latitude must be within {SEOUL_LAT[0]}–{SEOUL_LAT[1]} "
+            f"and longitude within {SEOUL_LON[0]}–{SEOUL_LON[1]} (WGS84 degrees)"
+        )
+
+
+def parse_bbox(raw: str | None) -> tuple[float, float, float, float]:
+    """``minLon,minLat,maxLon,maxLat`` as numbers; all of Seoul when not given."""
+    if raw is None or not raw.strip():
+        return (
+            SEOUL_LON[0] - MARGIN_DEG,
+            SEOUL_LAT[0] - MARGIN_DEG,
+            SEOUL_LON[1] + MARGIN_DEG,
+            SEOUL_LAT[1] + MARGIN_DEG,
+        )
+    parts = raw.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise Problem("bbox must be four numbers: minLon,minLat,maxLon,maxLat.", code="invalid_bbox")
+    min_lon, min_lat, max_lon, max_lat = values
+    if not (min_lon < max_lon and min_lat < max_lat):
+        raise Problem("bbox must be minLon,minLat,maxLon,maxLat with min below max.", code="invalid_bbox")
+    if not (min_lon >= -180 and max_lon <= 180 and min_lat >= -90 and max_lat <= 90):
+        raise Problem("bbox must be in WGS84 degrees (longitude ±180, latitude ±90).", code="invalid_bbox")
+    return min_lon, min_lat, max_lon, max_lat
+
+
+def parse_choices(raw: str | None, kind: type[StrEnum], name: str) -> list[Any] | None:
+    """A comma-separated list of enum values, or None when not given."""
+    if raw is None or not raw.strip():
+        return None
+    chosen = []
+    for part in raw.split(","):
+        try:
+            chosen.append(kind(part.strip()))
+        except ValueError:
+            valid = ", ".join(v.value for v in kind)
+            raise Problem(f"{name} {part.strip()!r} is not one of: {valid}.", code=f"invalid_{name}") from None
+    return chosen
+
+
+class Location(Input, kw_only=True):
+    lat: float
+    lon: float
+    address: Address | None = None
+
+    def __post_init__(self) -> None:
+        check_in_seoul(self.lat, self.lon)
+        if self.address is not None:
+            self.address = self.address.strip() or None
+
+
+class HazardReportCreate(Input, kw_only=True):
+    category: Category
+    location: Location
+    description: Description = ""
+    observed_at: AwareDatetime | None = None
+
+    def __post_init__(self) -> None:
+        self.description = self.description.strip()
+
+
+class LocationRead(Output, frozen=True, kw_only=True):
+    lat: float
+    lon: float
+    address: str | None
+
+
+class PhotoRead(Output, frozen=True, kw_only=True):
+    id: int
+    content_type: str
+    size_bytes: int
+    url: str
+    created_at: datetime
+
+
+class IncidentSummary(Output, frozen=True, kw_only=True):
+    """The incident a report belongs to, as its reporter sees it."""
+
+    id: int
+    category: Category
+    status: Status
+    status_reason: str | None
+    report_count: int
+    others_reporting: int
+    first_reported_at: datetime
+    last_reported_at: datetime
+    updated_at: datetime
+
+
+class HazardReportRead(Output, frozen=True, kw_only=True):
+    id: int
+    category: Category
+    description: str
+    location: LocationRead
+    observed_at: datetime
+    reported_at: datetime
+    source: str
+    photos: list[PhotoRead]
+    incident: IncidentSummary
+
+
+class HazardReportPage(Output, frozen=True, kw_only=True):
+    items: list[HazardReportRead]
+    next_before_id: int | None
+
+
+class StatusChange(Input, kw_only=True):
+    status: Status
+    reason: Reason | None = None
+
+    def __post_init__(self) -> None:
+        if self.status in (Status.submitted, Status.merged):
+            raise ValueError(f"an incident cannot be set to {self.status.value}; merge it or pick another status")
+        if self.reason is not None:
+            self.reason = self.reason.strip() or None
+        if self.status is Status.rejected and self.reason is None:
+            raise ValueError("a rejection needs a reason, which is sent to the people who reported it")
+
+
+class MergeIn(Input, kw_only=True):
+    into: Id
+
+
+class SplitIn(Input, kw_only=True):
+    report_ids: Annotated[list[Id], Meta(min_length=1, max_length=1000)]
+
+    def __post_init__(self) -> None:
+        self.report_ids = sorted(set(self.report_ids))
+
+
+class IncidentReportRead(Output, frozen=True, kw_only=True):
+    """A report inside an incident, as operators see it (without who sent it)."""
+
+    id: int
+    category: Category
+    description: str
+    location: LocationRead
+    observed_at: datetime
+    reported_at: datetime
+    source: str
+    photos: int
+
+
+class IncidentRead(Output, frozen=True, kw_only=True):
+    id: int
+    category: Category
+    status: Status
+    status_reason: str | None
+    lat: float
+    lon: float
+    merged_into: int | None
+    report_count: int
+    first_reported_at: datetime
+    last_reported_at: datetime
+    status_changed_at: datetime
+    updated_at: datetime
+
+
+class IncidentDetail(IncidentRead, frozen=True, kw_only=True):
+    reports: list[IncidentReportRead]
+
+
+class PointGeometry(Output, frozen=True, kw_only=True):
+    type: Literal["Point"] = "Point"
+    coordinates: tuple[float, float]
+
+
+class IncidentProperties(Output, frozen=True, kw_only=True):
+    """What the public sees of an incident: no reporter, no free text a reporter wrote."""
+
+    category: Category
+    status: Status
+    status_notes: str | None
+    report_count: int
+    first_reported_at: datetime
+    last_reported_at: datetime
+    updated_at: datetime
+
+
+class IncidentFeature(Output, frozen=True, kw_only=True):
+    type: Literal["Feature"] = "Feature"
+    id: int
+    geometry: PointGeometry
+    properties: IncidentProperties
+
+
+class IncidentFeed(Output, frozen=True, kw_only=True):
+    """A GeoJSON FeatureCollection (RFC 7946), newest first; ``next_before_id`` pages on."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[IncidentFeature]
+    next_before_id: int | None

@@ -1,0 +1,458 @@
+"""Business rules of hazards: reports and the rule that groups them into incidents, photos, and the public feed.
+
+The join rule: a report joins the nearest open incident (submitted, acknowledged or in progress) of the same
+category whose first report was within ``JOIN_RADIUS_M`` metres (great-circle distance) and whose latest
+report came at most ``JOIN_WINDOW`` before this one; otherwise it opens a new incident where it stands.
+
+Two reports sent at the same moment must not open two incidents. Before it looks, a report takes a
+transaction-scoped advisory lock on its grid cell and the eight around it. Cells are at least
+``JOIN_RADIUS_M`` wide, so any two reports that could join each other (or the same incident) share a cell in
+their neighbourhoods and the second waits for the first to commit, then sees the incident it opened. The
+candidate incident is also locked ``FOR UPDATE``, so an operator closing or merging it at the same time either
+goes first (and the report opens a new incident) or after (and includes this report).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import asyncpg
+import msgspec
+
+from api.errors import Conflict, NotFound, Problem
+from api.hazards import messages, repository
+from api.hazards.schemas import (
+    OPEN_STATUSES,
+    Category,
+    HazardReportCreate,
+    HazardReportPage,
+    HazardReportRead,
+    IncidentDetail,
+    IncidentFeature,
+    IncidentFeed,
+    IncidentProperties,
+    IncidentReportRead,
+    IncidentSummary,
+    LocationRead,
+    PhotoRead,
+    PointGeometry,
+    Status,
+    StatusChange,
+    parse_bbox,
+    parse_choices,
+)
+from api.hazards.storage import MAX_PHOTOS_PER_REPORT, PhotoRejected, PhotoStorage, check_photo
+from notifications.service import Notifier, Outgoing
+
+JOIN_RADIUS_M = 50.0
+JOIN_WINDOW = timedelta(hours=24)
+EARTH_RADIUS_M = 6_371_008.8  # the same mean radius as hazard_distance_m in the database
+# Grid cells of 0.001° are 111 m north-south and, at Seoul's latitude, 88 m east-west: wider than the radius.
+CELL_DEG = 0.001
+_CELL_NAMESPACE = 0x4841 << 48  # "HA": keeps these advisory-lock keys apart from other users' keys
+OBSERVED_MAX_AGE = timedelta(days=7)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Reporter(msgspec.Struct, frozen=True, kw_only=True):
+    """Who sent a report: a citizen (who is told how it goes), or a service sending on someone's behalf."""
+
+    subject: str
+    citizen_id: int | None
+    source: str = "app"
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres, as ``hazard_distance_m`` computes it in the database."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def cell_keys(lat: float, lon: float) -> list[int]:
+    """Advisory-lock keys of the point's grid cell and its eight neighbours."""
+    row, col = math.floor(lat / CELL_DEG), math.floor(lon / CELL_DEG)
+    return sorted(
+        _CELL_NAMESPACE | ((row + dr) & 0xFFFFFF) << 24 | ((col + dc) & 0xFFFFFF)
+        for dr in (-1, 0, 1)
+        for dc in (-1, 0, 1)
+    )
+
+
+def _search_box(lat: float) -> tuple[float, float]:
+    """Degrees of latitude and longitude that surely cover the join radius (an index-friendly pre-filter)."""
+    dlat = math.degrees(JOIN_RADIUS_M / EARTH_RADIUS_M) * 1.01
+    return dlat, dlat / math.cos(math.radians(abs(lat) + dlat))
+
+
+async def report(
+    conn: asyncpg.Connection,
+    *,
+    reporter: Reporter,
+    data: HazardReportCreate,
+    now: datetime,
+    media_url: str | None = None,
+) -> HazardReportRead:
+    """Record a report: it joins a nearby open incident of its category, or opens one."""
+    observed_at = _observed_at(data.observed_at, now)
+    lat, lon = data.location.lat, data.location.lon
+    async with conn.transaction():
+        await repository.lock_cells(conn, cell_keys(lat, lon))
+        dlat, dlon = _search_box(lat)
+        found = await repository.find_joinable(
+            conn,
+            category=data.category.value,
+            lat=lat,
+            lon=lon,
+            radius_m=JOIN_RADIUS_M,
+            dlat=dlat,
+            dlon=dlon,
+            since=now - JOIN_WINDOW,
+        )
+        incident_id = (
+            await repository.insert_incident(conn, category=data.category.value, lat=lat, lon=lon, now=now)
+            if found is None
+            else found["id"]
+        )
+        report_id = await repository.insert_report(
+            conn,
+            incident_id=incident_id,
+            citizen_id=reporter.citizen_id,
+            submitted_by=reporter.subject,
+            source=reporter.source,
+            category=data.category.value,
+            description=data.description,
+            lat=lat,
+            lon=lon,
+            address=data.location.address,
+            media_url=media_url,
+            observed_at=observed_at,
+            now=now,
+        )
+        await repository.refresh_incidents(conn, [incident_id], now=now)
+        row = await repository.get_report(conn, report_id)
+    return _report_read(row)
+
+
+def _observed_at(observed_at: datetime | None, now: datetime) -> datetime:
+    if observed_at is None:
+        return now
+    if observed_at > now + CLOCK_SKEW:
+        raise Problem("observed_at is in the future; send when you saw the hazard.", code="observed_in_future")
+    if observed_at < now - OBSERVED_MAX_AGE:
+        raise Problem(
+            f"observed_at is more than {OBSERVED_MAX_AGE.days} days ago; report hazards you saw recently.",
+            code="observed_too_long_ago",
+        )
+    return min(observed_at, now)  # a phone's clock a little ahead cannot put a sighting in the future
+
+
+async def get_report(
+    conn: asyncpg.Connection, *, report_id: int, citizen_id: int | None, operator: bool
+) -> HazardReportRead:
+    """A report, for its reporter or an operator; to anyone else it does not exist."""
+    row = await repository.get_report(conn, report_id)
+    if row is None or not (operator or (citizen_id is not None and row["citizen_id"] == citizen_id)):
+        raise _no_report(report_id)
+    return _report_read(row)
+
+
+async def my_reports(
+    conn: asyncpg.Connection, *, citizen_id: int, before_id: int | None, limit: int
+) -> HazardReportPage:
+    rows = await repository.list_reports_of(conn, citizen_id=citizen_id, before_id=before_id, limit=limit)
+    items = [_report_read(r) for r in rows]
+    return HazardReportPage(items=items, next_before_id=items[-1].id if len(items) == limit else None)
+
+
+async def add_photo(
+    conn: asyncpg.Connection,
+    *,
+    storage: PhotoStorage,
+    report_id: int,
+    citizen_id: int,
+    data: bytes,
+    now: datetime,
+) -> HazardReportRead:
+    """Attach a photo to the citizen's report; the same photo sent again is kept once."""
+    try:
+        photo = check_photo(data)
+    except PhotoRejected as exc:
+        raise Problem(f"The upload was refused: {exc}.", code="photo_rejected") from None
+    async with conn.transaction():
+        owner = await repository.report_owner(conn, report_id)
+        if owner is None or owner["citizen_id"] != citizen_id:
+            raise _no_report(report_id)
+        if await repository.count_other_photos(conn, report_id=report_id, sha256=photo.sha256) >= MAX_PHOTOS_PER_REPORT:
+            raise Conflict(f"A report takes at most {MAX_PHOTOS_PER_REPORT} photos.", code="too_many_photos")
+        key = photo.key(report_id)
+        photo_id = await repository.insert_photo(
+            conn,
+            report_id=report_id,
+            sha256=photo.sha256,
+            content_type=photo.content_type,
+            size_bytes=len(photo.data),
+            storage_key=key,
+            now=now,
+        )
+        if photo_id is not None:
+            # Written before the row commits: a row never names a missing file (a failed commit leaves an
+            # unreferenced file, which is harmless and named by its content).
+            await storage.put(key, photo.data)
+        row = await repository.get_report(conn, report_id)
+    return _report_read(row)
+
+
+async def read_photo(
+    conn: asyncpg.Connection,
+    *,
+    storage: PhotoStorage,
+    report_id: int,
+    photo_id: int,
+    citizen_id: int | None,
+    operator: bool,
+) -> tuple[bytes, str]:
+    """A photo's bytes and type, for the report's reporter or an operator."""
+    row = await repository.get_photo(conn, report_id=report_id, photo_id=photo_id)
+    if row is None or not (operator or (citizen_id is not None and row["citizen_id"] == citizen_id)):
+        raise NotFound(f"Report {report_id} has no photo {photo_id} you may see.", code="photo_not_found")
+    return await storage.get(row["storage_key"]), row["content_type"]
+
+
+async def feed(
+    conn: asyncpg.Connection,
+    *,
+    bbox: str | None,
+    category: str | None,
+    status: str | None,
+    before_id: int | None,
+    limit: int,
+) -> IncidentFeed:
+    """Incidents for the public map: where, what and how far along; nothing about who reported them."""
+    box = parse_bbox(bbox)
+    categories = parse_choices(category, Category, "category")
+    statuses = parse_choices(status, Status, "status") or [s for s in Status if s is not Status.merged]
+    rows = await repository.feed(
+        conn,
+        bbox=box,
+        categories=[c.value for c in categories] if categories else None,
+        statuses=[s.value for s in statuses],
+        before_id=before_id,
+        limit=limit,
+    )
+    features = [
+        IncidentFeature(
+            id=r["id"],
+            geometry=PointGeometry(coordinates=(r["lon"], r["lat"])),
+            properties=IncidentProperties(
+                category=Category(r["category"]),
+                status=Status(r["status"]),
+                status_notes=r["status_reason"],
+                report_count=r["report_count"],
+                first_reported_at=r["first_reported_at"],
+                last_reported_at=r["last_reported_at"],
+                updated_at=r["updated_at"],
+            ),
+        )
+        for r in rows
+    ]
+    return IncidentFeed(features=features, next_before_id=features[-1].id if len(features) == limit else None)
+
+
+# Where an incident may go from each status; anything else is a 409.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.submitted: frozenset({Status.acknowledged, Status.rejected}),
+    Status.acknowledged: frozenset({Status.in_progress, Status.rejected}),
+    Status.in_progress: frozenset({Status.resolved, Status.rejected}),
+    Status.resolved: frozenset(),
+    Status.rejected: frozenset(),
+    Status.merged: frozenset(),
+}
+
+
+async def get_incident(conn: asyncpg.Connection, *, incident_id: int) -> IncidentDetail:
+    row = await repository.get_incident(conn, incident_id)
+    if row is None:
+        raise _no_incident(incident_id)
+    return await _incident_detail(conn, row)
+
+
+async def change_status(
+    conn: asyncpg.Connection, *, notifier: Notifier, incident_id: int, change: StatusChange, actor: str, now: datetime
+) -> IncidentDetail:
+    """Move an incident along its workflow and tell each of its reporters, in their language, in this transaction."""
+    async with conn.transaction():
+        [row] = await repository.lock_incidents(conn, [incident_id]) or [None]
+        if row is None:
+            raise _no_incident(incident_id)
+        current = Status(row["status"])
+        if change.status not in TRANSITIONS[current]:
+            allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "no other status"
+            raise Conflict(
+                f"Incident {incident_id} is {current.value}; it can go to {allowed}, not {change.status.value}.",
+                code="illegal_status_transition",
+            )
+        await repository.set_status(
+            conn, incident_id=incident_id, status=change.status.value, reason=change.reason, now=now
+        )
+        event_id = await repository.insert_event(
+            conn,
+            incident_id=incident_id,
+            kind="status",
+            from_status=current.value,
+            to_status=change.status.value,
+            reason=change.reason,
+            actor=actor,
+            now=now,
+        )
+        items = [
+            Outgoing(
+                # One message per (incident, status change, citizen), however often this is retried.
+                dedupe_key=f"hazard-status:{incident_id}:{event_id}:{c['id']}",
+                template=messages.BY_STATUS[change.status.value],
+                params={
+                    "category": messages.category_name(row["category"], c["language"]),
+                    "ref": f"#{incident_id}",
+                    "reason": change.reason or "",
+                },
+                language=c["language"],
+                phone=c["phone"],
+                citizen_id=c["id"],
+            )
+            for c in await repository.reporters(conn, incident_id)
+        ]
+        if items:
+            await notifier.enqueue_many(conn, items=items, now=now)
+        return await get_incident(conn, incident_id=incident_id)
+
+
+async def merge(conn: asyncpg.Connection, *, incident_id: int, into: int, actor: str, now: datetime) -> IncidentDetail:
+    """Fold an open incident into another open one: its reports move there; it stays, marked merged."""
+    if incident_id == into:
+        raise Problem("An incident cannot be merged into itself.", code="merge_into_self")
+    async with conn.transaction():
+        rows = {r["id"]: r for r in await repository.lock_incidents(conn, [incident_id, into])}
+        for wanted in (incident_id, into):
+            if wanted not in rows:
+                raise _no_incident(wanted)
+            if Status(rows[wanted]["status"]) not in OPEN_STATUSES:
+                raise Conflict(
+                    f"Incident {wanted} is {rows[wanted]['status']}; only open incidents can be merged.",
+                    code="incident_not_open",
+                )
+        await repository.merge_into(conn, source=incident_id, target=into, now=now)
+        await repository.refresh_incidents(conn, [incident_id, into], now=now)
+        await repository.insert_event(
+            conn,
+            incident_id=incident_id,
+            kind="merge",
+            from_status=rows[incident_id]["status"],
+            to_status=Status.merged.value,
+            other_incident=into,
+            actor=actor,
+            now=now,
+        )
+        return await get_incident(conn, incident_id=into)
+
+
+async def split(
+    conn: asyncpg.Connection, *, incident_id: int, report_ids: list[int], actor: str, now: datetime
+) -> IncidentDetail:
+    """Move some of an incident's reports to a new incident, placed where the earliest of them was."""
+    async with conn.transaction():
+        if await repository.get_incident(conn, incident_id) is None:
+            raise _no_incident(incident_id)
+        points = await repository.report_points(conn, report_ids)
+        _check_members(incident_id, report_ids, {p["id"] for p in points if p["incident_id"] == incident_id})
+        first = points[0]
+        # The new incident must be as race-safe as one a report opens: the same cell locks, taken first.
+        await repository.lock_cells(conn, cell_keys(first["lat"], first["lon"]))
+        [row] = await repository.lock_incidents(conn, [incident_id])
+        if row["status"] == Status.merged.value:
+            raise Conflict(f"Incident {incident_id} was merged; split the one it went into.", code="incident_merged")
+        members = {r["id"] for r in await repository.incident_reports(conn, incident_id)}
+        _check_members(incident_id, report_ids, members)
+        if members <= set(report_ids):
+            raise Conflict("A split must leave at least one report in the incident.", code="split_takes_all")
+        new_id = await repository.insert_incident(
+            conn, category=first["category"], lat=first["lat"], lon=first["lon"], now=now
+        )
+        await repository.move_reports(conn, report_ids=report_ids, incident_id=new_id)
+        await repository.refresh_incidents(conn, [incident_id, new_id], now=now)
+        await repository.insert_event(
+            conn,
+            incident_id=incident_id,
+            kind="split",
+            other_incident=new_id,
+            report_ids=report_ids,
+            actor=actor,
+            now=now,
+        )
+        return await get_incident(conn, incident_id=new_id)
+
+
+def _check_members(incident_id: int, report_ids: list[int], members: set[int]) -> None:
+    strangers = sorted(set(report_ids) - members)
+    if strangers:
+        listed = ", ".join(map(str, strangers))
+        raise Problem(f"Reports {listed} are not in incident {incident_id}.", code="reports_not_in_incident")
+
+
+async def _incident_detail(conn: asyncpg.Connection, row: asyncpg.Record) -> IncidentDetail:
+    reports = [
+        IncidentReportRead(
+            id=r["id"],
+            category=Category(r["category"]),
+            description=r["description"],
+            location=LocationRead(lat=r["lat"], lon=r["lon"], address=r["address"]),
+            observed_at=r["observed_at"],
+            reported_at=r["reported_at"],
+            source=r["source"],
+            photos=r["photos"],
+        )
+        for r in await repository.incident_reports(conn, row["id"])
+    ]
+    return msgspec.convert({**dict(row), "reports": reports}, IncidentDetail, from_attributes=True)
+
+
+def _no_incident(incident_id: int) -> NotFound:
+    return NotFound(f"There is no incident {incident_id}.", code="incident_not_found")
+
+
+def _no_report(report_id: int) -> NotFound:
+    return NotFound(f"You have no hazard report {report_id}.", code="report_not_found")
+
+
+def _report_read(row: asyncpg.Record) -> HazardReportRead:
+    photos = [
+        PhotoRead(
+            id=p["id"],
+            content_type=p["content_type"],
+            size_bytes=p["size_bytes"],
+            url=f"/v1/hazard-reports/{row['id']}/photos/{p['id']}",
+            created_at=msgspec.convert(p["created_at"], datetime),
+        )
+        for p in row["photos"]
+    ]
+    return HazardReportRead(
+        id=row["id"],
+        category=Category(row["category"]),
+        description=row["description"],
+        location=LocationRead(lat=row["lat"], lon=row["lon"], address=row["address"]),
+        observed_at=row["observed_at"],
+        reported_at=row["reported_at"],
+        source=row["source"],
+        photos=photos,
+        incident=IncidentSummary(
+            id=row["incident_id"],
+            category=Category(row["incident_category"]),
+            status=Status(row["status"]),
+            status_reason=row["status_reason"],
+            report_count=row["report_count"],
+            others_reporting=row["others_reporting"],
+            first_reported_at=row["first_reported_at"],
+            last_reported_at=row["last_reported_at"],
+            updated_at=row["incident_updated_at"],
+        ),
+    )
