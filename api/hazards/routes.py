@@ -15,7 +15,7 @@ from api.auth.guards import PUBLIC, allow
 from api.auth.tokens import Principal, Role
 from api.db.pool import Db
 from api.errors import Problem
-from api.hazards import service
+from api.hazards import incidents, service
 from api.hazards.schemas import (
     HazardReportCreate,
     HazardReportPage,
@@ -142,14 +142,14 @@ class IncidentAdminController(Controller):
     @get("/{incident_id:int}", opt=allow(Role.operator))
     async def read(self, db: Db, incident_id: FromPath[Id]) -> IncidentDetail:
         """An incident and its reports (without who sent them)."""
-        return await service.get_incident(db, incident_id=incident_id)
+        return await incidents.get_incident(db, incident_id=incident_id)
 
     @post("/{incident_id:int}/status", opt=allow(Role.operator), status_code=HTTP_200_OK)
     async def change_status(
         self, request: Request[Principal, Any, Any], db: Db, incident_id: FromPath[Id], data: JSONBody[StatusChange]
     ) -> IncidentDetail:
         """submitted → acknowledged → in_progress → resolved, or rejected with a reason; every reporter is told."""
-        return await service.change_status(
+        return await incidents.change_status(
             db,
             notifier=request.app.state.notifier,
             incident_id=incident_id,
@@ -163,13 +163,15 @@ class IncidentAdminController(Controller):
         self, request: Request[Principal, Any, Any], db: Db, incident_id: FromPath[Id], data: JSONBody[MergeIn]
     ) -> IncidentDetail:
         """Fold this open incident into another (``into``); answers with the one that remains."""
-        return await service.merge(db, incident_id=incident_id, into=data.into, actor=request.user.subject, now=_now())
+        return await incidents.merge(
+            db, incident_id=incident_id, into=data.into, actor=request.user.subject, now=_now()
+        )
 
     @post("/{incident_id:int}/split", opt=allow(Role.operator, idempotent=True), status_code=HTTP_201_CREATED)
     async def split(
         self, request: Request[Principal, Any, Any], db: Db, incident_id: FromPath[Id], data: JSONBody[SplitIn]
     ) -> IncidentDetail:
         """Move ``report_ids`` to a new incident; answers with the new one."""
-        return await service.split(
+        return await incidents.split(
             db, incident_id=incident_id, report_ids=data.report_ids, actor=request.user.subject, now=_now()
         )
