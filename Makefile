@@ -13,6 +13,7 @@ export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 
 run: setup
 	$(BIN)/safecity migrate
+	$(BIN)/safecity load-demo-shelters --if-empty
 	$(BIN)/safecity run
 
 test: setup

@@ -22,6 +22,7 @@ from api.auth.tokens import TokenIssuer
 from api.db.migrations import discover
 from api.db.pool import create_pool, provide_connection
 from api.errors import EXCEPTION_HANDLERS
+from api.evacuation.routes import GuidanceController, ShelterController
 from api.hazards.open311 import Open311Controller
 from api.hazards.routes import HazardReportController, IncidentAdminController, IncidentFeedController
 from api.health.routes import health, ready
@@ -62,6 +63,8 @@ ROUTES = [
     IncidentFeedController,
     IncidentAdminController,
     Open311Controller,
+    ShelterController,
+    GuidanceController,
 ]
 
 

@@ -81,15 +81,6 @@ CREATE TABLE hazard_incident_events (
 
 CREATE INDEX hazard_incident_events_incident_idx ON hazard_incident_events (incident_id, id);
 
--- Great-circle distance in metres (haversine on a sphere of the Earth's mean radius, IUGG).
-CREATE FUNCTION hazard_distance_m(lat1 double precision, lon1 double precision,
-                                  lat2 double precision, lon2 double precision) RETURNS double precision
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT 2 * 6371008.8 * asin(least(1.0, sqrt(
-        sin(radians(lat2 - lat1) / 2) ^ 2
-        + cos(radians(lat1)) * cos(radians(lat2)) * sin(radians(lon2 - lon1) / 2) ^ 2)))
-$$;
-
 -- Transaction-scoped advisory locks on grid cells, always taken in ascending order so that two transactions
 -- locking overlapping sets cannot deadlock.
 CREATE FUNCTION hazard_lock_cells(keys bigint[]) RETURNS void LANGUAGE plpgsql AS $$

@@ -34,8 +34,8 @@ async def find_joinable(
           AND lat BETWEEN $2::float8 - $5::float8 AND $2::float8 + $5::float8
           AND lon BETWEEN $3::float8 - $6::float8 AND $3::float8 + $6::float8
           AND last_reported_at >= $7
-          AND hazard_distance_m(lat, lon, $2, $3) <= $4::float8
-        ORDER BY hazard_distance_m(lat, lon, $2, $3), last_reported_at DESC, id
+          AND great_circle_m(lat, lon, $2, $3) <= $4::float8
+        ORDER BY great_circle_m(lat, lon, $2, $3), last_reported_at DESC, id
         LIMIT 1
         FOR UPDATE
         """,

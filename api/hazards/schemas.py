@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from msgspec import Meta
 
 from api.errors import Problem
+from api.geo import SEOUL_BOUNDS
 from api.types import Id, Input, Output
 
 
@@ -39,10 +40,8 @@ class Status(StrEnum):
 
 OPEN_STATUSES = frozenset({Status.submitted, Status.acknowledged, Status.in_progress})
 
-# Seoul's extent, with about 2 km of margin so a report from the city's very edge is not refused.
-SEOUL_LAT = (37.41, 37.72)
-SEOUL_LON = (126.73, 127.28)
-MARGIN_DEG = 0.02
+# Seoul, with about 2 km of margin so that a report from the city's very edge is not refused.
+REPORT_BOUNDS = SEOUL_BOUNDS.widened(0.02)
 
 Description = Annotated[str, Meta(max_length=4000, description="What is there; at most 4,000 characters")]
 Address = Annotated[str, Meta(min_length=1, max_length=300, description="A street address or landmark")]
@@ -52,25 +51,14 @@ AwareDatetime = Annotated[datetime, Meta(tz=True)]
 
 def check_in_seoul(lat: float, lon: float) -> None:
     """Raise ``ValueError`` with the reason unless (lat, lon) is in Seoul."""
-    lat_lo, lat_hi = SEOUL_LAT[0] - MARGIN_DEG, SEOUL_LAT[1] + MARGIN_DEG
-    lon_lo, lon_hi = SEOUL_LON[0] - MARGIN_DEG, SEOUL_LON[1] + MARGIN_DEG
-    # Written so that NaN fails too.
-    if not (math.isfinite(lat) and math.isfinite(lon) and lat_lo <= lat <= lat_hi and lon_lo <= lon <= lon_hi):
-        raise ValueError(
-            f"the location ({lat}, {lon}) is outside Seoul: latitude must be within {SEOUL_LAT[0]}–{SEOUL_LAT[1]} "
-            f"and longitude within {SEOUL_LON[0]}–{SEOUL_LON[1]} (WGS84 degrees)"
-        )
+    if not REPORT_BOUNDS.contains(lat, lon):  # NaN is outside too
+        raise ValueError(f"the location ({lat}, {lon}) is outside Seoul: {SEOUL_BOUNDS.describe()} (WGS84 degrees)")
 
 
 def parse_bbox(raw: str | None) -> tuple[float, float, float, float]:
     """``minLon,minLat,maxLon,maxLat`` as numbers; all of Seoul when not given."""
     if raw is None or not raw.strip():
-        return (
-            SEOUL_LON[0] - MARGIN_DEG,
-            SEOUL_LAT[0] - MARGIN_DEG,
-            SEOUL_LON[1] + MARGIN_DEG,
-            SEOUL_LAT[1] + MARGIN_DEG,
-        )
+        return (REPORT_BOUNDS.west, REPORT_BOUNDS.south, REPORT_BOUNDS.east, REPORT_BOUNDS.north)
     parts = raw.split(",")
     try:
         values = [float(p) for p in parts]

@@ -21,6 +21,7 @@ import asyncpg
 import msgspec
 
 from api.errors import Conflict, NotFound, Problem
+from api.geo import EARTH_RADIUS_M
 from api.hazards import repository
 from api.hazards.schemas import (
     Category,
@@ -42,7 +43,6 @@ from api.hazards.storage import MAX_PHOTOS_PER_REPORT, PhotoRejected, PhotoStora
 
 JOIN_RADIUS_M = 50.0
 JOIN_WINDOW = timedelta(hours=24)
-EARTH_RADIUS_M = 6_371_008.8  # the same mean radius as hazard_distance_m in the database
 # Grid cells of 0.001° are 111 m north-south and, at Seoul's latitude, 88 m east-west: wider than the radius.
 CELL_DEG = 0.001
 _CELL_NAMESPACE = 0x4841 << 48  # "HA": keeps these advisory-lock keys apart from other users' keys
@@ -56,13 +56,6 @@ class Reporter(msgspec.Struct, frozen=True, kw_only=True):
     subject: str
     citizen_id: int | None
     source: str = "app"
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres, as ``hazard_distance_m`` computes it in the database."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def cell_keys(lat: float, lon: float) -> list[int]:

@@ -8,9 +8,9 @@ import asyncpg
 from litestar import Litestar
 
 from api.app import ROUTES, create_app
+from api.geo import EARTH_RADIUS_M
 from api.hazards.open311 import Open311Controller
 from api.hazards.routes import HazardReportController, IncidentAdminController, IncidentFeedController
-from api.hazards.service import EARTH_RADIUS_M
 from api.settings import Settings
 
 CONTROLLERS = (HazardReportController, IncidentFeedController, IncidentAdminController, Open311Controller)

@@ -11,6 +11,7 @@ import asyncpg
 import msgspec
 import pytest
 
+from api import geo
 from api.db.pool import create_pool
 from api.hazards import service
 from api.hazards.schemas import HazardReportCreate
@@ -127,10 +128,10 @@ def test_every_point_within_the_radius_shares_a_locked_cell():
     # The safety argument: two points within 50 m always have each other's cell among their 3×3 neighbourhoods.
     lat, lon = 37.74, 127.29999  # Seoul's north-east edge, where a degree of longitude is shortest
     here = set(service.cell_keys(lat, lon))
-    metres_per_deg = service.EARTH_RADIUS_M * math.pi / 180
+    metres_per_deg = geo.EARTH_RADIUS_M * math.pi / 180
     for dlat_m, dlon_m in [(50, 0), (-50, 0), (0, 50), (0, -50), (35.35, 35.35), (-35.35, 35.35)]:
         there = (lat + dlat_m / metres_per_deg, lon + dlon_m / (metres_per_deg * math.cos(math.radians(lat))))
-        assert service.distance_m(lat, lon, *there) == pytest.approx(50, rel=0.01)
+        assert geo.great_circle_m(lat, lon, *there) == pytest.approx(50, rel=0.01)
         centre = service.cell_keys(*there)[4]
         assert centre in here
 
@@ -138,7 +139,7 @@ def test_every_point_within_the_radius_shares_a_locked_cell():
 async def test_the_database_and_python_agree_on_distance(pool):
     a, b = CITY_HALL, (37.5796, 126.9770)  # City Hall to Gyeongbokgung, about 1.5 km
     async with pool.acquire() as conn:
-        in_db = await conn.fetchval("SELECT hazard_distance_m($1, $2, $3, $4)", *a, *b)
-    assert in_db == pytest.approx(service.distance_m(*a, *b), abs=1e-6)
+        in_db = await conn.fetchval("SELECT great_circle_m($1, $2, $3, $4)", *a, *b)
+    assert in_db == pytest.approx(geo.great_circle_m(*a, *b), abs=1e-6)
     assert 1400 < in_db < 1600
-    assert service.distance_m(*CITY_HALL, *north_of(CITY_HALL, 49)) == pytest.approx(49, abs=1e-6)
+    assert geo.great_circle_m(*CITY_HALL, *north_of(CITY_HALL, 49)) == pytest.approx(49, abs=1e-6)

@@ -1,0 +1,230 @@
+"""Business rules for shelters: which kinds suit a hazard, the nearest ones, guidance, and loading sources."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import asyncpg
+import msgspec
+
+from api.errors import NotFound, Problem
+from api.evacuation import demo, guidance, repository
+from api.evacuation.importer import ParsedFile
+from api.evacuation.schemas import (
+    Guidance,
+    Hazard,
+    ImportReport,
+    NearbyShelter,
+    NearestShelters,
+    Origin,
+    Rejection,
+    ShelterKind,
+    ShelterRead,
+    ShelterRow,
+)
+from api.geo import QUERY_BOUNDS, search_widening, walking_minutes
+from api.types import Language
+
+# The kinds of shelter that suit each hazard, in tiers offered in this order: after an earthquake, open ground
+# away from buildings first, then a roof for those who cannot go home.
+HAZARD_TIERS: dict[Hazard, tuple[tuple[ShelterKind, ...], ...]] = {
+    Hazard.heat_wave: ((ShelterKind.heat_wave,),),
+    Hazard.cold_wave: ((ShelterKind.cold_wave,),),
+    Hazard.earthquake: ((ShelterKind.earthquake_outdoor,), (ShelterKind.earthquake_indoor,)),
+    Hazard.flooding: ((ShelterKind.temporary_housing, ShelterKind.earthquake_indoor),),
+    Hazard.typhoon: ((ShelterKind.temporary_housing, ShelterKind.earthquake_indoor),),
+    Hazard.air_raid: ((ShelterKind.civil_defense,),),
+}
+
+# The side of the square cells the bulk search groups points into: about the spacing of Seoul's shelters,
+# where the per-cell work and the per-point work balance (bench/evacuation.py).
+BULK_CELL_M = 300.0
+
+
+class NearestForPoints(msgspec.Struct, frozen=True, kw_only=True):
+    """The nearest suitable shelter for each point, in the points' order (None where there is none)."""
+
+    kinds: list[ShelterKind]
+    shelter_ids: list[int | None]
+    distances_m: list[float | None]
+
+
+def check_location(lat: float, lon: float) -> None:
+    """Refuse a point outside Seoul and its surroundings: we know no shelters there."""
+    if not QUERY_BOUNDS.contains(lat, lon):
+        raise Problem(
+            f"{lat}, {lon} is outside Seoul: we know Seoul's shelters only, so give a point within "
+            f"{QUERY_BOUNDS.describe()} (WGS84 degrees).",
+            code="outside_seoul",
+        )
+
+
+async def nearest(conn: asyncpg.Connection, *, hazard: Hazard, lat: float, lon: float, limit: int) -> NearestShelters:
+    """The nearest active shelters that suit the hazard: up to ``limit`` of each tier, tier by tier."""
+    check_location(lat, lon)
+    tiers = [[kind.value for kind in tier] for tier in HAZARD_TIERS[hazard]]
+    rows = await repository.nearest(conn, lat=lat, lon=lon, tiers=tiers, limit=limit, widening=search_widening())
+    found = [_nearby(row) for row in rows]
+    return NearestShelters(
+        hazard=hazard,
+        origin=Origin(lat=lat, lon=lon),
+        kinds=[kind for kinds in HAZARD_TIERS[hazard] for kind in kinds],
+        shelters=found,
+    )
+
+
+def _nearby(row: asyncpg.Record) -> NearbyShelter:
+    fields = dict(row)
+    del fields["tier"]
+    distance = fields.pop("distance_m")
+    kind = ShelterKind(fields.pop("kind"))
+    return NearbyShelter(**fields, kind=kind, distance_m=round(distance, 1), walking_minutes=walking_minutes(distance))
+
+
+async def nearest_for_points(
+    conn: asyncpg.Connection, *, hazard: Hazard, lats: Sequence[float], lons: Sequence[float]
+) -> NearestForPoints:
+    """The one nearest suitable shelter for each of many points at once (a warning's recipients, say).
+
+    Suitable means of the first tier of the hazard that has any active shelter; points outside Seoul and its
+    surroundings get None.
+    """
+    if len(lats) != len(lons):
+        raise ValueError("as many longitudes as latitudes, please")
+    kinds: list[str] = []
+    for tier in HAZARD_TIERS[hazard]:
+        if await repository.has_active(conn, [k.value for k in tier]):
+            kinds = [k.value for k in tier]
+            break
+    if not kinds or not lats:
+        return NearestForPoints(kinds=[], shelter_ids=[None] * len(lats), distances_m=[None] * len(lats))
+    row = await repository.nearest_for_points(
+        conn,
+        lats=lats,
+        lons=lons,
+        kinds=kinds,
+        cell_m=BULK_CELL_M,
+        widening=search_widening(),
+        bounds=tuple(QUERY_BOUNDS),
+    )
+    return NearestForPoints(
+        kinds=[ShelterKind(k) for k in kinds], shelter_ids=row["ids"], distances_m=row["distances_m"]
+    )
+
+
+async def guide(
+    conn: asyncpg.Connection,
+    *,
+    hazard: Hazard,
+    language: Language,
+    lat: float | None,
+    lon: float | None,
+    limit: int,
+) -> Guidance:
+    """What to do in this hazard, and where to go when we know where the person is."""
+    if (lat is None) != (lon is None):
+        raise Problem("Give both lat and lon, or neither.", code="incomplete_location")
+    text = guidance.for_hazard(hazard, language)
+    near = None
+    if lat is not None and lon is not None:
+        near = await nearest(conn, hazard=hazard, lat=lat, lon=lon, limit=limit)
+    return Guidance(
+        hazard=hazard,
+        language=language,
+        title=text.title,
+        instructions=list(text.steps),
+        shelter_advice=text.shelter_advice,
+        origin=near.origin if near else None,
+        shelters=near.shelters if near else [],
+    )
+
+
+async def get_shelter(conn: asyncpg.Connection, *, shelter_id: int) -> ShelterRead:
+    row = await repository.get_shelter(conn, shelter_id)
+    if row is None:
+        raise NotFound(f"There is no shelter {shelter_id}.", code="shelter_not_found")
+    return msgspec.convert(dict(row), ShelterRead)
+
+
+async def import_file(
+    conn: asyncpg.Connection,
+    parsed: ParsedFile,
+    *,
+    file: str,
+    source: str,
+    as_of: date,
+    deactivate_missing: bool = True,
+) -> ImportReport:
+    """Load a parsed source file in one transaction: new shelters, changed ones, and (by default) gone ones."""
+    return await _load(
+        conn,
+        parsed.rows,
+        file=file,
+        kinds=[parsed.kind],
+        encoding=parsed.encoding,
+        source=source,
+        as_of=as_of,
+        keep=sorted(parsed.source_ids) if deactivate_missing else None,
+        total=parsed.total,
+        rejections=parsed.rejections,
+    )
+
+
+async def load_demo(conn: asyncpg.Connection, *, if_empty: bool = False) -> ImportReport | None:
+    """Load the demo shelters (source "demo"); with ``if_empty``, only into a table with no shelter at all."""
+    async with conn.transaction():
+        if if_empty and await repository.count_shelters(conn) > 0:
+            return None
+        rows = demo.shelters()
+        return await _load(
+            conn,
+            rows,
+            file="(demo set)",
+            kinds=sorted({r.kind for r in rows}),
+            encoding="utf-8",
+            source=demo.SOURCE,
+            as_of=demo.AS_OF,
+            keep=[r.source_id for r in rows],
+            total=len(rows),
+            rejections=[],
+        )
+
+
+async def _load(
+    conn: asyncpg.Connection,
+    rows: Sequence[ShelterRow],
+    *,
+    file: str,
+    kinds: list[ShelterKind],
+    encoding: str,
+    source: str,
+    as_of: date,
+    keep: list[str] | None,
+    total: int,
+    rejections: list[Rejection],
+) -> ImportReport:
+    async with conn.transaction():
+        changed = await repository.upsert_shelters(conn, rows, source=source, as_of=as_of)
+        deactivated = 0
+        if keep is not None:
+            deactivated = await repository.deactivate_missing(
+                conn, source=source, kinds=[k.value for k in kinds], keep=keep
+            )
+    if changed or deactivated:
+        await repository.analyze(conn)
+    loaded = sum(1 for r in changed if r["inserted"])
+    return ImportReport(
+        file=file,
+        kinds=kinds,
+        encoding=encoding,
+        source=source,
+        as_of=as_of,
+        rows=total,
+        loaded=loaded,
+        updated=len(changed) - loaded,
+        unchanged=len(rows) - len(changed),
+        deactivated=deactivated,
+        rejected=len(rejections),
+        rejections=rejections,
+    )

@@ -1,0 +1,79 @@
+"""Geography shared by the domains: great-circle distance, Seoul's bounds, the local plane, walking time."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+# The mean Earth radius (IUGG); migrations/0008_shelters.sql uses the same number.
+EARTH_RADIUS_M = 6_371_008.8
+
+# The origin of the local plane (Seoul City Hall), as in the SQL function geo_plane_m.
+PLANE_LAT0 = 37.5665
+PLANE_LON0 = 126.978
+
+# How far a distance in that plane may be from the great-circle distance, as a fraction, for points inside
+# QUERY_BOUNDS: about 0.3% in fact (cos(latitude) varies that much across Seoul); 1% leaves room to spare.
+# tests/evacuation/test_geo.py checks the bound.
+PLANE_DISTORTION = 0.01
+
+# Metres of straight line to metres on foot in a city street grid, and a pace an older person keeps (4 km/h).
+DETOUR_FACTOR = 1.3
+WALKING_M_PER_MIN = 4000 / 60
+
+
+class Bounds(NamedTuple):
+    south: float
+    north: float
+    west: float
+    east: float
+
+    def contains(self, lat: float, lon: float) -> bool:
+        # Written so that NaN is outside.
+        return self.south <= lat <= self.north and self.west <= lon <= self.east
+
+    def widened(self, degrees: float) -> Bounds:
+        return Bounds(self.south - degrees, self.north + degrees, self.west - degrees, self.east + degrees)
+
+    def describe(self) -> str:
+        return f"latitude {self.south}…{self.north}, longitude {self.west}…{self.east}"
+
+
+# Seoul's extremes (37°25′–37°43′ N, 126°45′–127°11′ E), padded by about a kilometre: a shelter outside is
+# a broken row, not a shelter.
+SEOUL_BOUNDS = Bounds(south=37.41, north=37.73, west=126.75, east=127.20)
+
+# Where we answer questions from: Seoul and about 5 km around it, so that someone just across the city
+# line (Gwacheon, Guri, Bucheon…) still hears of Seoul's nearest shelters.
+QUERY_BOUNDS = SEOUL_BOUNDS.widened(0.05)
+
+
+def great_circle_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Haversine distance in metres, written exactly as the SQL function great_circle_m."""
+    a = (
+        math.sin(math.radians(lat2 - lat1) / 2) ** 2
+        + math.cos(math.radians(lat1)) * math.cos(math.radians(lat2)) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, a)))
+
+
+def plane_m(lat: float, lon: float) -> tuple[float, float]:
+    """The point in the local plane, in metres east and north of the origin, as the SQL function geo_plane_m."""
+    return (
+        EARTH_RADIUS_M * math.radians(lon - PLANE_LON0) * math.cos(math.radians(PLANE_LAT0)),
+        EARTH_RADIUS_M * math.radians(lat - PLANE_LAT0),
+    )
+
+
+def search_widening() -> float:
+    """By how much a plane radius must grow so that a box around it holds every great-circle candidate.
+
+    If the k nearest in the plane lie within plane distance D, the k-th nearest on the great circle is within
+    (1+e)·D, and so within (1+e)/(1-e)·D in the plane.
+    """
+    return (1 + PLANE_DISTORTION) / (1 - PLANE_DISTORTION)
+
+
+def walking_minutes(distance_m: float) -> int:
+    """A cautious estimate of the minutes on foot to cover a straight-line distance through streets."""
+    return math.ceil(distance_m * DETOUR_FACTOR / WALKING_M_PER_MIN)
