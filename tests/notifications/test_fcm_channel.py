@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -198,14 +197,12 @@ async def test_when_fcm_is_down_every_message_is_transient_and_the_answer_is_qui
     channel: FcmChannel, fake: FakeFcm
 ) -> None:
     fake.down(True)
-    started = time.monotonic()
 
     results = await channel.send_many([push(token(n)) for n in range(50)])
 
-    elapsed = time.monotonic() - started
     assert all(r.failure is Failure.transient for r in results) and len(results) == 50
     assert all(r.error == "UNAVAILABLE: The service is currently unavailable." for r in results)
-    assert elapsed < 1.5  # the SDK's default backoff would hold the batch for seconds
+    # One request each: the SDK's own retries (with seconds of backoff) are off; the outbox retries instead.
     assert fake.state()["requests"] == 50
 
     fake.down(False)

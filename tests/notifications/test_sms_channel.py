@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import parse_qs
 
@@ -142,12 +141,11 @@ async def test_retry_after_belongs_to_its_own_message(channel: TwilioSmsChannel,
 
 async def test_down_makes_everything_transient_quickly(channel: TwilioSmsChannel, fake: FakeTwilio) -> None:
     fake.down()
-    started = time.monotonic()
 
     results = await channel.send_many([sms(number(n)) for n in range(100)])
 
-    assert time.monotonic() - started < 5
     assert {(r.ok, r.failure) for r in results} == {(False, Failure.transient)}
+    assert fake.requests == 100  # one attempt each: no retries inside the SDK
     assert fake.sent == []
 
     fake.down(False)
@@ -169,12 +167,11 @@ async def test_wrong_auth_token_keeps_messages_for_later(fake: FakeTwilio) -> No
 async def test_timeout_is_transient(fake: FakeTwilio) -> None:
     fake.delay(1)
     channel = TwilioSmsChannel(settings_for(fake), status_callback=CALLBACK, timeout_s=0.3)
-    started = time.monotonic()
     try:
         [result] = await channel.send_many([sms(number(1))])
     finally:
         await channel.aclose()
-    assert time.monotonic() - started < 0.9
+    # Without the timeout the slow answer would have come, and been a success.
     assert (result.ok, result.failure) == (False, Failure.transient)
 
 
@@ -198,14 +195,12 @@ async def test_many_messages_concurrently_answered_in_order(fake: FakeTwilio) ->
     fake.fail_number(number(7), 21610)
     channel = TwilioSmsChannel(settings_for(fake), status_callback=CALLBACK, concurrency=10)
     messages = [sms(number(n), f"메시지 {n}") for n in range(100)]
-    started = time.monotonic()
     try:
         results = await channel.send_many(messages)
     finally:
         await channel.aclose()
 
-    assert time.monotonic() - started < 100 * 0.05 / 2  # far quicker than one at a time
-    assert fake.max_in_flight == 10
+    assert fake.max_in_flight == 10  # concurrent, and never beyond the limit
     by_sid = {s["sid"]: s for s in fake.sent}
     assert len(results) == len(messages)
     for n, (message, result) in enumerate(zip(messages, results, strict=True)):
