@@ -326,12 +326,12 @@ async def test_a_provider_slower_than_the_lease_does_not_get_a_message_twice(
     pool, notifier, make_citizen, channels, settings, fake_fcm
 ):
     await push_to(pool, notifier, await make_citizen(tokens=("tok-slow-1", "tok-slow-2")))
-    short = msgspec.structs.replace(settings.notify, lease_s=0.6)
+    short = msgspec.structs.replace(settings.notify, lease_s=1.2)
     dispatcher = Dispatcher(pool, channels, short)  # the real clock: the lease is renewed in real time
-    fake_fcm.delay(1.5)
+    fake_fcm.delay(3.0)
 
     async def reclaim_meanwhile() -> None:
-        await asyncio.sleep(1.0)  # well past the first lease
+        await asyncio.sleep(2.0)  # well past the first lease
         assert (await dispatcher.maintain())["reclaimed"] == 0
 
     report, _ = await asyncio.gather(dispatcher.dispatch_batch("push"), reclaim_meanwhile())
