@@ -210,15 +210,19 @@ class Notifier:
         )
         if not created:
             return 0
-        todo = [(i, r) for i, r in zip(items, rendered, strict=True) if i.dedupe_key in created]
+        # A key given twice in one call is one message, like a key given again in a later call.
+        todo = [
+            (i, r, notice_id)
+            for i, r in zip(items, rendered, strict=True)
+            if (notice_id := created.pop(i.dedupe_key, None)) is not None
+        ]
         devices: dict[int, list[tuple[int, str]]] = {}
-        for d in await recipients_repository.devices_of(conn, [i.citizen_id for i, _ in todo if i.citizen_id]):
+        for d in await recipients_repository.devices_of(conn, [i.citizen_id for i, _, _ in todo if i.citizen_id]):
             devices.setdefault(d["citizen_id"], []).append((d["id"], d["fcm_token"]))
-        blocked = await recipients_repository.opted_out(conn, [i.phone for i, _ in todo if i.phone])
+        blocked = await recipients_repository.opted_out(conn, [i.phone for i, _, _ in todo if i.phone])
         rows: list[tuple[object, ...]] = []
         fallback_at = now + timedelta(seconds=self._settings.push_fallback_s)
-        for item, text in todo:
-            notice_id = created[item.dedupe_key]
+        for item, text, notice_id in todo:
             urgent = templates.get(item.template).urgent or item.critical
             priority = int(item.priority if item.priority is not None else _default_priority(urgent))
             tail = (notice_id, item.template, priority, item.critical, item.overrides_opt_out, self._max_attempts)

@@ -8,7 +8,7 @@ import pytest
 
 from api.worker.jobs import JOBS
 from api.worker.runner import run_job
-from notifications.service import NotificationError
+from notifications.service import NotificationError, Outgoing
 from notifications.sms_text import segments
 from tests.notifications.conftest import NOW, deliveries
 
@@ -206,3 +206,11 @@ async def test_old_notices_are_purged_unless_a_delivery_is_still_to_go(pool, not
     result = await run_job(pool, job, now=NOW + timedelta(days=91), settings=settings)
     assert result.result == {"notices": 1, "sms_inbound": 0}
     assert [r["notice_id"] for r in await deliveries(pool)] == [waiting.notice_id]
+
+
+async def test_enqueue_many_sends_a_key_given_twice_once(pool, notifier):
+    item = Outgoing(dedupe_key="k-1", template="notice.test", params={"text": "x"}, phone="+821012345678")
+    async with pool.acquire() as conn, conn.transaction():
+        assert await notifier.enqueue_many(conn, items=[item, item], now=NOW) == 1
+        assert await notifier.enqueue_many(conn, items=[item], now=NOW) == 0
+    assert len(await deliveries(pool)) == 1
