@@ -8,8 +8,8 @@ from typing import Any
 
 import asyncpg
 
-# The columns ``insert_deliveries`` takes, one tuple per delivery, in this order.
-DELIVERY_COLUMNS = (
+# The columns ``insert_rows`` takes, one tuple per delivery, in this order.
+ROW_COLUMNS = (
     "channel",
     "recipient",
     "topic",
@@ -23,6 +23,12 @@ DELIVERY_COLUMNS = (
     "state",
     "next_attempt_at",
     "last_error",
+    "notice_id",
+    "template",
+    "priority",
+    "critical",
+    "overrides_opt_out",
+    "max_attempts",
 )
 
 
@@ -49,47 +55,6 @@ async def notice_by_key(conn: asyncpg.Connection, dedupe_key: str) -> asyncpg.Re
     )
 
 
-async def insert_deliveries(
-    conn: asyncpg.Connection,
-    *,
-    notice_id: int,
-    template: str,
-    priority: int,
-    critical: bool,
-    overrides_opt_out: bool,
-    max_attempts: int,
-    now: datetime,
-    rows: Sequence[Sequence[Any]],
-) -> list[int]:
-    """Insert deliveries (tuples in ``DELIVERY_COLUMNS`` order) in one statement; their ids in order."""
-    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in DELIVERY_COLUMNS]
-    ids = await conn.fetch(
-        """
-        INSERT INTO outbox (notice_id, template, priority, critical, overrides_opt_out, max_attempts,
-                            created_at, updated_at, channel, recipient, topic, citizen_id, device_id, language,
-                            title, body, data, fallback, state, next_attempt_at, last_error)
-        SELECT $1, $2, $3, $4, $5, $6, $7, $7, u.channel, u.recipient, u.topic, u.citizen_id, u.device_id,
-               u.language, u.title, u.body, u.data, u.fallback, u.state, u.next_attempt_at, u.last_error
-        FROM unnest($8::text[], $9::text[], $10::bool[], $11::int8[], $12::int8[], $13::text[], $14::text[],
-                    $15::text[], $16::jsonb[], $17::bool[], $18::text[], $19::timestamptz[], $20::text[])
-             WITH ORDINALITY
-             AS u(channel, recipient, topic, citizen_id, device_id, language, title, body, data, fallback, state,
-                  next_attempt_at, last_error, n)
-        ORDER BY u.n
-        RETURNING id
-        """,
-        notice_id,
-        template,
-        priority,
-        critical,
-        overrides_opt_out,
-        max_attempts,
-        now,
-        *columns,
-    )
-    return [r["id"] for r in ids]
-
-
 async def insert_notices(
     conn: asyncpg.Connection, *, dedupe_keys: Sequence[str], templates: Sequence[str], now: datetime
 ) -> dict[str, int]:
@@ -106,10 +71,6 @@ async def insert_notices(
         now,
     )
     return {r["dedupe_key"]: r["id"] for r in rows}
-
-
-# The columns ``insert_rows`` takes, one tuple per delivery, in this order.
-ROW_COLUMNS = (*DELIVERY_COLUMNS, "notice_id", "template", "priority", "critical", "overrides_opt_out", "max_attempts")
 
 
 async def insert_rows(conn: asyncpg.Connection, *, rows: Sequence[Sequence[Any]], now: datetime) -> int:

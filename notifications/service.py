@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Literal
 
 import asyncpg
 import msgspec
@@ -23,13 +22,11 @@ from notifications.sms_text import split_sms
 
 log = structlog.get_logger(__name__)
 
-ChannelChoice = Literal["push", "sms"]
-
 
 class Outgoing(msgspec.Struct, frozen=True, kw_only=True):
-    """One message for ``Notifier.enqueue_many``: to a citizen's devices (push), to a phone (SMS), or both."""
+    """One message to one person: to a citizen's devices (push), to a phone (SMS, E.164), or both."""
 
-    dedupe_key: str
+    dedupe_key: str | None
     template: str
     params: dict[str, object]
     language: str = "ko"
@@ -65,7 +62,6 @@ class Notifier:
         priority: Priority | None = None,
         critical: bool = False,
         overrides_opt_out: bool = False,
-        channels: Sequence[ChannelChoice] = ("push", "sms"),
         dedupe_key: str | None = None,
     ) -> Enqueued:
         """Push to each of the citizen's devices, or SMS when they have none.
@@ -77,25 +73,19 @@ class Notifier:
         contact = await recipients_repository.citizen_contact(conn, citizen_id)
         if contact is None:
             raise NotificationError(f"there is no citizen {citizen_id} to send {template!r} to")
-        rendered = _render(template, contact["language"], params)
-        notice_id = await repository.insert_notice(conn, dedupe_key=dedupe_key, template=template, now=now)
-        if notice_id is None:
-            return await self._existing(conn, dedupe_key)
-        rows: list[tuple[object, ...]] = []
-        data = {"notice_id": str(notice_id), "template": template}
-        use_push = "push" in channels and contact["tokens"]
-        if use_push:
-            for device_id, token in zip(contact["device_ids"], contact["tokens"], strict=True):
-                rows.append(_push(token, citizen_id, device_id, rendered, data, now))
-        if "sms" in channels and (not use_push or critical):
-            fallback = bool(use_push)
-            when = now + timedelta(seconds=self._settings.push_fallback_s) if fallback else now
-            rows += await self._sms_rows(
-                conn, contact["phone"], citizen_id, rendered, overrides_opt_out, when=when, fallback=fallback
-            )
-        if not rows:
-            raise NotificationError(f"citizen {citizen_id} has no device or number for channels {list(channels)}")
-        return await self._insert(conn, notice_id, rendered, priority, critical, overrides_opt_out, rows, now)
+        item = Outgoing(
+            dedupe_key=dedupe_key,
+            template=template,
+            params=dict(params),
+            language=contact["language"],
+            phone=contact["phone"],
+            citizen_id=citizen_id,
+            priority=priority,
+            critical=critical,
+            overrides_opt_out=overrides_opt_out,
+        )
+        devices = list(zip(contact["device_ids"], contact["tokens"], strict=True))
+        return await self._enqueue_one(conn, item, devices=devices, now=now)
 
     async def to_phone(
         self,
@@ -117,12 +107,29 @@ class Notifier:
             e164 = normalise_phone(phone)
         except ValueError as exc:
             raise NotificationError(f"cannot send {template!r} to {phone!r}: {exc}") from None
-        rendered = _render(template, language, params)
-        notice_id = await repository.insert_notice(conn, dedupe_key=dedupe_key, template=template, now=now)
+        item = Outgoing(
+            dedupe_key=dedupe_key,
+            template=template,
+            params=dict(params),
+            language=language,
+            phone=e164,
+            priority=priority,
+            critical=critical,
+            overrides_opt_out=overrides_opt_out,
+        )
+        return await self._enqueue_one(conn, item, devices=[], now=now)
+
+    async def _enqueue_one(
+        self, conn: asyncpg.Connection, item: Outgoing, *, devices: list[tuple[int, str]], now: datetime
+    ) -> Enqueued:
+        text = _render(item.template, item.language, item.params)
+        notice_id = await repository.insert_notice(conn, dedupe_key=item.dedupe_key, template=item.template, now=now)
         if notice_id is None:
-            return await self._existing(conn, dedupe_key)
-        rows = await self._sms_rows(conn, e164, None, rendered, overrides_opt_out, when=now, fallback=False)
-        return await self._insert(conn, notice_id, rendered, priority, critical, overrides_opt_out, rows, now)
+            return await self._existing(conn, item.dedupe_key)
+        blocked = bool(item.phone) and item.phone in await recipients_repository.opted_out(conn, [item.phone])
+        rows = self._rows(item, text, notice_id=notice_id, devices=devices, blocked=blocked, now=now)
+        await repository.insert_rows(conn, rows=rows, now=now)
+        return Enqueued(notice_id=notice_id, created=True, deliveries=len(rows))
 
     async def to_district_topics(
         self,
@@ -148,11 +155,28 @@ class Notifier:
         if notice_id is None:
             return await self._existing(conn, dedupe_key)
         data = {"notice_id": str(notice_id), "template": template, "title_en": en.title or "", "body_en": en.body}
+        tail = self._tail(notice_id, template, priority, critical=False, overrides_opt_out=False)
         rows = [
-            ("push", district_topic(d), True, None, None, "ko", ko.title, ko.body, data, False, "pending", now, None)
+            (
+                "push",
+                district_topic(d),
+                True,
+                None,
+                None,
+                "ko",
+                ko.title,
+                ko.body,
+                data,
+                False,
+                "pending",
+                now,
+                None,
+                *tail,
+            )
             for d in sorted(set(districts))
         ]
-        return await self._insert(conn, notice_id, ko, priority, False, False, rows, now)
+        await repository.insert_rows(conn, rows=rows, now=now)
+        return Enqueued(notice_id=notice_id, created=True, deliveries=len(rows))
 
     async def to_district_citizens(
         self,
@@ -203,10 +227,12 @@ class Notifier:
         _in_transaction(conn)
         rendered = [_render(i.template, i.language, i.params) for i in items]
         for item in items:
+            if item.dedupe_key is None:
+                raise NotificationError(f"{item.template}: a message enqueued with others needs a dedupe key")
             if item.phone is None and item.citizen_id is None:
                 raise NotificationError(f"{item.dedupe_key}: a message needs a phone or a citizen")
         created = await repository.insert_notices(
-            conn, dedupe_keys=[i.dedupe_key for i in items], templates=[i.template for i in items], now=now
+            conn, dedupe_keys=[i.dedupe_key or "" for i in items], templates=[i.template for i in items], now=now
         )
         if not created:
             return 0
@@ -219,45 +245,13 @@ class Notifier:
         devices: dict[int, list[tuple[int, str]]] = {}
         for d in await recipients_repository.devices_of(conn, [i.citizen_id for i, _, _ in todo if i.citizen_id]):
             devices.setdefault(d["citizen_id"], []).append((d["id"], d["fcm_token"]))
-        blocked = await recipients_repository.opted_out(conn, [i.phone for i, _, _ in todo if i.phone])
+        blocked_phones = await recipients_repository.opted_out(conn, [i.phone for i, _, _ in todo if i.phone])
         rows: list[tuple[object, ...]] = []
-        fallback_at = now + timedelta(seconds=self._settings.push_fallback_s)
         for item, text, notice_id in todo:
-            urgent = templates.get(item.template).urgent or item.critical
-            priority = int(item.priority if item.priority is not None else _default_priority(urgent))
-            tail = (notice_id, item.template, priority, item.critical, item.overrides_opt_out, self._max_attempts)
-            pushes = devices.get(item.citizen_id or 0, [])
-            data = {"notice_id": str(notice_id), "template": item.template}
-            for device_id, token in pushes:
-                rows.append(_push(token, item.citizen_id or 0, device_id, text, data, now) + tail)
-            if item.phone and (not pushes or item.critical):
-                suppressed = item.phone in blocked and not item.overrides_opt_out
-                state, error = ("suppressed", "opted out by SMS") if suppressed else ("pending", None)
-                when = fallback_at if pushes else now
-                for part in split_sms(text.sms_body, self._settings.sms_max_segments):
-                    rows.append(
-                        (
-                            "sms",
-                            item.phone,
-                            False,
-                            item.citizen_id,
-                            None,
-                            text.language,
-                            None,
-                            part,
-                            {},
-                            bool(pushes),
-                            state,
-                            when,
-                            error,
-                            *tail,
-                        )
-                    )
+            pushes = devices.get(item.citizen_id, []) if item.citizen_id else []
+            blocked = item.phone in blocked_phones
+            rows += self._rows(item, text, notice_id=notice_id, devices=pushes, blocked=blocked, now=now)
         return await repository.insert_rows(conn, rows=rows, now=now)
-
-    @property
-    def _max_attempts(self) -> int:
-        return self._settings.max_attempts
 
     def _one_sms(self, body: str) -> str:
         parts = split_sms(body, self._settings.sms_max_segments)
@@ -267,79 +261,79 @@ class Notifier:
             )
         return parts[0]
 
-    async def _sms_rows(
+    def _rows(
         self,
-        conn: asyncpg.Connection,
-        phone: str,
-        citizen_id: int | None,
-        rendered: templates.Rendered,
-        overrides_opt_out: bool,
+        item: Outgoing,
+        text: templates.Rendered,
         *,
-        when: datetime,
-        fallback: bool,
-    ) -> list[tuple[object, ...]]:
-        suppressed = not overrides_opt_out and phone in await recipients_repository.opted_out(conn, [phone])
-        state, error = ("suppressed", "opted out by SMS") if suppressed else ("pending", None)
-        return [
-            ("sms", phone, False, citizen_id, None, rendered.language, None, part, {}, fallback, state, when, error)
-            for part in split_sms(rendered.sms_body, self._settings.sms_max_segments)
-        ]
-
-    async def _insert(
-        self,
-        conn: asyncpg.Connection,
         notice_id: int,
-        rendered: templates.Rendered,
-        priority: Priority | None,
-        critical: bool,
-        overrides_opt_out: bool,
-        rows: list[tuple[object, ...]],
+        devices: Sequence[tuple[int, str]],
+        blocked: bool,
         now: datetime,
-    ) -> Enqueued:
-        urgent = templates.get(rendered.template).urgent
-        await repository.insert_deliveries(
-            conn,
-            notice_id=notice_id,
-            template=rendered.template,
-            priority=int(priority if priority is not None else _default_priority(urgent or critical)),
-            critical=critical,
-            overrides_opt_out=overrides_opt_out,
-            max_attempts=self._settings.max_attempts,
-            now=now,
-            rows=rows,
-        )
-        return Enqueued(notice_id=notice_id, created=True, deliveries=len(rows))
+    ) -> list[tuple[object, ...]]:
+        """One person's deliveries of one notice, in ``repository.ROW_COLUMNS`` order.
+
+        A push per device; an SMS (split into parts) when there is no device, or held back as the fallback
+        of a critical push. An SMS to a number that opted out is recorded as suppressed unless it overrides.
+        """
+        tail = self._tail(notice_id, item.template, item.priority, item.critical, item.overrides_opt_out)
+        data = {"notice_id": str(notice_id), "template": item.template}
+        rows: list[tuple[object, ...]] = [
+            (
+                "push",
+                token,
+                False,
+                item.citizen_id,
+                device_id,
+                text.language,
+                text.title,
+                text.body,
+                data,
+                False,
+                "pending",
+                now,
+                None,
+                *tail,
+            )
+            for device_id, token in devices
+        ]
+        if item.phone and (not devices or item.critical):
+            suppressed = blocked and not item.overrides_opt_out
+            state, error = ("suppressed", "opted out by SMS") if suppressed else ("pending", None)
+            when = now + timedelta(seconds=self._settings.push_fallback_s) if devices else now
+            rows += [
+                (
+                    "sms",
+                    item.phone,
+                    False,
+                    item.citizen_id,
+                    None,
+                    text.language,
+                    None,
+                    part,
+                    {},
+                    bool(devices),
+                    state,
+                    when,
+                    error,
+                    *tail,
+                )
+                for part in split_sms(text.sms_body, self._settings.sms_max_segments)
+            ]
+        return rows
+
+    def _tail(
+        self, notice_id: int, template: str, priority: Priority | None, critical: bool, overrides_opt_out: bool
+    ) -> tuple[object, ...]:
+        """The columns a notice's deliveries share: notice, template, priority, flags and attempts."""
+        urgent = templates.get(template).urgent or critical
+        level = int(priority if priority is not None else _default_priority(urgent))
+        return (notice_id, template, level, critical, overrides_opt_out, self._settings.max_attempts)
 
     async def _existing(self, conn: asyncpg.Connection, dedupe_key: str | None) -> Enqueued:
         row = await repository.notice_by_key(conn, dedupe_key or "")
         assert row is not None  # the insert conflicted on this key inside this transaction
         return Enqueued(notice_id=row["id"], created=False, deliveries=row["deliveries"])
-
-
-def _push(
-    token: str,
-    citizen_id: int,
-    device_id: int,
-    rendered: templates.Rendered,
-    data: dict[str, str],
-    now: datetime,
-) -> tuple[object, ...]:
-    title, body = rendered.title, rendered.body
-    return (
-        "push",
-        token,
-        False,
-        citizen_id,
-        device_id,
-        rendered.language,
-        title,
-        body,
-        data,
-        False,
-        "pending",
-        now,
-        None,
-    )
 
 
 def _render(template: str, language: str, params: Mapping[str, object]) -> templates.Rendered:
