@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections import deque
 from collections.abc import Mapping
 from datetime import datetime
@@ -27,7 +26,7 @@ from api.alerts.kma import (
     WarningLevel,
 )
 from api.alerts.kma_areas import KMA_AREA_NAMES
-from notifications.testing.server import BackgroundServer
+from notifications.testing.fake import FakeProvider, read_body
 
 _KIND = {v: k for k, v in KIND_CODES.items()}
 _LEVEL = {v: k for k, v in LEVEL_CODES.items()}
@@ -46,25 +45,16 @@ def _tm(at: datetime | None) -> int:
     return int(at.astimezone(KST).strftime("%Y%m%d%H%M")) if at is not None else 0
 
 
-class FakeKma:
+class FakeKma(FakeProvider):
     """Holds the announcements it is given and serves them from getPwnCd; ``.serve()`` gives its server."""
 
     def __init__(self, service_key: str = "fake-kma-key") -> None:
+        super().__init__()
         self.service_key = service_key
-        self.url: str | None = None
-        self._lock = threading.Lock()
         self._items: list[dict[str, Any]] = []
         self._seq: dict[str, int] = {}
         self._fail_next: deque[str] = deque()
-        self._down = False
-        self._delay = 0.0
         self.queries: list[dict[str, str]] = []
-
-        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-            """The ASGI app: getPwnCd and the ``/_fake/control`` endpoint."""
-            await self._handle(scope, receive, send)
-
-        self.app = app
 
     # -- controls (thread-safe; the server runs in another thread) -------------------------------------------------
 
@@ -112,52 +102,29 @@ class FakeKma:
         with self._lock:
             self._fail_next.extend([result_code] * n)
 
-    def down(self, down: bool = True) -> None:
-        """While down, every getPwnCd request gets a 503."""
-        with self._lock:
-            self._down = down
-
-    def delay(self, seconds: float) -> None:
-        """Wait this long before answering each getPwnCd request."""
-        with self._lock:
-            self._delay = seconds
-
     def reset(self) -> None:
         """Forget the announcements, the queries and every failure set up."""
         with self._lock:
             self._items.clear()
             self._seq.clear()
             self._fail_next.clear()
-            self._down = False
-            self._delay = 0.0
+            self._clear_controls()
             self.queries.clear()
 
-    def control(self, command: Mapping[str, Any]) -> None:
-        """Apply a control command as ``POST /_fake/control`` takes it: reset, fail_next, down, delay."""
-        if command.get("reset"):
-            self.reset()
+    def _control(self, command: Mapping[str, Any]) -> None:
+        """KMA's own command: ``fail_next`` (a rule with ``n`` and ``result_code``, or a count)."""
         fail_next = command.get("fail_next")
         if isinstance(fail_next, Mapping):
             self.fail_next(int(fail_next.get("n", 1)), str(fail_next.get("result_code", "22")))
         elif fail_next is not None:
             self.fail_next(int(fail_next))
-        if "down" in command:
-            self.down(bool(command["down"]))
-        if "delay" in command:
-            self.delay(float(command["delay"]))
-
-    def serve(self) -> BackgroundServer:
-        """A server for the fake on a free port; start it (or use it as a context manager). Sets ``url``."""
-        server = BackgroundServer(self.app)
-        self.url = server.url
-        return server
 
     # -- the ASGI app -----------------------------------------------------------------------------------------------
 
     async def _handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         path, method = scope["path"], scope["method"]
         if path == PWN_CD_PATH and method == "GET":
             query = {k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
@@ -225,15 +192,6 @@ def _header(code: str) -> dict[str, Any]:
 
 def _json(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False).encode()
-
-
-async def _read_body(receive: Any) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 async def _respond(send: Any, status: int, body: bytes, content_type: str = "application/json") -> None:

@@ -10,7 +10,6 @@ import base64
 import binascii
 import hmac
 import json
-import threading
 import uuid
 from collections import deque
 from collections.abc import Mapping
@@ -23,7 +22,7 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from notifications.sms_text import segments
-from notifications.testing.server import BackgroundServer
+from notifications.testing.fake import FakeProvider, read_body
 
 API_VERSION = "2010-04-01"
 POOL_SENDER = "+15005550006"  # the sender a messaging service "picks" when a message names none
@@ -67,7 +66,7 @@ def signed_post_params(url: str, params: Mapping[str, str], auth_token: str) -> 
     return {"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}
 
 
-class FakeTwilio:
+class FakeTwilio(FakeProvider):
     """Records the messages it accepts and fails on command; ``.app`` is the ASGI app, ``.serve()`` its server."""
 
     def __init__(
@@ -75,26 +74,16 @@ class FakeTwilio:
         account_sid: str = "AC" + "0" * 32,
         auth_token: str = "fake-auth-token",  # noqa: S107 - the fake's own, guards nothing
     ) -> None:
+        super().__init__()
         self.account_sid = account_sid
         self.auth_token = auth_token
-        self.url: str | None = None
-        self._lock = threading.Lock()
         self._sent: list[dict[str, Any]] = []
         self._by_sid: dict[str, dict[str, Any]] = {}
         self._failing: dict[str, int] = {}
         self._fail_next: deque[tuple[int, float | None]] = deque()
-        self._down = False
-        self._delay = 0.0
         self.requests = 0
         self.max_in_flight = 0  # the most message requests answered at once, to check a sender's concurrency
         self._in_flight = 0
-
-        # A plain coroutine function, not a bound method: uvicorn would take a bound method for an ASGI2 app.
-        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-            """The ASGI app: Twilio's Messages endpoint and the ``/_fake`` controls."""
-            await self._handle(scope, receive, send)
-
-        self.app = app
 
     # -- controls (thread-safe; the server runs in another thread) -------------------------------------------------
 
@@ -114,16 +103,6 @@ class FakeTwilio:
         with self._lock:
             self._fail_next.extend([(status, retry_after)] * n)
 
-    def down(self, down: bool = True) -> None:
-        """While down, every message request gets a 503."""
-        with self._lock:
-            self._down = down
-
-    def delay(self, seconds: float) -> None:
-        """Wait this long before answering each message request."""
-        with self._lock:
-            self._delay = seconds
-
     def reset(self) -> None:
         """Forget the messages and every failure set up."""
         with self._lock:
@@ -131,15 +110,12 @@ class FakeTwilio:
             self._by_sid.clear()
             self._failing.clear()
             self._fail_next.clear()
-            self._down = False
-            self._delay = 0.0
+            self._clear_controls()
             self.requests = 0
             self.max_in_flight = 0
 
-    def control(self, command: Mapping[str, Any]) -> None:
-        """Apply a control command as ``POST /_fake/control`` takes it (see ``_control``)."""
-        if command.get("reset"):
-            self.reset()
+    def _control(self, command: Mapping[str, Any]) -> None:
+        """Twilio's own commands: ``fail_number`` (one rule or a list) and ``fail_next`` (a rule or a count)."""
         fail_number = command.get("fail_number")
         for rule in [fail_number] if isinstance(fail_number, Mapping) else fail_number or []:
             self.fail_number(str(rule["phone"]), int(rule["code"]))
@@ -152,16 +128,6 @@ class FakeTwilio:
             )
         elif fail_next is not None:
             self.fail_next(int(fail_next))
-        if "down" in command:
-            self.down(bool(command["down"]))
-        if "delay" in command:
-            self.delay(float(command["delay"]))
-
-    def serve(self) -> BackgroundServer:
-        """A server for the fake on a free port; start it (or use it as a context manager). Sets ``url``."""
-        server = BackgroundServer(self.app)
-        self.url = server.url
-        return server
 
     # -- Twilio's side of the webhooks ------------------------------------------------------------------------------
 
@@ -236,7 +202,7 @@ class FakeTwilio:
         if scope["type"] != "http":
             return
         path, method = scope["path"], scope["method"]
-        body = await _read_body(receive)
+        body = await read_body(receive)
         if path.startswith(_ACCOUNTS_PREFIX) and path.endswith(_MESSAGES_SUFFIX):
             if method != "POST":
                 await _respond(send, 405, error_body(20004, 405, "Method not allowed"))
@@ -371,15 +337,6 @@ def _sid(prefix: str) -> str:
 
 def _seconds(value: float) -> bytes:
     return str(int(value) if float(value).is_integer() else value).encode()
-
-
-async def _read_body(receive: Any) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 async def _respond(send: Any, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
