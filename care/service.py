@@ -130,7 +130,7 @@ async def check_in(
         )
         counted = kind != "signal" or plan["accept_signals"]
         paused = plan["paused_until"] is not None and plan["paused_until"] > at
-        answers = plan["step"] > 0 or at >= plan["slot_at"] - _minutes(plan["window_min"])
+        answers = plan["step"] > 0 or at >= plan["slot_at"] - timedelta(minutes=plan["window_min"])
         closed = counted and not paused and answers
         if closed:
             await repository.close_ladder(conn, recipient_id=recipient_id, at=at)
@@ -235,10 +235,6 @@ async def _served(conn: asyncpg.Connection, recipient_id: int, principal: Princi
 def _check_serves(principal: Principal, district: str) -> None:
     if not principal.serves(district):
         raise Forbidden(f"You do not serve district {district}.", code="district_not_served")
-
-
-def _minutes(n: int) -> timedelta:
-    return timedelta(minutes=n)
 
 
 def _read(row: asyncpg.Record) -> RecipientRead:

@@ -21,6 +21,7 @@ from api.hazards.schemas import (
 from api.hazards.service import cell_keys
 from notifications.service import Notifier, Outgoing
 
+# Where an incident may go from each status; anything else is a 409.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.submitted: frozenset({Status.acknowledged, Status.rejected}),
     Status.acknowledged: frozenset({Status.in_progress, Status.rejected}),

@@ -248,9 +248,6 @@ async def feed(
     return IncidentFeed(features=features, next_before_id=features[-1].id if len(features) == limit else None)
 
 
-# Where an incident may go from each status; anything else is a 409.
-
-
 def _no_report(report_id: int) -> NotFound:
     return NotFound(f"You have no hazard report {report_id}.", code="report_not_found")
 
