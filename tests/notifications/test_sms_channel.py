@@ -54,7 +54,9 @@ async def test_korean_and_english_messages_arrive(channel: TwilioSmsChannel, fak
     results = await channel.send_many([sms(number(1), KOREAN), sms(number(2), ENGLISH)])
 
     assert [r.ok for r in results] == [True, True]
-    sent = fake.sent
+    # Sent concurrently, so Twilio may receive them in either order; each result names its own message.
+    by_to = {s["To"]: s for s in fake.sent}
+    sent = [by_to[number(1)], by_to[number(2)]]
     assert [r.provider_id for r in results] == [s["sid"] for s in sent]
     assert all(s["sid"].startswith("SM") and len(s["sid"]) == 34 for s in sent)
     assert sent[0] | {"sid": None} == {
