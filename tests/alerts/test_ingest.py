@@ -50,7 +50,8 @@ async def people(pool: asyncpg.Pool) -> dict[str, int]:
             "INSERT INTO devices (citizen_id, platform, fcm_token) VALUES ($1, 'android', $2)", ids["app"], "t" * 40
         )
         await conn.execute(
-            "INSERT INTO sms_opt_outs (phone, keyword, source, opted_out_at) VALUES ('+821011110004', 'STOP', 'sms', $1)",
+            "INSERT INTO sms_opt_outs (phone, keyword, source, opted_out_at)"
+            " VALUES ('+821011110004', 'STOP', 'sms', $1)",
             NOW,
         )
         recipient = await care.enroll(
