@@ -93,7 +93,9 @@ def _words(texts: Mapping[str, Any], *, event: str) -> dict[str, object]:
     for lang in ("ko", "en"):
         text = texts.get(lang) or texts.get("en" if lang == "ko" else "ko") or {"headline": event}
         words[f"headline_{lang}"] = clip(text.get("headline") or event, HEADLINE_CHARS)
-        instruction = clip(text.get("instruction") or text.get("description"), INSTRUCTION_CHARS)
+        # What to do, else what is happening: a message body is never empty, even for a bare CAP alert.
+        what = text.get("instruction") or text.get("description") or text.get("headline") or event
+        instruction = clip(what, INSTRUCTION_CHARS)
         words[f"instruction_{lang}"] = instruction
         words[f"event_{lang}"] = clip(event, 30)
     return words

@@ -205,3 +205,18 @@ async def test_two_districts_each_get_their_own_topic_and_shelter(pool, notifier
     topics = {r["recipient"] for r in rows if r["channel"] == "push"}
     assert topics == {"district-11680", "district-11110"}
     assert "+821011110005" in {r["recipient"] for r in rows}
+
+
+async def test_a_bare_alert_without_words_or_shelter_still_says_something(pool, notifier) -> None:
+    bare = (
+        b'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>bare</identifier>'
+        b"<sender>x@y</sender><sent>2026-07-14T12:00:00+09:00</sent><status>Actual</status>"
+        b"<msgType>Alert</msgType><scope>Public</scope><info><category>Other</category>"
+        b"<event>Power cut</event><urgency>Expected</urgency><severity>Minor</severity>"
+        b"<certainty>Likely</certainty><area><areaDesc>Jongno</areaDesc><geocode><valueName>KR_ADMIN</valueName>"
+        b"<value>11110</value></geocode></area></info></alert>"
+    )
+    result = await run(pool, notifier, bare)
+    assert result.outcome == "created"
+    [topic] = [r for r in await outbox(pool) if r["recipient"] == "district-11110"]
+    assert topic["body"] == "Power cut"
