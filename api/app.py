@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import Receive, Scope, Send
 
 from api.accounts.routes import DistrictController, MeController, StaffController
+from api.alerts.routes import AlertController, AlertFeedController
 from api.auth.guards import PUBLIC, BearerAuthMiddleware, authorize
 from api.auth.routes import AuthController
 from api.auth.service import OtpService
@@ -65,6 +66,8 @@ ROUTES = [
     Open311Controller,
     ShelterController,
     GuidanceController,
+    AlertController,
+    AlertFeedController,
 ]
 
 

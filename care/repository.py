@@ -36,13 +36,15 @@ async def insert_recipient(
     reach_despite_opt_out: bool,
     enrolled_by: str,
     now: datetime,
+    home: tuple[float, float] | None = None,
 ) -> int | None:
     """A new recipient's id, or None when the phone number is enrolled already."""
     return await conn.fetchval(
         """
         INSERT INTO care_recipients (name, phone, language, district, address, contact_by, consent_by, consent_at,
-                                     consent_scope, reach_despite_opt_out, enrolled_by, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+                                     consent_scope, reach_despite_opt_out, enrolled_by, created_at, updated_at,
+                                     home_lat, home_lon)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
         ON CONFLICT (phone) DO NOTHING
         RETURNING id
         """,
@@ -58,6 +60,8 @@ async def insert_recipient(
         reach_despite_opt_out,
         enrolled_by,
         now,
+        home[0] if home else None,
+        home[1] if home else None,
     )
 
 

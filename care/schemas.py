@@ -11,6 +11,7 @@ import msgspec
 from msgspec import Meta
 
 from api.districts import check_district
+from api.geo import SEOUL_BOUNDS
 from api.phones import normalise_phone
 from api.types import DisplayName, DistrictCode, Input, Language, Output, PhoneInput
 
@@ -86,12 +87,24 @@ def _within(t: str, start: str, end: str) -> bool:
     return start <= t < end if start <= end else t >= start or t < end
 
 
+class Home(Input, kw_only=True):
+    """Where the person lives, WGS84: their nearest shelter in a warning is found from here."""
+
+    lat: Annotated[float, Meta(ge=-90, le=90)]
+    lon: Annotated[float, Meta(ge=-180, le=180)]
+
+    def __post_init__(self) -> None:
+        if not SEOUL_BOUNDS.contains(self.lat, self.lon):
+            raise ValueError("home must be in Seoul (latitude 37.41…37.73, longitude 126.75…127.20)")
+
+
 class RecipientCreate(Input, kw_only=True):
     name: DisplayName
     phone: PhoneInput
     language: Language = Language.ko
     district: DistrictCode
     address: Text
+    home: Home | None = None
     contact_by: ContactBy = ContactBy.sms
     consent: Consent = msgspec.field(default_factory=Consent)
     reach_despite_opt_out: bool = True

@@ -14,6 +14,7 @@ from care import audit, messages, repository
 from care.cases import repository as cases_repository
 from care.contact import local, to_guardian, to_person
 from care.ladder import GUARDIAN, SLA, URGENT
+from care.safety import service as safety
 from care.schemas import (
     CheckinRead,
     GuardianRead,
@@ -47,6 +48,7 @@ async def enroll(
             reach_despite_opt_out=data.reach_despite_opt_out,
             enrolled_by=principal.subject,
             now=now,
+            home=(data.home.lat, data.home.lon) if data.home else None,
         )
         if recipient_id is None:
             raise Conflict(f"{data.phone} is enrolled already.", code="recipient_exists")
@@ -138,6 +140,7 @@ async def check_in(
             await repository.note_contact(conn, recipient_id=recipient_id, at=at)
         if counted:
             await _all_clear(conn, notifier, plan=plan, at=at)
+            await safety.answered(conn, notifier=notifier, recipient=plan, via=channel, at=at)
     return CheckinRead(
         recipient_id=recipient_id, channel=channel, kind=kind, at=at, counted=counted, closed_escalation=closed
     )
@@ -182,6 +185,7 @@ async def ask_for_help(
         case_id, new = await cases_repository.open_help_case(conn, recipient_id=recipient_id, now=at, sla=SLA["urgent"])
         # They are reachable, and a case is open: reminders now would only add noise.
         await repository.close_ladder(conn, recipient_id=recipient_id, at=at)
+        await safety.pause_for_help(conn, recipient_id=recipient_id)
         if new:
             key = f"care:{recipient_id}:help:{case_id}"
             params: dict[str, object] = {"name": plan["name"], "at": local(at)}
@@ -193,6 +197,11 @@ async def ask_for_help(
             text = f"{local(at)} 다시 도움 요청 ({channel}): {body or ''}".strip()
             await cases_repository.add_note(conn, case_id=case_id, author="system", body=text, now=at)
     return HelpRead(case_id=case_id, new_case=new)
+
+
+async def enrolled_citizen(conn: asyncpg.Connection, *, citizen_id: int) -> int | None:
+    """The care recipient a citizen is (by phone), or None for someone not in care."""
+    return await repository.recipient_id_for_citizen(conn, citizen_id)
 
 
 async def recipient_for_citizen(conn: asyncpg.Connection, *, citizen_id: int) -> int:

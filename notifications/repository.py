@@ -105,8 +105,11 @@ async def fan_out_to_districts(
     priority: int,
     max_attempts: int,
     now: datetime,
+    to_devices: bool = True,
 ) -> int:
     """One push per device of every citizen in ``districts``, and an SMS to each such citizen without a device.
+
+    With ``to_devices`` false, only the SMS.
 
     ``texts`` maps a language to (title, body, sms_body). Opted-out numbers are recorded as suppressed.
     """
@@ -125,7 +128,7 @@ async def fan_out_to_districts(
         FROM (
             SELECT 'push' AS channel, d.fcm_token AS recipient, c.id AS citizen_id, d.id AS device_id, c.language
             FROM citizens c JOIN devices d ON d.citizen_id = c.id
-            WHERE c.district = ANY($13::text[])
+            WHERE c.district = ANY($13::text[]) AND $14
             UNION ALL
             SELECT 'sms', c.phone, c.id, NULL, c.language
             FROM citizens c
@@ -146,6 +149,7 @@ async def fan_out_to_districts(
         max_attempts,
         now,
         list(districts),
+        to_devices,
     )
     return int(status.split()[-1])
 

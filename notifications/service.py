@@ -188,10 +188,13 @@ class Notifier:
         now: datetime,
         priority: Priority | None = None,
         dedupe_key: str | None = None,
+        to_devices: bool = True,
     ) -> Enqueued:
         """A message to every citizen of the districts, each in their language: push per device, else SMS.
 
-        One set-based statement, so a city-wide fan-out to a million people is one insert.
+        One set-based statement, so a city-wide fan-out to a million people is one insert. With
+        ``to_devices=False`` only the citizens without the app hear it (by SMS): for when the apps are
+        reached another way, such as the district's topic.
         """
         _in_transaction(conn)
         _check_districts(districts)
@@ -213,6 +216,7 @@ class Notifier:
             priority=int(priority if priority is not None else _default_priority(urgent)),
             max_attempts=self._settings.max_attempts,
             now=now,
+            to_devices=to_devices,
         )
         log.info("notice fanned out", notice_id=notice_id, template=template, deliveries=count)
         return Enqueued(notice_id=notice_id, created=True, deliveries=count)

@@ -238,3 +238,72 @@ async def all_clear(
         note,
     )
     return [r["id"] for r in rows]
+
+
+async def open_safety_cases(
+    conn: asyncpg.Connection, *, rows: Sequence[tuple[int, int]], now: datetime, sla: timedelta
+) -> list[asyncpg.Record]:
+    """A high 'safety_check' case per (recipient_id, alert_id), unless that pair has one; the ones opened."""
+    if not rows:
+        return []
+    recipient_ids, alert_ids = zip(*rows, strict=True)
+    return await conn.fetch(
+        """
+        INSERT INTO cases (recipient_id, district, reason, priority, alert_id, opened_at, sla_due_at)
+        SELECT DISTINCT r.id, r.district, 'safety_check', 'high', m.alert_id, $3::timestamptz, $4::timestamptz
+        FROM unnest($1::bigint[], $2::bigint[]) AS m (recipient_id, alert_id)
+        JOIN care_recipients r ON r.id = m.recipient_id
+        ON CONFLICT (recipient_id, alert_id) WHERE reason = 'safety_check' DO NOTHING
+        RETURNING id, recipient_id, district, alert_id
+        """,
+        list(recipient_ids),
+        list(alert_ids),
+        now,
+        now + sla,
+    )
+
+
+async def make_safety_urgent(
+    conn: asyncpg.Connection, *, rows: Sequence[tuple[int, int]], now: datetime, sla: timedelta
+) -> list[asyncpg.Record]:
+    """Make the unresolved safety-check cases of these (recipient_id, alert_id) urgent."""
+    if not rows:
+        return []
+    recipient_ids, alert_ids = zip(*rows, strict=True)
+    return await conn.fetch(
+        """
+        UPDATE cases c SET priority = 'urgent', sla_due_at = least(c.sla_due_at, $3::timestamptz)
+        FROM (SELECT DISTINCT * FROM unnest($1::bigint[], $2::bigint[])) AS m (recipient_id, alert_id)
+        WHERE c.recipient_id = m.recipient_id AND c.alert_id = m.alert_id
+          AND c.reason = 'safety_check' AND c.state <> 'resolved'
+        RETURNING c.id, c.recipient_id, c.district
+        """,
+        list(recipient_ids),
+        list(alert_ids),
+        now + sla,
+    )
+
+
+async def all_clear_safety(
+    conn: asyncpg.Connection, *, recipient_id: int, alert_ids: Sequence[int], now: datetime, note: str
+) -> list[int]:
+    """Mark the recipient's unresolved safety-check cases of these alerts all clear, with a note."""
+    rows = await conn.fetch(
+        """
+        WITH cleared AS (
+            UPDATE cases SET all_clear_at = $3
+            WHERE recipient_id = $1 AND reason = 'safety_check' AND alert_id = ANY($2::bigint[])
+              AND state <> 'resolved' AND all_clear_at IS NULL
+            RETURNING id
+        ), noted AS (
+            INSERT INTO case_notes (case_id, author, body, created_at)
+            SELECT id, 'system', $4, $3 FROM cleared
+        )
+        SELECT id FROM cleared ORDER BY id
+        """,
+        recipient_id,
+        list(alert_ids),
+        now,
+        note,
+    )
+    return [r["id"] for r in rows]

@@ -1,0 +1,132 @@
+"""Telling an alert's districts: a push per district topic, SMS to citizens without the app, and a personal
+message to everyone in care there, each with the nearest suitable shelter.
+
+All of it is written to the outbox in the ingest's transaction, under keys made of the alert's id, so an
+alert is told exactly once however often it is received.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from api.alerts import messages, repository
+from api.alerts.areas import DISTRICT_CENTROIDS
+from api.alerts.hazards import SHELTER_HAZARD, HazardKind
+from api.alerts.messages import HEADLINE_CHARS, INSTRUCTION_CHARS, clip
+from api.evacuation.schemas import Hazard
+from api.evacuation.service import nearest_for_points
+from care.contact import to_person
+from care.safety import service as safety
+from notifications.service import Notifier, Outgoing
+
+SEVERE = frozenset({"Severe", "Extreme"})
+SHELTER_NAME_CHARS = 30
+
+
+class Shelter(tuple[str, float]):
+    """A shelter's name and its distance in metres from where the person is."""
+
+
+async def tell(
+    conn: asyncpg.Connection,
+    *,
+    alert_id: int,
+    row: Mapping[str, Any],
+    replaced: Sequence[int],
+    notifier: Notifier,
+    now: datetime,
+) -> dict[str, int]:
+    """Write every message of one stored alert to the outbox; counts of deliveries and safety checks opened."""
+    cancel = row["msg_type"] == "Cancel"
+    districts: list[str] = row["districts"]
+    shelter_hazard = None if cancel else SHELTER_HAZARD.get(HazardKind(row["hazard"]))
+    words = _words(row["texts"], event=row["event"])
+    template = messages.ALL_CLEAR if cancel else messages.WARNING
+    deliveries = 0
+    near_office = await _nearest(conn, shelter_hazard, [DISTRICT_CENTROIDS[d] for d in districts])
+    for district, shelter in zip(districts, near_office, strict=True):
+        params = {**words, **_shelter_words(shelter, home=False)}
+        key = f"alert:{alert_id}:{district}"
+        topic = await notifier.to_district_topics(
+            conn, districts=[district], template=template, params=params, now=now, dedupe_key=f"{key}:topic"
+        )
+        sms = await notifier.to_district_citizens(
+            conn,
+            districts=[district],
+            template=template,
+            params=params,
+            now=now,
+            dedupe_key=f"{key}:sms",
+            to_devices=False,
+        )
+        deliveries += topic.deliveries + sms.deliveries
+    people = await repository.care_recipients_in(conn, districts)
+    asked: set[int] = set()
+    if cancel:
+        await safety.stand_down(conn, alert_ids=replaced, now=now)
+    elif row["severity"] in SEVERE:
+        asked = await safety.open_checks(
+            conn, alert_id=alert_id, recipient_ids=[p["recipient_id"] for p in people], replaced=replaced, now=now
+        )
+    homes = [_home(p) for p in people]
+    near_home = await _nearest(conn, shelter_hazard, homes)
+    items: list[Outgoing] = []
+    for person, shelter in zip(people, near_home, strict=True):
+        if cancel:
+            chosen = messages.ALL_CLEAR
+        else:
+            chosen = messages.ARE_YOU_SAFE if person["recipient_id"] in asked else messages.PERSONAL
+        params = {**words, **_shelter_words(shelter, home=person["home_lat"] is not None), "name": person["name"]}
+        key = f"alert:{alert_id}:care:{person['recipient_id']}"
+        items.append(to_person(person, template=chosen, key=key, params=params))
+    deliveries += await notifier.enqueue_many(conn, items=items, now=now)
+    return {"deliveries": deliveries, "safety_checks": len(asked)}
+
+
+def _words(texts: Mapping[str, Any], *, event: str) -> dict[str, object]:
+    """The alert's own words for the templates, clipped so that every message fits an SMS."""
+    words: dict[str, object] = {}
+    for lang in ("ko", "en"):
+        text = texts.get(lang) or texts.get("en" if lang == "ko" else "ko") or {"headline": event}
+        words[f"headline_{lang}"] = clip(text.get("headline") or event, HEADLINE_CHARS)
+        instruction = clip(text.get("instruction") or text.get("description"), INSTRUCTION_CHARS)
+        words[f"instruction_{lang}"] = instruction
+        words[f"event_{lang}"] = clip(event, 30)
+    return words
+
+
+def _shelter_words(shelter: Shelter | None, *, home: bool) -> dict[str, str]:
+    if shelter is None:
+        return {"shelter_ko": "", "shelter_en": ""}
+    name, metres = clip(shelter[0], SHELTER_NAME_CHARS), shelter[1]
+    distance = f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
+    if home:
+        return {
+            "shelter_ko": f" 댁에서 가까운 대피소: {name} ({distance})",
+            "shelter_en": f" Shelter near your home: {name} ({distance})",
+        }
+    return {"shelter_ko": f" 가까운 대피소: {name}", "shelter_en": f" Nearest shelter: {name}"}
+
+
+def _home(person: Mapping[str, Any]) -> tuple[float, float]:
+    if person["home_lat"] is not None:
+        return person["home_lat"], person["home_lon"]
+    return DISTRICT_CENTROIDS[person["district"]]
+
+
+async def _nearest(
+    conn: asyncpg.Connection, hazard: Hazard | None, points: Sequence[tuple[float, float]]
+) -> list[Shelter | None]:
+    """The nearest suitable shelter to each point, in one query for all of them."""
+    if hazard is None or not points:
+        return [None] * len(points)
+    found = await nearest_for_points(conn, hazard=hazard, lats=[p[0] for p in points], lons=[p[1] for p in points])
+    names = await repository.shelters_by_id(conn, [i for i in found.shelter_ids if i is not None])
+    return [
+        None if i is None else Shelter((names[i]["name"], d))
+        for i, d in zip(found.shelter_ids, found.distances_m, strict=True)
+    ]

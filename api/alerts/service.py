@@ -1,0 +1,219 @@
+"""Alerts from every source, one model: stored once, replaced through references, told to the people in them.
+
+An alert that is Actual and Public, in force and over some part of Seoul, is stored and fanned out in the
+same transaction; anything else is answered with what was done with it and why, and nothing is half-written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+import structlog
+
+from api.alerts import fanout, repository
+from api.alerts.areas import districts_for_area
+from api.alerts.cap import CapAlert, CapArea, CapInfo, MsgType, Severity, is_public_actual
+from api.alerts.hazards import classify
+from api.alerts.schemas import AlertArea, AlertRead, AlertSource, AlertText, Ingested, Outcome, SafeRead
+from api.errors import NotFound, Unprocessable
+from care import service as care_service
+from care.safety import service as safety
+from notifications.service import Notifier
+
+log = structlog.get_logger(__name__)
+
+LANGUAGES = ("ko", "en")
+
+
+class AlertRefused(Unprocessable):
+    """An alert we will not store: expired, or a Cancel of nothing we know."""
+
+
+async def ingest(
+    conn: asyncpg.Connection, cap: CapAlert, *, source: AlertSource | str, notifier: Notifier, now: datetime
+) -> Ingested:
+    """Store a parsed CAP alert once and tell the people in its districts; see the module docstring."""
+    source = AlertSource(source)
+    if cap.msg_type in (MsgType.ack, MsgType.error):
+        return _ignored(cap, f"msgType {cap.msg_type} is between alerting systems; it has nothing for people")
+    if not is_public_actual(cap):
+        return _ignored(cap, f"status {cap.status}, scope {cap.scope}: only Actual, Public alerts reach people")
+    if not cap.infos and cap.msg_type is not MsgType.cancel:
+        return _ignored(cap, "it has no <info> block: no event, no words for people")
+    expires = _expires(cap.infos)
+    if cap.msg_type is not MsgType.cancel and expires is not None and expires <= now:
+        raise AlertRefused(f"The alert expired at {expires.isoformat()}; nothing was stored.", code="alert_expired")
+    areas = [_area(a) for info in cap.infos for a in info.areas]
+    districts = sorted({d for a in areas for d in a.districts})
+    async with conn.transaction():
+        referenced = await repository.lock_referenced(conn, [(r.sender, r.identifier) for r in cap.references])
+        if cap.msg_type is not MsgType.alert and not referenced and cap.references:
+            known = "; ".join(f"{r.sender},{r.identifier}" for r in cap.references)
+            if cap.msg_type is MsgType.cancel:
+                raise AlertRefused(f"The Cancel refers to no alert stored here ({known}).", code="alert_unknown")
+            # An Update of something we missed is still news: it is told as a new alert.
+            log.info("update of unknown alerts taken as new", identifier=cap.identifier, references=known)
+        if not districts:
+            districts = sorted({d for r in referenced for d in r["districts"]})
+        if not districts:
+            return _ignored(cap, "its areas cover no district of Seoul")
+        row = _row(cap, source=source, areas=areas, districts=districts, expires=expires, now=now)
+        alert_id = await repository.insert_alert(conn, row)
+        if alert_id is None:
+            existing = await repository.find_by_identity(conn, sender=cap.sender, identifier=cap.identifier)
+            return Ingested(outcome=Outcome.duplicate, alert_id=existing, reason="already received")
+        replaced = await repository.replace(conn, ids=[r["id"] for r in referenced], by=alert_id, now=now)
+        told = await fanout.tell(conn, alert_id=alert_id, row=row, replaced=replaced, notifier=notifier, now=now)
+    log.info("alert ingested", alert_id=alert_id, identifier=cap.identifier, source=source, replaced=replaced, **told)
+    return Ingested(outcome=Outcome.created, alert_id=alert_id, replaced=replaced, **told)
+
+
+async def list_alerts(
+    conn: asyncpg.Connection,
+    *,
+    now: datetime,
+    district: str | None,
+    in_force: bool | None,
+    before_id: int | None,
+    limit: int,
+) -> list[AlertRead]:
+    """Public, actual alerts, newest first (only public ones are ever stored; the filter says so twice)."""
+    rows = await repository.list_alerts(
+        conn, now=now, district=district, in_force=in_force, public_only=True, before_id=before_id, limit=limit
+    )
+    return [_read(r, now=now) for r in rows]
+
+
+async def get_alert(conn: asyncpg.Connection, *, alert_id: int, now: datetime) -> AlertRead:
+    row = await repository.get_alert(conn, alert_id)
+    if row is None:
+        raise NotFound(f"There is no alert {alert_id}.", code="alert_not_found")
+    return _read(row, now=now)
+
+
+async def get_cap(conn: asyncpg.Connection, *, alert_id: int) -> CapAlert:
+    """The alert as a CAP message, as it came in (a KMA warning, as it was turned into CAP)."""
+    stored = await repository.get_cap(conn, alert_id)
+    if stored is None:
+        raise NotFound(f"There is no alert {alert_id}.", code="alert_not_found")
+    return msgspec.convert(stored, CapAlert, strict=False)
+
+
+async def mark_safe(
+    conn: asyncpg.Connection, *, alert_id: int, citizen_id: int, notifier: Notifier, now: datetime
+) -> SafeRead:
+    """A citizen says "I'm safe": kept for the alert, and for someone in care, their safety check is answered."""
+    async with conn.transaction():
+        if await repository.get_alert(conn, alert_id) is None:
+            raise NotFound(f"There is no alert {alert_id}.", code="alert_not_found")
+        await repository.record_safe(conn, alert_id=alert_id, citizen_id=citizen_id, now=now)
+        recipient_id = await care_service.enrolled_citizen(conn, citizen_id=citizen_id)
+        was_asked = False
+        if recipient_id is not None:
+            was_asked = await safety.was_asked(conn, alert_id=alert_id, recipient_id=recipient_id)
+            # A sign of life like any other: it answers this and every other open check, and the check-in.
+            await care_service.check_in(
+                conn, notifier=notifier, recipient_id=recipient_id, channel="app", kind="checkin", at=now
+            )
+    return SafeRead(alert_id=alert_id, safe_at=now, was_asked=was_asked)
+
+
+def _ignored(cap: CapAlert, reason: str) -> Ingested:
+    log.info("alert ignored", identifier=cap.identifier, sender=cap.sender, reason=reason)
+    return Ingested(outcome=Outcome.ignored, reason=reason)
+
+
+def _expires(infos: list[CapInfo]) -> datetime | None:
+    """The latest expiry of the info blocks; None when any of them runs without one."""
+    times = [i.expires for i in infos]
+    return None if not times or any(t is None for t in times) else max(t for t in times if t is not None)
+
+
+def _area(area: CapArea) -> AlertArea:
+    districts = sorted(districts_for_area(area))
+    if not districts:
+        method = "none"
+    elif any(_is_korean_code(v) for _, v in area.geocodes):
+        method = "geocode"
+    elif area.polygons:
+        method = "polygon"
+    else:
+        method = "circle"
+    return AlertArea(description=area.area_desc, districts=districts, method=method)
+
+
+def _is_korean_code(value: str) -> bool:
+    return value.strip().startswith("11") or value.strip().startswith("L1")
+
+
+def _texts(infos: list[CapInfo]) -> dict[str, AlertText]:
+    """Headline, description and instruction in Korean and English, each falling back on the other language."""
+    by_lang: dict[str, CapInfo] = {}
+    for info in infos:
+        lang = info.language.lower()[:2]
+        by_lang.setdefault(lang if lang in LANGUAGES else "other", info)
+    texts = {}
+    for lang in LANGUAGES:
+        info = by_lang.get(lang) or by_lang.get("en") or by_lang.get("ko") or by_lang.get("other")
+        if info is not None:
+            texts[lang] = AlertText(
+                headline=info.headline or info.event, description=info.description, instruction=info.instruction
+            )
+    return texts
+
+
+def _row(
+    cap: CapAlert,
+    *,
+    source: AlertSource,
+    areas: list[AlertArea],
+    districts: list[str],
+    expires: datetime | None,
+    now: datetime,
+) -> dict[str, Any]:
+    main = _main_info(cap.infos)
+    return {
+        "source": source.value,
+        "sender": cap.sender,
+        "identifier": cap.identifier,
+        "sent": cap.sent,
+        "status": cap.status.value,
+        "msg_type": cap.msg_type.value,
+        "scope": cap.scope.value,
+        "event": main.event if main else "Cancel",
+        "hazard": classify(main).value if main else "other",
+        "urgency": main.urgency.value if main else "Unknown",
+        "severity": main.severity.value if main else "Unknown",
+        "certainty": main.certainty.value if main else "Unknown",
+        "onset": min((i.onset for i in cap.infos if i.onset), default=None),
+        "expires": expires,
+        "texts": msgspec.to_builtins(_texts(cap.infos)),
+        "areas": msgspec.to_builtins(areas),
+        "districts": districts,
+        "incidents": list(cap.incidents),
+        "cap": msgspec.to_builtins(cap),
+        "received_at": now,
+    }
+
+
+_SEVERITY_ORDER = [Severity.extreme, Severity.severe, Severity.moderate, Severity.minor, Severity.unknown]
+
+
+def _main_info(infos: list[CapInfo]) -> CapInfo | None:
+    """The info block that speaks for the alert: the most severe, Korean first among equals."""
+    if not infos:
+        return None
+    return min(infos, key=lambda i: (_SEVERITY_ORDER.index(i.severity), not i.language.lower().startswith("ko")))
+
+
+def _read(row: asyncpg.Record, *, now: datetime) -> AlertRead:
+    fields = dict(row)
+    for name in ("incidents", "replaced_at", "scope"):
+        fields.pop(name, None)
+    in_force = (
+        row["replaced_by"] is None and row["msg_type"] != "Cancel" and (row["expires"] is None or row["expires"] > now)
+    )
+    return msgspec.convert({**fields, "in_force": in_force}, AlertRead, strict=False)

@@ -1,0 +1,135 @@
+"""Safety checks: when a severe warning covers someone in care, they are asked "are you safe?", and silence
+climbs their own escalation ladder (asked again, first guardian, a case tagged with the warning, urgent).
+
+Any sign of life answers every open check (a reply by SMS, the app, the chatbot, a sensor); whoever was
+alarmed hears that the person is safe.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import structlog
+
+from care import repository as care_repository
+from care.cases import repository as cases_repository
+from care.contact import local, to_guardian, to_person
+from care.ladder import SLA
+from care.safety import messages, repository
+from notifications.service import Notifier, Outgoing
+
+log = structlog.get_logger(__name__)
+
+ASKED, ASKED_AGAIN, GUARDIAN, CASE, URGENT = 1, 2, 3, 4, 5
+# In a warning, the second question comes sooner than a check-in's window would allow.
+ASK_AGAIN_AFTER = timedelta(minutes=15)
+BATCH = 20_000
+
+
+async def open_checks(
+    conn: asyncpg.Connection, *, alert_id: int, recipient_ids: Sequence[int], replaced: Sequence[int], now: datetime
+) -> set[int]:
+    """Open a check for each recipient not already asked about an alert this one replaces; those opened."""
+    opened = await repository.open_checks(
+        conn, alert_id=alert_id, recipient_ids=recipient_ids, replaced=replaced, now=now, first_due=ASK_AGAIN_AFTER
+    )
+    return set(opened)
+
+
+async def stand_down(conn: asyncpg.Connection, *, alert_ids: Sequence[int], now: datetime) -> int:
+    """A warning was lifted: its unanswered checks stop climbing (cases already opened stay with their worker)."""
+    if not alert_ids:
+        return 0
+    stopped = await repository.stand_down(conn, alert_ids=alert_ids)
+    log.info("safety checks stood down", alert_ids=list(alert_ids), stopped=stopped, at=now.isoformat())
+    return stopped
+
+
+async def answered(
+    conn: asyncpg.Connection, *, notifier: Notifier, recipient: Any, via: str, at: datetime
+) -> list[int]:
+    """A sign of life answers every open check of the recipient; guardians told of the silence hear they are safe.
+
+    ``recipient`` is a row with ``recipient_id`` and ``name``. Runs in the caller's transaction.
+    """
+    checks = await repository.answer(conn, recipient_id=recipient["recipient_id"], via=via, at=at)
+    if not checks:
+        return []
+    alert_ids = [c["alert_id"] for c in checks]
+    note = f"{local(at)} 안전 확인됨 (safe, via {via})"
+    await cases_repository.all_clear_safety(
+        conn, recipient_id=recipient["recipient_id"], alert_ids=alert_ids, now=at, note=note
+    )
+    reached = max(c["step"] for c in checks)
+    if reached >= GUARDIAN:
+        guardians = await care_repository.guardians_of(conn, recipient["recipient_id"])
+        told = guardians if reached >= URGENT else guardians[:1]
+        key = f"safety:{recipient['recipient_id']}:safe:{at.isoformat()}"
+        params: dict[str, object] = {"name": recipient["name"], "at": local(at)}
+        items = [to_guardian(g, template=messages.GUARDIAN_SAFE, key=key, params=params) for g in told]
+        await notifier.enqueue_many(conn, items=items, now=at)
+    return alert_ids
+
+
+async def pause_for_help(conn: asyncpg.Connection, *, recipient_id: int) -> None:
+    """A help case is open: the safety questions stop, the social worker has it."""
+    await repository.pause_ladders(conn, recipient_id=recipient_id)
+
+
+async def was_asked(conn: asyncpg.Connection, *, alert_id: int, recipient_id: int) -> bool:
+    return await repository.was_asked(conn, alert_id=alert_id, recipient_id=recipient_id)
+
+
+async def sweep(conn: asyncpg.Connection, *, notifier: Notifier, now: datetime) -> dict[str, int]:
+    """Advance every due safety check by one step, with its messages and cases, in one transaction."""
+    async with conn.transaction():
+        taken = await repository.advance_due(conn, now=now, limit=BATCH)
+        if not taken:
+            return {}
+        guardians: dict[int, list[asyncpg.Record]] = defaultdict(list)
+        if any(t["step"] in (GUARDIAN, URGENT) for t in taken):
+            for g in await care_repository.guardians_of_many(conn, [t["recipient_id"] for t in taken]):
+                guardians[g["recipient_id"]].append(g)
+        outgoing: list[Outgoing] = []
+        counts: dict[str, int] = defaultdict(int)
+        for step in taken:
+            key = f"safety:{step['alert_id']}:{step['recipient_id']}:{step['step']}"
+            params = _params(step)
+            match step["step"]:
+                case 2:
+                    outgoing.append(to_person(step, template=messages.ASK_AGAIN, key=key, params=params))
+                case 3:
+                    first = guardians[step["recipient_id"]][:1]
+                    outgoing += [
+                        to_guardian(g, template=messages.GUARDIAN_SILENT, key=key, params=params) for g in first
+                    ]
+                case 5:
+                    outgoing += [
+                        to_guardian(g, template=messages.GUARDIAN_URGENT, key=key, params=params)
+                        for g in guardians[step["recipient_id"]]
+                    ]
+            counts[f"step_{step['step']}"] += 1
+        pairs = [(t["recipient_id"], t["alert_id"]) for t in taken if t["step"] == CASE]
+        counts["cases_opened"] = len(
+            await cases_repository.open_safety_cases(conn, rows=pairs, now=now, sla=SLA["high"])
+        )
+        pairs = [(t["recipient_id"], t["alert_id"]) for t in taken if t["step"] == URGENT]
+        counts["cases_urgent"] = len(
+            await cases_repository.make_safety_urgent(conn, rows=pairs, now=now, sla=SLA["urgent"])
+        )
+        counts["deliveries"] = await notifier.enqueue_many(conn, items=outgoing, now=now)
+    log.info("safety sweep", **counts)
+    return dict(counts)
+
+
+def _params(step: Any) -> dict[str, object]:
+    texts = step["texts"] or {}
+    return {
+        "name": step["name"],
+        "event_ko": (texts.get("ko") or {}).get("headline") or step["event"],
+        "event_en": (texts.get("en") or {}).get("headline") or step["event"],
+    }
