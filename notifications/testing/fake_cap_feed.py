@@ -40,6 +40,11 @@ class FakeCapFeed(FakeProvider):
                 self._entries.append({"path": path})
         return f"{self.url}{path}"
 
+    def link(self, path: str) -> None:
+        """List ``path`` in the index without serving anything there (a 404, as a feed's stale entry gives)."""
+        with self._lock:
+            self._entries.append({"path": path})
+
     def embed(self, body: bytes) -> None:
         """Add an index entry that carries a CAP message in its content instead of linking to it."""
         with self._lock:

@@ -53,6 +53,8 @@ def seoul_alert(identifier: str, *, now: datetime, expires_in: timedelta = timed
                 onset=now,
                 expires=now + expires_in,
                 headline="탄천 홍수경보",
+                description="탄천 대곡교 지점의 수위가 홍수경보 기준을 넘었습니다.",
+                instruction="하천변 산책로와 저지대에서 즉시 벗어나세요.",
                 areas=[CapArea(area_desc="강남구", geocodes=[("KR_ADMIN", "11680")])],
             )
         ],

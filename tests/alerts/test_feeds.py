@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import asyncpg
 import httpx
+import msgspec
 import pytest
 
+from api.alerts import jobs as alert_jobs
 from api.alerts.cap import parse_cap
 from api.alerts.feeds import FeedEntry, FeedError, FeedMemory, FeedReader, parse_index
+from api.settings import AlertSettings, Settings
+from api.worker.jobs import JOBS
+from api.worker.runner import run_job
 from notifications.testing.fake_cap_feed import ATOM_PATH, RSS_PATH, FakeCapFeed
-from tests.alerts.feed_messages import BILLION_LAUGHS, EXTERNAL_ENTITY, seoul_message
+from tests.alerts.feed_messages import BILLION_LAUGHS, EXTERNAL_ENTITY, seoul_message, unknown_severity
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 BASE = "https://feeds.example.test/cap/index.atom"
@@ -160,3 +167,121 @@ async def test_down_garbage_slow_and_missing_are_feed_errors(feed: FakeCapFeed, 
     with pytest.raises(FeedError, match="no complete answer within 2 s") as slow:
         await reader.index(index_url)
     assert slow.value.transient
+
+
+# -- the poll job: feeds into stored alerts -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def feed_settings(settings: Settings, feed: FakeCapFeed, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    # The job's memory is per process; each test starts as a fresh process would.
+    monkeypatch.setattr(alert_jobs, "_feed_memory", FeedMemory())
+    alerts = AlertSettings(cap_feed_urls=f"{feed.url}{ATOM_PATH}", http_timeout_s=2, max_bytes=50_000)
+    return msgspec.structs.replace(settings, alerts=alerts)
+
+
+async def poll_feeds(pool: asyncpg.Pool, settings: Settings, at: datetime) -> dict[str, Any]:
+    run = await run_job(pool, JOBS["alerts.poll-cap-feeds"], now=at, settings=settings)
+    assert run.ran and run.result is not None
+    return run.result
+
+
+async def stored(pool: asyncpg.Pool) -> list[tuple[str, str, str]]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT identifier, source, msg_type FROM alerts ORDER BY identifier")
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+async def test_good_entries_are_ingested_and_bad_ones_skipped_with_reasons(pool, feed, feed_settings) -> None:
+    feed.put("/good.cap", seoul_message("good-linked", now=NOW))
+    feed.embed(seoul_message("good-embedded", now=NOW))
+    feed.put("/malformed.cap", b"<alert xmlns='urn:oasis:names:tc:emergency:cap:1.2'><identifier>")
+    feed.put("/bomb.cap", BILLION_LAUGHS)
+    feed.put("/awful.cap", unknown_severity("awful", now=NOW))
+    feed.put("/expired.cap", seoul_message("expired", now=NOW - timedelta(hours=8)))
+    feed.put("/busan.cap", seoul_message("busan", now=NOW).replace(b"11680", b"26110"))
+    feed.link("/gone.cap")
+
+    result = await poll_feeds(pool, feed_settings, NOW)
+
+    assert (result["created"], result["duplicate"], result["ignored"]) == (2, 0, 1)
+    assert result["deliveries"] > 0
+    reasons = {s["item"].rsplit("/", 1)[-1]: s["reason"] for s in result["skips"]}
+    assert "not well-formed" in reasons["malformed.cap"]
+    assert "forbidden XML construct" in reasons["bomb.cap"]
+    assert "'Awful' is not one of" in reasons["awful.cap"]
+    assert "expired" in reasons["expired.cap"]
+    assert "HTTP 404" in reasons["gone.cap"]
+    assert result["skipped"] == 5 and result["errors"] == []
+    assert await stored(pool) == [("good-embedded", "feed", "Alert"), ("good-linked", "feed", "Alert")]
+
+
+async def test_the_index_etag_is_honoured_and_entries_are_fetched_once(pool, feed, feed_settings) -> None:
+    feed.put("/one.cap", seoul_message("one", now=NOW))
+    feed.put("/bad.cap", b"not xml")
+    first = await poll_feeds(pool, feed_settings, NOW)
+    assert (first["created"], first["skipped"]) == (1, 1)
+
+    second = await poll_feeds(pool, feed_settings, NOW + timedelta(minutes=1))
+    assert (second["created"], second["duplicate"], second["skipped"]) == (0, 0, 0)
+    index_requests = [r for r in feed.requests if r["path"] == ATOM_PATH]
+    assert index_requests[1]["if-none-match"].startswith('"')
+    assert (feed.fetched("/one.cap"), feed.fetched("/bad.cap")) == (1, 1)
+
+    feed.put("/two.cap", seoul_message("two", now=NOW))
+    third = await poll_feeds(pool, feed_settings, NOW + timedelta(minutes=2))
+    assert (third["created"], third["skipped"]) == (1, 0)
+    assert (feed.fetched("/one.cap"), feed.fetched("/two.cap")) == (1, 1)
+
+
+async def test_a_restarted_process_reads_again_and_stores_nothing_twice(pool, feed, feed_settings, monkeypatch) -> None:
+    feed.put("/one.cap", seoul_message("one", now=NOW))
+    await poll_feeds(pool, feed_settings, NOW)
+    monkeypatch.setattr(alert_jobs, "_feed_memory", FeedMemory())
+    again = await poll_feeds(pool, feed_settings, NOW + timedelta(minutes=1))
+    assert (again["created"], again["duplicate"]) == (0, 1)
+    assert again["deliveries"] == 0
+
+
+async def test_one_alert_failing_leaves_the_others_stored_and_is_tried_again(pool, feed, feed_settings) -> None:
+    feed.put("/fine.cap", seoul_message("fine", now=NOW))
+    # Longer than the alerts table allows: the insert fails inside ingest, whose savepoint rolls back alone.
+    feed.put("/too-long.cap", seoul_message("x" * 301, now=NOW))
+    first = await poll_feeds(pool, feed_settings, NOW)
+    assert first["created"] == 1
+    (skip,) = first["skips"]
+    assert skip["item"].endswith("/too-long.cap") and skip["reason"].startswith("failed: CheckViolationError")
+    assert await stored(pool) == [("fine", "feed", "Alert")]
+    # Not remembered as done, and the index's ETag not kept: the next poll tries it again.
+    await poll_feeds(pool, feed_settings, NOW + timedelta(minutes=1))
+    assert (feed.fetched("/fine.cap"), feed.fetched("/too-long.cap")) == (1, 2)
+    assert all(r["if-none-match"] == "" for r in feed.requests if r["path"] == ATOM_PATH)
+
+
+async def test_an_unreadable_feed_is_an_error_and_the_next_poll_goes_on(pool, feed, feed_settings) -> None:
+    feed.put("/one.cap", seoul_message("one", now=NOW))
+    feed.garbage()
+    broken = await poll_feeds(pool, feed_settings, NOW)
+    (error,) = broken["errors"]
+    assert error["source"] == "feed" and "not well-formed" in error["reason"] and error["url"].endswith(ATOM_PATH)
+    feed.garbage(False)
+    feed.down()
+    down = await poll_feeds(pool, feed_settings, NOW + timedelta(minutes=1))
+    assert "HTTP 503" in down["errors"][0]["reason"]
+    feed.down(False)
+    fine = await poll_feeds(pool, feed_settings, NOW + timedelta(minutes=2))
+    assert (fine["created"], fine["errors"]) == (1, [])
+
+
+async def test_a_single_cap_message_url_is_polled_as_a_feed(pool, feed, feed_settings) -> None:
+    url = feed.put("/latest.cap", seoul_message("latest", now=NOW), listed=False)
+    single = msgspec.structs.replace(
+        feed_settings, alerts=msgspec.structs.replace(feed_settings.alerts, cap_feed_urls=url)
+    )
+    result = await poll_feeds(pool, single, NOW)
+    assert result["created"] == 1
+    assert await stored(pool) == [("latest", "feed", "Alert")]
+
+
+async def test_without_feed_urls_the_feed_poll_is_off(pool, settings) -> None:
+    assert await poll_feeds(pool, settings, NOW) == {"disabled": "CAP_FEED_URLS is empty"}
