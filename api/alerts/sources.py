@@ -33,6 +33,7 @@ from notifications.service import Notifier
 log = structlog.get_logger(__name__)
 
 MAX_LISTED = 50  # skips and errors listed in a job's result; the counts cover them all
+MAX_REASON = 300  # characters of a reason kept in the result (a database error can quote a whole row)
 # Reasons already logged at info level in this process: a line refused once is refused on every re-poll of
 # the window, and one log line says as much as a thousand.
 _noted: set[str] = set()
@@ -63,13 +64,13 @@ class Tally:
         """Count an item we did not ingest, and log why (at info once per process, then at debug)."""
         self.skipped += 1
         if len(self.skips) < MAX_LISTED:
-            self.skips.append({"item": item, "reason": reason})
+            self.skips.append({"item": item, "reason": reason[:MAX_REASON]})
         _note("warning source item skipped", item=item, reason=reason)
 
     def error(self, source: str, reason: str, **details: str) -> None:
         """A whole source that could not be read this time."""
         if len(self.errors) < MAX_LISTED:
-            self.errors.append({"source": source, "reason": reason, **details})
+            self.errors.append({"source": source, "reason": reason[:MAX_REASON], **details})
         log.warning("warning source unreadable", source=source, reason=reason, **details)
 
     def result(self) -> dict[str, Any]:
