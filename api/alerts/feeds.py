@@ -54,11 +54,21 @@ class FeedIndex(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class FeedMemory:
-    """Per process: each index's validators and the entries already dealt with."""
+    """Per process: each index's validators and, per feed, the entries already dealt with."""
 
     def __init__(self) -> None:
         self.validators: dict[str, tuple[str | None, str | None]] = {}
-        self.done: set[str] = set()
+        self._done: dict[str, set[str]] = {}
+
+    def is_done(self, feed_url: str, key: str) -> bool:
+        return key in self._done.get(feed_url, ())
+
+    def mark_done(self, feed_url: str, key: str) -> None:
+        self._done.setdefault(feed_url, set()).add(key)
+
+    def forget_all_but(self, feed_url: str, keys: set[str]) -> None:
+        """Keep only what the feed still lists, so the memory is as large as the feeds, not their history."""
+        self._done[feed_url] = self._done.get(feed_url, set()) & keys
 
     def remember_index(self, index: FeedIndex) -> None:
         """Send this index's validators next time: call it only once every entry was dealt with."""

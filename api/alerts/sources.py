@@ -174,9 +174,10 @@ async def poll_feed(
     if index.not_modified:
         return
     memory = reader.memory
+    memory.forget_all_but(url, {entry.key for entry in index.entries})
     complete = True
     for entry in index.entries:
-        if entry.key in memory.done:
+        if memory.is_done(url, entry.key):
             continue
         item = entry.url or f"{url} ({entry.key[:19]}…)"
         try:
@@ -186,14 +187,14 @@ async def poll_feed(
             if e.transient:
                 complete = False
             else:
-                memory.done.add(entry.key)
+                memory.mark_done(url, entry.key)
             continue
         except CapError as e:
             tally.skip(item, f"not an acceptable CAP message: {e.reason}")
-            memory.done.add(entry.key)
+            memory.mark_done(url, entry.key)
             continue
         if await ingest_one(conn, cap, source="feed", item=item, notifier=notifier, now=now, tally=tally):
-            memory.done.add(entry.key)
+            memory.mark_done(url, entry.key)
         else:
             complete = False
     # The index's validators are kept only when every entry was dealt with: a 304 next time must not hide an

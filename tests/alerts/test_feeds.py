@@ -112,6 +112,17 @@ def test_unsafe_or_foreign_indexes_are_refused(body: bytes, reason: str) -> None
     assert not refused.value.transient
 
 
+def test_the_memory_keeps_only_what_each_feed_still_lists() -> None:
+    memory = FeedMemory()
+    memory.mark_done("a", "https://a.test/1.cap")
+    memory.mark_done("a", "https://a.test/2.cap")
+    memory.mark_done("b", "https://a.test/1.cap")
+    memory.forget_all_but("a", {"https://a.test/2.cap", "https://a.test/3.cap"})
+    assert not memory.is_done("a", "https://a.test/1.cap")
+    assert memory.is_done("a", "https://a.test/2.cap")
+    assert memory.is_done("b", "https://a.test/1.cap")
+
+
 # -- fetching -------------------------------------------------------------------------------------------------------
 
 
