@@ -99,7 +99,7 @@ def _note(event: str, **fields: str) -> None:
 async def ingest_one(
     conn: asyncpg.Connection, cap: CapAlert, *, source: str, item: str, notifier: Notifier, now: datetime, tally: Tally
 ) -> bool:
-    """Ingest one alert, counting what became of it; False when it failed in a way a later try may not."""
+    """Ingest one alert, counting what became of it; False when it failed unexpectedly, so it is worth another try."""
     try:
         tally.count(await service.ingest(conn, cap, source=source, notifier=notifier, now=now))
     except service.AlertRefused as e:
@@ -110,9 +110,6 @@ async def ingest_one(
         tally.skip(item, f"failed: {type(e).__name__}: {e}")
         return False
     return True
-
-
-# -- KMA ---------------------------------------------------------------------------------------------------------------
 
 
 async def poll_kma(
@@ -157,9 +154,6 @@ async def ingest_kma_warning(
             return
     cap = kma_to_cap(warning, references=references)
     await ingest_one(conn, cap, source="kma", item=item, notifier=notifier, now=now, tally=tally)
-
-
-# -- CAP feeds ---------------------------------------------------------------------------------------------------------
 
 
 async def poll_feed(
