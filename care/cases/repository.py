@@ -9,7 +9,7 @@ import asyncpg
 
 # A case as the API shows it; $1 is now, for ``overdue``. The recipient comes as one json object.
 _CASE_VIEW = """
-    SELECT c.id, c.district, c.reason, c.priority, c.state, c.slot_at, c.opened_at, c.sla_due_at,
+    SELECT c.id, c.district, c.reason, c.priority, c.state, c.slot_at, c.alert_id, c.opened_at, c.sla_due_at,
            (c.state = 'open' AND $1::timestamptz > c.sla_due_at) AS overdue,
            c.all_clear_at, c.acknowledged_at, c.acknowledged_by, c.resolved_at, c.resolved_by, c.outcome,
            json_build_object('id', r.id, 'name', r.name, 'district', r.district, 'phone', r.phone,

@@ -28,6 +28,7 @@ class Priority(StrEnum):
 class Reason(StrEnum):
     missed_checkin = "missed_checkin"
     help_request = "help_request"
+    safety_check = "safety_check"  # unanswered "are you safe?" during a severe warning (alert_id says which)
 
 
 class Outcome(StrEnum):
@@ -56,6 +57,7 @@ class CaseRead(Output, frozen=True):
     priority: Priority
     state: CaseState
     slot_at: datetime | None
+    alert_id: int | None
     opened_at: datetime
     sla_due_at: datetime
     overdue: bool

@@ -172,3 +172,12 @@ async def test_a_citizen_says_they_are_safe(client, operator, app) -> None:
         await conn.close()
     missing = await client.post("/v1/alerts/999999/safe", headers=bearer(token))
     assert missing.status_code == 404
+
+
+async def test_districts_from_a_circle_around_the_gangnam_office(client, operator) -> None:
+    geocode = b"<geocode><valueName>KR_ADMIN</valueName><value>11680</value></geocode>"
+    xml = cap_xml("circle-1").replace(geocode, b"<circle>37.5172,127.0473 1.5</circle>")
+    alert_id = (await post_cap(client, operator, xml)).json()["alert_id"]
+    alert = (await client.get(f"/v1/alerts/{alert_id}")).json()
+    assert alert["districts"] == ["11680"]
+    assert {a["method"] for a in alert["areas"]} == {"circle"}
