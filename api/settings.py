@@ -162,6 +162,34 @@ class NotifySettings(_Group, frozen=True):
     }
 
 
+class AlertSettings(_Group, frozen=True):
+    """Weather and disaster warning sources: KMA's warnings API and CAP feeds, each polled by the worker."""
+
+    kma_base_url: str = "https://apis.data.go.kr"
+    kma_service_key: str | None = None  # data.go.kr's *decoded* key; unset, the KMA poll is off
+    kma_poll_s: int = 60
+    kma_window_hours: int = 24
+    cap_feed_urls: str = ""  # comma-separated Atom/RSS indexes or single CAP message URLs; empty, the poll is off
+    cap_poll_s: int = 60
+    http_timeout_s: float = 10.0
+    max_bytes: int = 1_000_000
+
+    ENV: ClassVar[dict[str, str]] = {
+        "kma_base_url": "KMA_BASE_URL",
+        "kma_service_key": "KMA_SERVICE_KEY",
+        "kma_poll_s": "KMA_POLL_SECONDS",
+        "kma_window_hours": "KMA_WINDOW_HOURS",
+        "cap_feed_urls": "CAP_FEED_URLS",
+        "cap_poll_s": "CAP_POLL_SECONDS",
+        "http_timeout_s": "ALERTS_HTTP_TIMEOUT",
+        "max_bytes": "ALERTS_MAX_BYTES",
+    }
+
+    @property
+    def feed_urls(self) -> list[str]:
+        return [url.strip() for url in self.cap_feed_urls.split(",") if url.strip()]
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """All settings, one typed group per concern."""
 
@@ -173,6 +201,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     fcm: FcmSettings = FcmSettings()
     twilio: TwilioSettings = TwilioSettings()
     notify: NotifySettings = NotifySettings()
+    alerts: AlertSettings = AlertSettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -187,6 +216,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             fcm=FcmSettings.from_env(env),
             twilio=TwilioSettings.from_env(env),
             notify=NotifySettings.from_env(env),
+            alerts=AlertSettings.from_env(env),
         )
         if settings.log.format not in ("json", "console"):
             raise SettingsError("LOG_FORMAT must be 'json' or 'console'")
@@ -195,6 +225,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("Twilio needs a sender: set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
         if bool(twilio.account_sid) and not twilio.auth_token:
             raise SettingsError("TWILIO_ACCOUNT_SID is set without TWILIO_AUTH_TOKEN")
+        alerts = settings.alerts
+        if min(alerts.kma_poll_s, alerts.cap_poll_s, alerts.kma_window_hours, alerts.max_bytes) < 1:
+            raise SettingsError(
+                "KMA_POLL_SECONDS, CAP_POLL_SECONDS, KMA_WINDOW_HOURS and ALERTS_MAX_BYTES must be at least 1"
+            )
+        if not alerts.http_timeout_s > 0:
+            raise SettingsError("ALERTS_HTTP_TIMEOUT must be a positive number of seconds")
         if settings.auth.jwt_secret is not None and len(settings.auth.jwt_secret.encode()) < 32:
             raise SettingsError("JWT_SECRET must be at least 32 bytes; `openssl rand -base64 48` makes one")
         return settings

@@ -6,6 +6,7 @@ import itertools
 import re
 
 from api.alerts.cap import CapArea
+from api.alerts.kma_areas import districts_for_kma_area
 from api.districts import DISTRICTS
 from api.geo import great_circle_m
 
@@ -41,6 +42,8 @@ DISTRICT_CENTROIDS: dict[str, tuple[float, float]] = {
 
 # Geocode schemes that are known not to be Korean: their values can look like ours (a New York ZIP 11680).
 _FOREIGN_SCHEMES = re.compile(r"^(SAME|FIPS6?|UGC|ZIP|NUTS\d?|EMMA_ID|profile:CAP-CP:.*|layer:.*)$", re.IGNORECASE)
+# The scheme our KMA alerts (and KMA-derived feeds) name a KMA warning area with.
+KMA_AREA_SCHEME = "KMA_AREA"
 # A district code (11680), or a 10-digit 법정동/행정동 code that begins with its district's (1168010100).
 _KOREAN_CODE = re.compile(r"^(11\d{3})(\d{5})?$")
 
@@ -69,6 +72,10 @@ def districts_for_area(area: CapArea) -> set[str]:
 def _districts_by_geocode(geocodes: list[tuple[str, str]]) -> set[str]:
     found = set()
     for value_name, value in geocodes:
+        if value_name.strip().upper() == KMA_AREA_SCHEME:
+            # A KMA warning area (L1100100) covers the districts of kma_areas' table; outside Seoul, none.
+            found |= districts_for_kma_area(value)
+            continue
         match = _KOREAN_CODE.fullmatch(value.strip())
         if match and match[1] in DISTRICTS and not _FOREIGN_SCHEMES.fullmatch(value_name.strip()):
             found.add(match[1])

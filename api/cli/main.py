@@ -129,7 +129,8 @@ def jobs_list() -> None:
     """List every scheduled job."""
     from api.worker.jobs import JOBS
 
-    for job in JOBS.values():
+    settings = load_settings()
+    for job in (j.for_settings(settings) for j in JOBS.values()):
         click.echo(f"{job.name}\tevery {job.every}\t{job.description}")
 
 

@@ -25,6 +25,7 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
 
 async def run_job(pool: asyncpg.Pool, job: Job, *, now: datetime, settings: Settings) -> RunResult:
     """Run ``job`` for the slot of ``now`` unless some worker already has; a failure rolls the slot back."""
+    job = job.for_settings(settings)
     slot = job.slot(now)
     async with pool.acquire() as conn, conn.transaction():
         if not await runs.claim(conn, job=job.name, slot=slot):

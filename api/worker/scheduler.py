@@ -33,7 +33,7 @@ async def serve(settings: Settings, *, dispatch: bool = True, schedule: bool = T
             # One failed run must not stop the schedule; the slot was rolled back and the next one will try.
             log.exception("job failed", job=job.name)
 
-    for job in JOBS.values():
+    for job in (j.for_settings(settings) for j in JOBS.values()):
         scheduler.add_job(
             fire,
             IntervalTrigger(seconds=job.every.total_seconds(), start_date=EPOCH, timezone=UTC),

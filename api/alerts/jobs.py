@@ -1,0 +1,70 @@
+"""Scheduled polls of the warning sources: KMA's warnings API and the configured CAP feeds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import structlog
+
+from api.alerts.feeds import FeedMemory, FeedReader
+from api.alerts.kma import KmaClient
+from api.alerts.sources import Tally, poll_feed, poll_kma
+from api.worker.registry import JobContext, job
+from notifications.service import Notifier
+
+log = structlog.get_logger(__name__)
+
+# What this process has read of each feed (validators, entries dealt with). Lost on restart, which costs one
+# full re-read: alerts are de-duplicated by identifier when stored.
+_feed_memory = FeedMemory()
+_said_disabled: set[str] = set()
+
+
+@job(
+    "alerts.poll-kma",
+    every=timedelta(seconds=60),
+    every_from=lambda settings: timedelta(seconds=settings.alerts.kma_poll_s),
+)
+async def poll_kma_warnings(ctx: JobContext) -> dict[str, Any]:
+    """Read KMA's warnings for Seoul's areas of the last hours and ingest each line as a CAP alert."""
+    alerts = ctx.settings.alerts
+    if not alerts.kma_service_key:
+        return _disabled("alerts.poll-kma", "KMA_SERVICE_KEY is not set")
+    client = KmaClient(alerts.kma_base_url, alerts.kma_service_key, timeout_s=alerts.http_timeout_s)
+    tally = await poll_kma(
+        ctx.conn,
+        client,
+        window=timedelta(hours=alerts.kma_window_hours),
+        notifier=Notifier(ctx.settings.notify),
+        now=ctx.now,
+    )
+    return tally.result()
+
+
+@job(
+    "alerts.poll-cap-feeds",
+    every=timedelta(seconds=60),
+    every_from=lambda settings: timedelta(seconds=settings.alerts.cap_poll_s),
+)
+async def poll_cap_feeds(ctx: JobContext) -> dict[str, Any]:
+    """Read each configured CAP feed and ingest the CAP messages not read before."""
+    alerts = ctx.settings.alerts
+    urls = alerts.feed_urls
+    if not urls:
+        return _disabled("alerts.poll-cap-feeds", "CAP_FEED_URLS is empty")
+    tally = Tally()
+    notifier = Notifier(ctx.settings.notify)
+    async with httpx.AsyncClient(timeout=alerts.http_timeout_s, follow_redirects=True) as http:
+        reader = FeedReader(http, _feed_memory, timeout_s=alerts.http_timeout_s, max_bytes=alerts.max_bytes)
+        for url in urls:
+            await poll_feed(ctx.conn, reader, url, notifier=notifier, now=ctx.now, tally=tally)
+    return tally.result()
+
+
+def _disabled(name: str, why: str) -> dict[str, Any]:
+    if name not in _said_disabled:
+        _said_disabled.add(name)
+        log.info("warning source disabled", job=name, reason=why)
+    return {"disabled": why}

@@ -1,0 +1,197 @@
+"""Warning sources, polled: KMA's warning lines and CAP feeds, each message ingested on its own.
+
+``ingest`` runs each alert in a transaction of its own (a savepoint inside the job's), so one alert that
+fails leaves the others stored. What could not be ingested is counted with its reason, never raised: the
+next poll must run whatever this one met.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import structlog
+
+from api.alerts import repository, service, sources_repository
+from api.alerts.cap import CapAlert, CapError, CapReference, MsgType, parse_cap
+from api.alerts.feeds import FeedError, FeedReader
+from api.alerts.kma import Command, KmaClient, KmaError, KmaUnavailable, KmaWarning
+from api.alerts.kma_cap import (
+    KMA_SENDER,
+    identifier,
+    incident_key,
+    kma_to_cap,
+    msg_type_for,
+    needs_warning_in_force,
+)
+from api.alerts.schemas import Ingested
+from notifications.service import Notifier
+
+log = structlog.get_logger(__name__)
+
+MAX_LISTED = 50  # skips and errors listed in a job's result; the counts cover them all
+MAX_REASON = 300  # characters of a reason kept in the result (a database error can quote a whole row)
+# Reasons already logged at info level in this process: a line refused once is refused on every re-poll of
+# the window, and one log line says as much as a thousand.
+_noted: set[str] = set()
+
+
+@dataclass
+class Tally:
+    """What one poll did, as the job's result: counts by outcome, and each skip and error with its reason."""
+
+    created: int = 0
+    duplicate: int = 0
+    ignored: int = 0
+    deliveries: int = 0
+    skips: list[dict[str, str]] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    skipped: int = 0
+
+    def count(self, ingested: Ingested) -> None:
+        self.deliveries += ingested.deliveries
+        if ingested.outcome == "created":
+            self.created += 1
+        elif ingested.outcome == "duplicate":
+            self.duplicate += 1
+        else:
+            self.ignored += 1
+
+    def skip(self, item: str, reason: str) -> None:
+        """Count an item we did not ingest, and log why (at info once per process, then at debug)."""
+        self.skipped += 1
+        if len(self.skips) < MAX_LISTED:
+            self.skips.append({"item": item, "reason": reason[:MAX_REASON]})
+        _note("warning source item skipped", item=item, reason=reason)
+
+    def error(self, source: str, reason: str, **details: str) -> None:
+        """A whole source that could not be read this time."""
+        if len(self.errors) < MAX_LISTED:
+            self.errors.append({"source": source, "reason": reason[:MAX_REASON], **details})
+        log.warning("warning source unreadable", source=source, reason=reason, **details)
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "duplicate": self.duplicate,
+            "ignored": self.ignored,
+            "deliveries": self.deliveries,
+            "skipped": self.skipped,
+            "skips": self.skips,
+            "errors": self.errors,
+        }
+
+
+def _note(event: str, **fields: str) -> None:
+    key = repr(sorted(fields.items()))
+    if key in _noted:
+        log.debug(event, **fields)
+        return
+    if len(_noted) > 10_000:
+        _noted.clear()
+    _noted.add(key)
+    log.info(event, **fields)
+
+
+async def ingest_one(
+    conn: asyncpg.Connection, cap: CapAlert, *, source: str, item: str, notifier: Notifier, now: datetime, tally: Tally
+) -> bool:
+    """Ingest one alert, counting what became of it; False when it failed unexpectedly, so it is worth another try."""
+    try:
+        tally.count(await service.ingest(conn, cap, source=source, notifier=notifier, now=now))
+    except service.AlertRefused as e:
+        tally.skip(item, e.detail)
+    except Exception as e:
+        # ingest's own transaction has rolled back; the job's goes on with the next alert.
+        log.exception("alert failed to ingest", item=item, identifier=cap.identifier)
+        tally.skip(item, f"failed: {type(e).__name__}: {e}")
+        return False
+    return True
+
+
+async def poll_kma(
+    conn: asyncpg.Connection, client: KmaClient, *, window: timedelta, notifier: Notifier, now: datetime
+) -> Tally:
+    """Read KMA's warning lines of the last ``window`` and ingest each; a KMA failure is an error in the tally."""
+    tally = Tally()
+    try:
+        warnings = await client.warnings(since=now - window, now=now)
+    except KmaError as e:
+        tally.error("kma", str(e), code=e.code, transient=str(e.transient).lower())
+        return tally
+    except (KmaUnavailable, httpx.HTTPError) as e:
+        tally.error("kma", f"{type(e).__name__}: {e}")
+        return tally
+    for warning in warnings:
+        await ingest_kma_warning(conn, warning, notifier=notifier, now=now, tally=tally)
+    return tally
+
+
+async def ingest_kma_warning(
+    conn: asyncpg.Connection, warning: KmaWarning, *, notifier: Notifier, now: datetime, tally: Tally
+) -> None:
+    """Turn one KMA line into CAP, finding the alert it changes, and ingest it."""
+    item = identifier(warning)
+    references: list[CapReference] = []
+    if warning.cancelled and warning.command in (Command.lift, Command.change_lift):
+        # Undoing a lift would need the cancelled warning back in force; KMA follows a withdrawal with a new
+        # announcement, which we will read.
+        tally.skip(item, "KMA withdrew a lift; the warning stays lifted here until KMA announces it again")
+        return
+    if needs_warning_in_force(warning):
+        # A line re-read in the next poll is its own alert in force (or was replaced since): it is known.
+        if await sources_repository.alert_exists(conn, sender=KMA_SENDER, identifier=item):
+            tally.duplicate += 1
+            return
+        row = await repository.latest_in_force(conn, sender=KMA_SENDER, incident=incident_key(warning))
+        if row is not None:
+            references = [CapReference(sender=row["sender"], identifier=row["identifier"], sent=row["sent"])]
+        elif msg_type_for(warning, in_force=False) is not MsgType.alert:
+            tally.skip(item, f"{warning.command} of {incident_key(warning)}, but no alert of that warning is in force")
+            return
+    cap = kma_to_cap(warning, references=references)
+    await ingest_one(conn, cap, source="kma", item=item, notifier=notifier, now=now, tally=tally)
+
+
+async def poll_feed(
+    conn: asyncpg.Connection, reader: FeedReader, url: str, *, notifier: Notifier, now: datetime, tally: Tally
+) -> None:
+    """Read one feed URL and ingest each CAP message not dealt with before; a bad entry is a skip."""
+    try:
+        index = await reader.index(url)
+    except FeedError as e:
+        tally.error("feed", e.reason, url=url)
+        return
+    if index.not_modified:
+        return
+    memory = reader.memory
+    memory.forget_all_but(url, {entry.key for entry in index.entries})
+    complete = True
+    for entry in index.entries:
+        if memory.is_done(url, entry.key):
+            continue
+        item = entry.url or f"{url} ({entry.key[:19]}…)"
+        try:
+            cap = parse_cap(await reader.message(entry))
+        except FeedError as e:
+            tally.skip(item, e.reason)
+            if e.transient:
+                complete = False
+            else:
+                memory.mark_done(url, entry.key)
+            continue
+        except CapError as e:
+            tally.skip(item, f"not an acceptable CAP message: {e.reason}")
+            memory.mark_done(url, entry.key)
+            continue
+        if await ingest_one(conn, cap, source="feed", item=item, notifier=notifier, now=now, tally=tally):
+            memory.mark_done(url, entry.key)
+        else:
+            complete = False
+    # The index's validators are kept only when every entry was dealt with: a 304 next time must not hide an
+    # entry that failed for a reason that may pass.
+    if complete:
+        memory.remember_index(index)
