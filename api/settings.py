@@ -162,6 +162,24 @@ class NotifySettings(_Group, frozen=True):
     }
 
 
+class ConsoleSettings(_Group, frozen=True):
+    """The social workers' web console: sessions, lock-out and the queue's live refresh."""
+
+    session_ttl_s: int = 12 * 3600  # a shift; then sign in again, however busy the session
+    idle_timeout_s: int = 3600  # an open queue page polls, so only a closed or abandoned console goes idle
+    lockout_attempts: int = 5
+    lockout_window_s: int = 900
+    poll_s: int = 10
+
+    ENV: ClassVar[dict[str, str]] = {
+        "session_ttl_s": "CONSOLE_SESSION_TTL",
+        "idle_timeout_s": "CONSOLE_IDLE_TIMEOUT",
+        "lockout_attempts": "CONSOLE_LOCKOUT_ATTEMPTS",
+        "lockout_window_s": "CONSOLE_LOCKOUT_WINDOW",
+        "poll_s": "CONSOLE_POLL",
+    }
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """All settings, one typed group per concern."""
 
@@ -173,6 +191,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     fcm: FcmSettings = FcmSettings()
     twilio: TwilioSettings = TwilioSettings()
     notify: NotifySettings = NotifySettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -187,6 +206,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             fcm=FcmSettings.from_env(env),
             twilio=TwilioSettings.from_env(env),
             notify=NotifySettings.from_env(env),
+            console=ConsoleSettings.from_env(env),
         )
         if settings.log.format not in ("json", "console"):
             raise SettingsError("LOG_FORMAT must be 'json' or 'console'")

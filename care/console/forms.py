@@ -1,0 +1,230 @@
+"""The console's forms: read field by field, so each mistake is told beside its own field, in the reader's language.
+
+Valid forms become the care and cases API's own structs; their rules stay the one source of truth, and anything
+they still refuse is mapped back to the field it concerns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time
+from typing import Any
+
+from api.phones import normalise_phone
+from care.cases.schemas import CaseResolve, NoteCreate, Outcome
+from care.console.i18n import SEOUL
+from care.schemas import Consent, ContactBy, GuardianIn, Ladder, PauseIn, PlanIn, QuietHours, RecipientCreate
+
+Errors = dict[str, str]
+_TIME = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+CALLEES = ("person", "guardian", "emergency", "other")
+CALL_RESULTS = ("reached", "no_answer", "busy", "wrong_number", "voicemail")
+
+
+class Form:
+    """Values as typed (to show again) and the errors found, keyed by field name."""
+
+    def __init__(self, raw: Mapping[str, Any], t: Callable[..., str]) -> None:
+        self.raw = raw
+        self.t = t
+        self.values: dict[str, Any] = {}
+        self.errors: Errors = {}
+
+    def text(self, name: str, *, required: bool = True, max_length: int = 100) -> str | None:
+        value = str(self.raw.get(name) or "").strip()
+        self.values[name] = value
+        if not value:
+            if required:
+                self.errors[name] = self.t("err.required")
+            return None
+        if len(value) > max_length:
+            self.errors[name] = self.t("err.too_long", max=max_length)
+            return None
+        return value
+
+    def phone(self, name: str, *, required: bool = True) -> str | None:
+        value = self.text(name, required=required, max_length=32)
+        if value is None:
+            return None
+        try:
+            return normalise_phone(value)
+        except ValueError:
+            self.errors[name] = self.t("err.phone")
+            return None
+
+    def choice(self, name: str, options: tuple[str, ...], *, default: str | None = None) -> str | None:
+        value = str(self.raw.get(name) or default or "")
+        self.values[name] = value
+        if value not in options:
+            self.errors[name] = self.t("err.choice")
+            return None
+        return value
+
+    def day(self, name: str, *, required: bool) -> date | None:
+        value = self.text(name, required=required, max_length=10)
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.errors[name] = self.t("err.date")
+            return None
+
+    def error(self, name: str, key: str) -> None:
+        self.errors.setdefault(name, self.t(key))
+
+
+def _times(form: Form) -> list[str] | None:
+    raw = str(form.raw.get("times") or "").strip()
+    form.values["times"] = raw
+    parts = [p for p in re.split(r"[,\s]+", raw) if p]
+    matches = [_TIME.match(p) for p in parts]
+    if not parts or not all(matches):
+        form.error("times", "err.times")
+        return None
+    return [f"{int(m.group(1)):02d}:{m.group(2)}" for m in matches if m]
+
+
+def _days(form: Form) -> list[int] | None:
+    getall = getattr(form.raw, "getall", None)
+    raw = getall("days") if getall else form.raw.get("days", [])
+    days = sorted({int(d) for d in raw if str(d) in {"1", "2", "3", "4", "5", "6", "7"}})
+    form.values["days"] = days
+    if not days:
+        form.error("days", "err.days")
+        return None
+    return days
+
+
+def _window(form: Form) -> int | None:
+    raw = str(form.raw.get("window_minutes") or "").strip()
+    form.values["window_minutes"] = raw
+    if not raw.isdigit() or not 10 <= int(raw) <= 720:
+        form.error("window_minutes", "err.window")
+        return None
+    return int(raw)
+
+
+def _quiet(form: Form) -> tuple[QuietHours | None, bool]:
+    start = str(form.raw.get("quiet_start") or "").strip()
+    end = str(form.raw.get("quiet_end") or "").strip()
+    form.values.update(quiet_start=start, quiet_end=end)
+    if not start and not end:
+        return None, True
+    if not start or not end:
+        form.error("quiet_start", "err.quiet_pair")
+        return None, False
+    if not _TIME.match(start) or not _TIME.match(end):
+        form.error("quiet_start", "err.times")
+        return None, False
+    return QuietHours(start=_hhmm(start), end=_hhmm(end)), True
+
+
+def _hhmm(value: str) -> str:
+    return time.fromisoformat(value.zfill(5)).strftime("%H:%M")
+
+
+def read_plan(form: Form, *, ladder: Ladder | None = None, accept_signals: bool = True) -> PlanIn | None:
+    """The plan fields (times, days, window, quiet hours); the ladder and signals carry over as given."""
+    times, days, window = _times(form), _days(form), _window(form)
+    quiet, quiet_ok = _quiet(form)
+    if times is None or days is None or window is None or not quiet_ok:
+        return None
+    try:
+        return PlanIn(
+            times=times,
+            days=days,
+            window_minutes=window,
+            quiet_hours=quiet,
+            ladder=ladder or Ladder(),
+            accept_signals=accept_signals,
+        )
+    except ValueError as exc:
+        form.error(*(("quiet_start", "err.quiet") if "quiet" in str(exc) else ("window_minutes", "err.window_gap")))
+        return None
+
+
+def read_enrolment(
+    form: Form, *, districts: tuple[str, ...], now: datetime
+) -> tuple[RecipientCreate | None, date | None]:
+    """A new person with one guardian (optional) and their plan; None while any field is wrong."""
+    name = form.text("name")
+    born = form.day("birth_date", required=False)
+    if born is not None and born >= now.astimezone(SEOUL).date():
+        form.error("birth_date", "err.past")
+    phone = form.phone("phone")
+    district = form.choice("district", districts)
+    address = form.text("address", max_length=300)
+    language = form.choice("language", ("ko", "en"), default="ko")
+    contact_by = form.choice("contact_by", tuple(c.value for c in ContactBy), default="sms")
+    consent_by = form.text("consent_by", required=False) or "self"
+    guardians = _guardian(form, phone)
+    plan = read_plan(form)
+    if form.errors or plan is None or guardians is None:
+        return None, None
+    data = RecipientCreate(
+        name=name or "",
+        phone=phone or "",
+        language=language or "ko",
+        district=district or "",
+        address=address or "",
+        contact_by=ContactBy(contact_by),
+        consent=Consent(by=consent_by),
+        guardians=guardians,
+        plan=plan,
+    )
+    return data, born
+
+
+def _guardian(form: Form, phone: str | None) -> list[GuardianIn] | None:
+    name = form.text("guardian_name", required=False)
+    number = form.phone("guardian_phone", required=False)
+    relation = form.text("guardian_relation", required=False, max_length=50)
+    given = [form.values[f] for f in ("guardian_name", "guardian_phone", "guardian_relation")]
+    if not any(given):
+        return []
+    if not all(given):
+        for field, value in zip(("guardian_name", "guardian_phone", "guardian_relation"), given, strict=True):
+            if not value:
+                form.error(field, "err.guardian")
+        return None
+    if number is not None and number == phone:
+        form.error("guardian_phone", "err.same_phone")
+    if name is None or number is None or relation is None or "guardian_phone" in form.errors:
+        return None
+    return [GuardianIn(name=name, phone=number, relation=relation)]
+
+
+def read_pause(form: Form, *, now: datetime) -> PauseIn | None:
+    """Paused until the start of the given day, Seoul time, for a reason."""
+    until = form.day("until", required=True)
+    reason = form.text("reason", max_length=500)
+    if until is None or reason is None:
+        return None
+    start = datetime.combine(until, time(0), tzinfo=SEOUL)
+    if start <= now:
+        form.error("until", "err.future")
+        return None
+    return PauseIn(reason=reason, until=start)
+
+
+def read_note(form: Form) -> NoteCreate | None:
+    body = form.text("body", max_length=4000)
+    return NoteCreate(body=body) if body else None
+
+
+def read_resolve(form: Form) -> CaseResolve | None:
+    outcome = form.choice("outcome", tuple(o.value for o in Outcome))
+    note = form.text("note", required=False, max_length=4000)
+    return CaseResolve(outcome=Outcome(outcome), note=note) if outcome and not form.errors else None
+
+
+def read_call(form: Form) -> dict[str, Any] | None:
+    callee = form.choice("callee", CALLEES)
+    result = form.choice("result", CALL_RESULTS)
+    phone = form.text("call_phone", required=False, max_length=32)
+    body = form.text("call_note", required=False, max_length=4000)
+    if form.errors:
+        return None
+    return {"callee": callee, "result": result, "phone": phone, "body": body}
