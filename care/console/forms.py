@@ -11,10 +11,12 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from typing import Any
 
+import msgspec
+
 from api.phones import normalise_phone
 from care.cases.schemas import CaseResolve, NoteCreate, Outcome
 from care.console.i18n import SEOUL
-from care.schemas import Consent, ContactBy, GuardianIn, Ladder, PauseIn, PlanIn, QuietHours, RecipientCreate
+from care.schemas import ContactBy, Ladder, PauseIn, PlanIn, RecipientCreate
 
 Errors = dict[str, str]
 _TIME = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
@@ -88,7 +90,10 @@ def _times(form: Form) -> list[str] | None:
 
 def _days(form: Form) -> list[int] | None:
     getall = getattr(form.raw, "getall", None)
-    raw = getall("days") if getall else form.raw.get("days", [])
+    try:
+        raw = getall("days") if getall else form.raw.get("days", [])
+    except KeyError:  # no box ticked: the browser sends no field at all
+        raw = []
     days = sorted({int(d) for d in raw if str(d) in {"1", "2", "3", "4", "5", "6", "7"}})
     form.values["days"] = days
     if not days:
@@ -106,7 +111,7 @@ def _window(form: Form) -> int | None:
     return int(raw)
 
 
-def _quiet(form: Form) -> tuple[QuietHours | None, bool]:
+def _quiet(form: Form) -> tuple[dict[str, str] | None, bool]:
     start = str(form.raw.get("quiet_start") or "").strip()
     end = str(form.raw.get("quiet_end") or "").strip()
     form.values.update(quiet_start=start, quiet_end=end)
@@ -118,30 +123,50 @@ def _quiet(form: Form) -> tuple[QuietHours | None, bool]:
     if not _TIME.match(start) or not _TIME.match(end):
         form.error("quiet_start", "err.times")
         return None, False
-    return QuietHours(start=_hhmm(start), end=_hhmm(end)), True
+    return {"start": _hhmm(start), "end": _hhmm(end)}, True
 
 
 def _hhmm(value: str) -> str:
     return time.fromisoformat(value.zfill(5)).strftime("%H:%M")
 
 
-def read_plan(form: Form, *, ladder: Ladder | None = None, accept_signals: bool = True) -> PlanIn | None:
-    """The plan fields (times, days, window, quiet hours); the ladder and signals carry over as given."""
+def _plan_fields(form: Form, *, ladder: Ladder | None, accept_signals: bool) -> dict[str, Any] | None:
     times, days, window = _times(form), _days(form), _window(form)
     quiet, quiet_ok = _quiet(form)
     if times is None or days is None or window is None or not quiet_ok:
         return None
+    return {
+        "times": times,
+        "days": days,
+        "window_minutes": window,
+        "quiet_hours": quiet,
+        "ladder": msgspec.to_builtins(ladder or Ladder()),
+        "accept_signals": accept_signals,
+    }
+
+
+def _plan_error(form: Form, exc: msgspec.ValidationError) -> None:
+    """The plan's own cross-field rules, told beside the field they concern."""
+    message = str(exc)
+    if "quiet" in message:
+        form.error("quiet_start", "err.quiet")
+    elif "window" in message:
+        form.error("window_minutes", "err.window_gap")
+    elif "guardian" in message:
+        form.error("guardian_phone", "err.same_phone")
+    else:
+        form.errors.setdefault("_", message)
+
+
+def read_plan(form: Form, *, ladder: Ladder | None = None, accept_signals: bool = True) -> PlanIn | None:
+    """The plan fields (times, days, window, quiet hours); the ladder and signals carry over as given."""
+    fields = _plan_fields(form, ladder=ladder, accept_signals=accept_signals)
+    if fields is None:
+        return None
     try:
-        return PlanIn(
-            times=times,
-            days=days,
-            window_minutes=window,
-            quiet_hours=quiet,
-            ladder=ladder or Ladder(),
-            accept_signals=accept_signals,
-        )
-    except ValueError as exc:
-        form.error(*(("quiet_start", "err.quiet") if "quiet" in str(exc) else ("window_minutes", "err.window_gap")))
+        return msgspec.convert(fields, PlanIn)
+    except msgspec.ValidationError as exc:
+        _plan_error(form, exc)
         return None
 
 
@@ -149,35 +174,30 @@ def read_enrolment(
     form: Form, *, districts: tuple[str, ...], now: datetime
 ) -> tuple[RecipientCreate | None, date | None]:
     """A new person with one guardian (optional) and their plan; None while any field is wrong."""
-    name = form.text("name")
+    person = {
+        "name": form.text("name"),
+        "phone": form.phone("phone"),
+        "district": form.choice("district", districts),
+        "address": form.text("address", max_length=300),
+        "language": form.choice("language", ("ko", "en"), default="ko"),
+        "contact_by": form.choice("contact_by", tuple(c.value for c in ContactBy), default="sms"),
+        "consent": {"by": form.text("consent_by", required=False) or "self"},
+    }
     born = form.day("birth_date", required=False)
     if born is not None and born >= now.astimezone(SEOUL).date():
         form.error("birth_date", "err.past")
-    phone = form.phone("phone")
-    district = form.choice("district", districts)
-    address = form.text("address", max_length=300)
-    language = form.choice("language", ("ko", "en"), default="ko")
-    contact_by = form.choice("contact_by", tuple(c.value for c in ContactBy), default="sms")
-    consent_by = form.text("consent_by", required=False) or "self"
-    guardians = _guardian(form, phone)
-    plan = read_plan(form)
+    guardians = _guardian(form, person["phone"])
+    plan = _plan_fields(form, ladder=None, accept_signals=True)
     if form.errors or plan is None or guardians is None:
         return None, None
-    data = RecipientCreate(
-        name=name or "",
-        phone=phone or "",
-        language=language or "ko",
-        district=district or "",
-        address=address or "",
-        contact_by=ContactBy(contact_by),
-        consent=Consent(by=consent_by),
-        guardians=guardians,
-        plan=plan,
-    )
-    return data, born
+    try:
+        return msgspec.convert({**person, "guardians": guardians, "plan": plan}, RecipientCreate), born
+    except msgspec.ValidationError as exc:
+        _plan_error(form, exc)
+        return None, None
 
 
-def _guardian(form: Form, phone: str | None) -> list[GuardianIn] | None:
+def _guardian(form: Form, phone: str | None) -> list[dict[str, str]] | None:
     name = form.text("guardian_name", required=False)
     number = form.phone("guardian_phone", required=False)
     relation = form.text("guardian_relation", required=False, max_length=50)
@@ -193,7 +213,7 @@ def _guardian(form: Form, phone: str | None) -> list[GuardianIn] | None:
         form.error("guardian_phone", "err.same_phone")
     if name is None or number is None or relation is None or "guardian_phone" in form.errors:
         return None
-    return [GuardianIn(name=name, phone=number, relation=relation)]
+    return [{"name": name, "phone": number, "relation": relation}]
 
 
 def read_pause(form: Form, *, now: datetime) -> PauseIn | None:
