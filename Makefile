@@ -23,15 +23,19 @@ test: setup browser
 
 setup: $(VENV)/.synced
 
-# The console's browser tests drive Debian's chromium. A fresh CI machine runs as root with apt reachable;
-# elsewhere the browser tests skip, saying why (and fail where CI is set).
+# The console's browser tests drive Debian's chromium; a Korean font makes their screenshots legible. A fresh CI
+# machine runs as root with apt reachable; elsewhere the browser tests skip, saying why (and fail where CI is set).
 CHROMIUM := /usr/bin/chromium
+KOREAN_FONT := /usr/share/fonts/truetype/nanum/NanumGothic.ttf
 browser:
-	@if [ ! -x $(CHROMIUM) ]; then \
+	@missing=""; \
+	[ -x $(CHROMIUM) ] || missing="chromium"; \
+	[ -e $(KOREAN_FONT) ] || missing="$$missing fonts-nanum"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  else \
-	    echo "$(CHROMIUM) is missing and this is not root: the browser tests will skip (apt-get install chromium)"; \
+	    echo "not installed:$$missing (and this is not root): the browser tests may skip; apt-get install $$missing"; \
 	  fi; \
 	fi
 

@@ -59,6 +59,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "case.notes": ("메모", "Notes"),
     "case.calls": ("통화 기록", "Call log"),
     "case.none": ("없음", "None"),
+    "case.message": ("메시지", "Message"),
+    "case.actions": ("조치", "Actions"),
     "case.reason": ("사유", "Reason"),
     "case.all_clear": ("안부 확인됨", "Checked in since"),
     "case.acknowledged": ("접수", "Acknowledged"),
@@ -229,6 +231,14 @@ def district_name(code: str, language: str) -> str:
 def seoul(at: datetime | None, fmt: str = "%m/%d %H:%M") -> str:
     """A moment as people in Seoul read it."""
     return at.astimezone(SEOUL).strftime(fmt) if at else ""
+
+
+def phone(e164: str | None) -> str:
+    """A Korean mobile number as people write it (010-1234-5678); any other number as stored."""
+    if e164 and e164.startswith("+8210") and len(e164) == 13:
+        local = "0" + e164[3:]
+        return f"{local[:3]}-{local[3:7]}-{local[7:]}"
+    return e164 or ""
 
 
 def age(birth: date | None, now: datetime) -> int | None:

@@ -43,6 +43,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         lstrip_blocks=True,
     )
     env.filters["seoul"] = i18n.seoul
+    env.filters["phone"] = i18n.phone
     env.globals["DISTRICTS"] = DISTRICTS
     env.globals["CSRF_FIELD"] = CSRF_FIELD
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
