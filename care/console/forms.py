@@ -16,7 +16,7 @@ import msgspec
 from api.phones import normalise_phone
 from care.cases.schemas import CaseResolve, NoteCreate, Outcome
 from care.console.i18n import SEOUL
-from care.schemas import ContactBy, Ladder, PauseIn, PlanIn, RecipientCreate
+from care.schemas import ContactBy, GuardianIn, Ladder, PauseIn, PlanIn, RecipientCreate
 
 Errors = dict[str, str]
 _TIME = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
@@ -170,23 +170,33 @@ def read_plan(form: Form, *, ladder: Ladder | None = None, accept_signals: bool 
         return None
 
 
-def read_enrolment(
-    form: Form, *, districts: tuple[str, ...], now: datetime
-) -> tuple[RecipientCreate | None, date | None]:
-    """A new person with one guardian (optional) and their plan; None while any field is wrong."""
+GUARDIAN_ROWS = ("", "_2", "_3")  # the form's guardian rows: guardian_name, guardian_name_2, …
+
+
+def _person_fields(form: Form, *, now: datetime) -> tuple[dict[str, Any], date | None]:
+    """What enrolment and the details' edit share: name, date of birth, address, language, contact."""
     person = {
         "name": form.text("name"),
-        "phone": form.phone("phone"),
-        "district": form.choice("district", districts),
         "address": form.text("address", max_length=300),
         "language": form.choice("language", ("ko", "en"), default="ko"),
         "contact_by": form.choice("contact_by", tuple(c.value for c in ContactBy), default="sms"),
-        "consent": {"by": form.text("consent_by", required=False) or "self"},
     }
     born = form.day("birth_date", required=False)
     if born is not None and born >= now.astimezone(SEOUL).date():
         form.error("birth_date", "err.past")
-    guardians = _guardian(form, person["phone"])
+        born = None
+    return person, born
+
+
+def read_enrolment(
+    form: Form, *, districts: tuple[str, ...], now: datetime
+) -> tuple[RecipientCreate | None, date | None]:
+    """A new person with up to three guardians and their plan; None while any field is wrong."""
+    person, born = _person_fields(form, now=now)
+    person["phone"] = form.phone("phone")
+    person["district"] = form.choice("district", districts)
+    person["consent"] = {"by": form.text("consent_by", required=False) or "self"}
+    guardians = read_guardians(form, phone=person["phone"])
     plan = _plan_fields(form, ladder=None, accept_signals=True)
     if form.errors or plan is None or guardians is None:
         return None, None
@@ -197,23 +207,39 @@ def read_enrolment(
         return None, None
 
 
-def _guardian(form: Form, phone: str | None) -> list[dict[str, str]] | None:
-    name = form.text("guardian_name", required=False)
-    number = form.phone("guardian_phone", required=False)
-    relation = form.text("guardian_relation", required=False, max_length=50)
-    given = [form.values[f] for f in ("guardian_name", "guardian_phone", "guardian_relation")]
-    if not any(given):
-        return []
-    if not all(given):
-        for field, value in zip(("guardian_name", "guardian_phone", "guardian_relation"), given, strict=True):
+def read_details(form: Form, *, phone: str, now: datetime) -> tuple[dict[str, Any], date | None] | None:
+    """An edit of a person's details and guardians (the phone stays: it is how their texts are matched)."""
+    person, born = _person_fields(form, now=now)
+    guardians = read_guardians(form, phone=phone)
+    if form.errors or guardians is None:
+        return None
+    try:
+        parsed = [msgspec.convert(g, GuardianIn) for g in guardians]
+    except msgspec.ValidationError:
+        form.error("guardian_phone", "err.phone")
+        return None
+    return {**person, "guardians": parsed}, born
+
+
+def read_guardians(form: Form, *, phone: str | None) -> list[dict[str, str]] | None:
+    """The filled guardian rows, in order; a half-filled row is told beside its blanks."""
+    guardians: list[dict[str, str]] = []
+    for suffix in GUARDIAN_ROWS:
+        names = (f"guardian_name{suffix}", f"guardian_phone{suffix}", f"guardian_relation{suffix}")
+        name = form.text(names[0], required=False)
+        number = form.phone(names[1], required=False)
+        relation = form.text(names[2], required=False, max_length=50)
+        given = [form.values[f] for f in names]
+        if not any(given):
+            continue
+        for field, value in zip(names, given, strict=True):
             if not value:
                 form.error(field, "err.guardian")
-        return None
-    if number is not None and number == phone:
-        form.error("guardian_phone", "err.same_phone")
-    if name is None or number is None or relation is None or "guardian_phone" in form.errors:
-        return None
-    return [{"name": name, "phone": number, "relation": relation}]
+        if number is not None and number == phone:
+            form.error(names[1], "err.same_phone")
+        if name and number and relation:
+            guardians.append({"name": name, "phone": number, "relation": relation})
+    return None if any(k.startswith("guardian_") for k in form.errors) else guardians
 
 
 def read_pause(form: Form, *, now: datetime) -> PauseIn | None:

@@ -14,7 +14,7 @@ from api.districts import DISTRICTS
 from api.errors import Conflict, Forbidden
 from api.types import Id
 from care.console import service
-from care.console.forms import Form, read_enrolment, read_pause, read_plan
+from care.console.forms import GUARDIAN_ROWS, Form, read_details, read_enrolment, read_pause, read_plan
 from care.console.i18n import translator
 from care.console.pages import page
 from care.console.sessions import PostedForm, Session, language
@@ -66,6 +66,7 @@ class PeopleController(Controller):
             notice="people.fix" if errors else None,
             served=self._served(session),
             contact_options=[c.value for c in ContactBy],
+            guardian_rows=GUARDIAN_ROWS,
         )
 
     def _served(self, session: Session) -> list[str]:
@@ -127,6 +128,63 @@ class PeopleController(Controller):
             errors=form.errors if form else {},
             notice=notice or ("people.fix" if form and form.errors else None),
         )
+
+    @get("/{recipient_id:int}/edit", name="console.person_edit")
+    async def edit(self, request: Request, db: Db, session: Session, recipient_id: FromPath[Id]) -> Template:
+        """The person's details and guardians, to change."""
+        person, born = await service.person(db, principal=session.principal, recipient_id=recipient_id, now=_now())
+        values: dict[str, Any] = {
+            "name": person.name,
+            "birth_date": born.isoformat() if born else "",
+            "address": person.address,
+            "language": person.language,
+            "contact_by": person.contact_by,
+        }
+        for suffix, g in zip(GUARDIAN_ROWS, person.guardians, strict=False):
+            values |= {f"guardian_name{suffix}": g.name, f"guardian_phone{suffix}": g.phone}
+            values[f"guardian_relation{suffix}"] = g.relation
+        return self._edit_form(request, session, person=person, values=values)
+
+    def _edit_form(
+        self,
+        request: Request,
+        session: Session,
+        *,
+        person: Any,
+        values: dict[str, Any],
+        errors: dict[str, str] | None = None,
+        status: int = 200,
+    ) -> Template:
+        return page(
+            request,
+            session,
+            "person_edit.html",
+            status_code=status,
+            person=person,
+            values=values,
+            errors=errors or {},
+            notice="people.fix" if errors else None,
+            contact_options=[c.value for c in ContactBy],
+            guardian_rows=GUARDIAN_ROWS,
+        )
+
+    @post("/{recipient_id:int}/edit", name="console.person_update")
+    async def update(
+        self, request: Request, db: Db, session: Session, form: PostedForm, recipient_id: FromPath[Id]
+    ) -> Response[Any]:
+        now = _now()
+        person, _ = await service.person(db, principal=session.principal, recipient_id=recipient_id, now=now)
+        fields = Form(form, translator(language(request)))
+        read = read_details(fields, phone=person.phone, now=now)
+        if read is None:
+            return self._edit_form(
+                request, session, person=person, values=fields.values, errors=fields.errors, status=400
+            )
+        details, born = read
+        await service.update_details(
+            db, principal=session.principal, recipient_id=recipient_id, details=details, born=born, now=now
+        )
+        return Redirect(f"/console/people/{recipient_id}?saved=true", status_code=303)
 
     @post("/{recipient_id:int}/plan", name="console.person_plan")
     async def replace_plan(

@@ -213,3 +213,40 @@ async def birth_date(conn: asyncpg.Connection, recipient_id: int) -> date | None
 
 async def set_birth_date(conn: asyncpg.Connection, *, recipient_id: int, born: date | None) -> None:
     await conn.execute("UPDATE care_recipients SET birth_date = $2 WHERE id = $1", recipient_id, born)
+
+
+async def lock_recipient(conn: asyncpg.Connection, recipient_id: int) -> asyncpg.Record | None:
+    """The person's district and phone, their row locked until the transaction ends."""
+    return await conn.fetchrow("SELECT id, district, phone FROM care_recipients WHERE id = $1 FOR UPDATE", recipient_id)
+
+
+async def update_details(
+    conn: asyncpg.Connection,
+    *,
+    recipient_id: int,
+    name: str,
+    address: str,
+    language: str,
+    contact_by: str,
+    born: date | None,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """
+        UPDATE care_recipients
+        SET name = $2, address = $3, language = $4, contact_by = $5, birth_date = $6, updated_at = $7
+        WHERE id = $1
+        """,
+        recipient_id,
+        name,
+        address,
+        language,
+        contact_by,
+        born,
+        now,
+    )
+
+
+async def delete_guardians(conn: asyncpg.Connection, recipient_id: int) -> None:
+    """Before the new list is written (by the care repository's insert, in the same transaction)."""
+    await conn.execute("DELETE FROM guardians WHERE recipient_id = $1", recipient_id)

@@ -159,6 +159,7 @@ async def test_a_post_without_the_sessions_csrf_token_is_refused_and_changes_not
         (f"/console/people/{recipient_id}/plan", {"times": "10:00"}),
         (f"/console/people/{recipient_id}/pause", {"reason": "x", "until": "2099-01-01"}),
         (f"/console/people/{recipient_id}/resume", {}),
+        (f"/console/people/{recipient_id}/edit", {"name": "x", "address": "y"}),
         ("/console/sign-out", {}),
     ]
     for url, data in posts:
@@ -229,3 +230,19 @@ async def test_operators_see_delivery_health_and_social_workers_may_not(client, 
     assert page.status_code == 200 and 'id="delivery-health"' in page.text
     assert re.search(r'<td class="alarm">2</td>', page.text)
     assert "운영 현황" in (await client.get("/console/queue")).text  # the operators' link
+
+
+def test_every_console_post_but_sign_in_checks_the_csrf_token(app):
+    """Structurally: a POST route added later cannot forget the token, which the ``form`` dependency checks."""
+    posts = [
+        (route.path, handler)
+        for route in app.routes
+        if route.path.startswith("/console")
+        for handler in getattr(route, "route_handlers", [])
+        if "POST" in handler.http_methods
+    ]
+    assert len(posts) >= 10
+    for path, handler in posts:
+        if path == "/console/sign-in":
+            continue  # no session yet: a double-submit cookie, tested in test_sign_in
+        assert "form" in handler.parsed_fn_signature.parameters, path

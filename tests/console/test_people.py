@@ -176,3 +176,62 @@ async def test_another_districts_person_is_not_found(client, make_staff, pool):
     assert (await client.get(f"/console/people/{recipient_id}")).status_code == 404
     response = await client.post(f"/console/people/{recipient_id}/resume", data={"csrf": token})
     assert response.status_code == 404
+
+
+async def test_editing_a_persons_details_and_guardians(client, make_staff, pool):
+    recipient_id = await enroll(pool, phone="010-1111-0001")
+    await signed_in(client, make_staff)
+    url = f"/console/people/{recipient_id}/edit"
+    form = await client.get(url)
+    assert form.status_code == 200 and 'value="김민수"' in form.text
+    token = csrf_of(form.text)
+    fields = {
+        "csrf": token,
+        "name": "김순자",
+        "birth_date": "1940-01-02",
+        "address": "서울 종로구 새주소 5",
+        "language": "en",
+        "contact_by": "both",
+        "guardian_name": "김민수",
+        "guardian_phone": "010-9876-0000",
+        "guardian_relation": "아들",
+        "guardian_name_2": "김민지",
+        "guardian_phone_2": "",
+        "guardian_relation_2": "딸",
+    }
+    half = await client.post(url, data=fields)
+    assert half.status_code == 400
+    assert error_beside(half.text, "guardian_phone_2") == "보호자 이름·번호·관계를 모두 적어 주세요."
+    assert 'value="김민지"' in half.text
+    saved = await client.post(url, data={**fields, "guardian_phone_2": "010-5555-6666"}, follow_redirects=False)
+    assert saved.status_code == 303
+    row = await pool.fetchrow(
+        "SELECT address, language, contact_by, birth_date FROM care_recipients WHERE id = $1", recipient_id
+    )
+    assert (row["address"], row["language"], row["contact_by"], str(row["birth_date"])) == (
+        "서울 종로구 새주소 5",
+        "en",
+        "both",
+        "1940-01-02",
+    )
+    guardians = await pool.fetch(
+        "SELECT position, name, phone FROM guardians WHERE recipient_id = $1 ORDER BY position", recipient_id
+    )
+    assert [(g["position"], g["name"], g["phone"]) for g in guardians] == [
+        (1, "김민수", "+821098760000"),
+        (2, "김민지", "+821055556666"),
+    ]
+    assert await pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'recipient.update'") == 1
+    blank = await client.post(url, data={**fields, "name": " "})
+    assert blank.status_code == 400 and error_beside(blank.text, "name") == "필수 항목입니다."
+
+
+async def test_another_districts_person_cannot_be_edited(client, make_staff, pool):
+    recipient_id = await enroll(pool, phone="010-1111-0001", district="11140")
+    token = await signed_in(client, make_staff)
+    assert (await client.get(f"/console/people/{recipient_id}/edit")).status_code == 404
+    response = await client.post(
+        f"/console/people/{recipient_id}/edit", data={"csrf": token, "name": "x", "address": "y"}
+    )
+    assert response.status_code == 404
+    assert await pool.fetchval("SELECT name FROM care_recipients WHERE id = $1", recipient_id) == "김순자"
