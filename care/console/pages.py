@@ -31,6 +31,13 @@ from care.console.sessions import (
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 POLL_HEADER = "x-console-poll"
+# Pages hold personal data: never cached, never framed, scripts and styles from this origin only.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
@@ -78,7 +85,7 @@ def page(
         context=context(request, session, **values),
         status_code=status_code,
         media_type=MediaType.HTML,
-        headers={"Cache-Control": "no-store"},
+        headers=PAGE_HEADERS,
     )
 
 
@@ -92,7 +99,7 @@ def safe_next(raw: str | None) -> str:
 def _error_page(request: Request, status: int, message: str) -> Response[str]:
     engine = request.app.template_engine
     html = engine.get_template("error.html").render(context(request, None, status=status, message=message))
-    return Response(content=html, status_code=status, media_type=MediaType.HTML, headers={"Cache-Control": "no-store"})
+    return Response(content=html, status_code=status, media_type=MediaType.HTML, headers=PAGE_HEADERS)
 
 
 def _sign_in_required(request: Request, exc: SignInRequired) -> Response[Any]:

@@ -179,3 +179,10 @@ async def test_a_shift_in_the_browser(browser, live_url, pool, settings, make_st
     await expect(phone_field.locator(".error")).to_contain_text("휴대전화 번호가 아닙니다")
     await expect(page.locator("#f-phone")).to_have_value("12345")
     await expect(page.locator("div.field:has(#f-name) .error")).to_have_count(0)
+
+    # The English switch, and back.
+    await page.goto("/console/queue")
+    await page.click("text=English")
+    await expect(page.locator("h1")).to_contain_text("Case queue")
+    await page.click("text=한국어")
+    await expect(page.locator("h1")).to_contain_text("사례 대기열")

@@ -25,6 +25,8 @@ async def test_signing_in_sets_an_httponly_samesite_cookie_and_opens_the_queue(c
     assert stored == token_hash(token) and token.encode() not in stored
     queue = await client.get("/console/queue")
     assert queue.status_code == 200 and "사례 대기열" in queue.text
+    assert queue.headers["cache-control"] == "no-store" and queue.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in queue.headers["content-security-policy"]
     assert "kim" in queue.text  # who is signed in
 
 
