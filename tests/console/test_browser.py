@@ -8,20 +8,22 @@ invalid input says so beside the field. Screenshots of the queue and the case go
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
 import pytest
+from playwright.async_api import async_playwright, expect
 
 from api.app import create_app
+from api.auth.tokens import Principal, Role
 from api.settings import PROJECT_ROOT, ConsoleSettings, Settings
 from api.worker.jobs import JOBS
 from api.worker.runner import run_job
 from care import service as care
 from care.console.i18n import SEOUL
-from care.schemas import PlanIn
+from care.schemas import GuardianIn, PlanIn, RecipientCreate
 from notifications.testing.server import BackgroundServer
 from tests.console.conftest import PASSWORD
 
@@ -50,7 +52,7 @@ def chromium() -> Path:
 
 
 @pytest.fixture
-def live_url(settings: Settings) -> AsyncIterator[str]:
+def live_url(settings: Settings) -> Iterator[str]:
     """The whole API on a free localhost port, its queue polling every second."""
     fast = msgspec.structs.replace(settings, console=ConsoleSettings(poll_s=1))
     with BackgroundServer(create_app(fast), lifespan="on") as server:
@@ -59,8 +61,6 @@ def live_url(settings: Settings) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def browser(chromium: Path):  # type: ignore[no-untyped-def]
-    from playwright.async_api import async_playwright
-
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=str(chromium), headless=True, args=LAUNCH_ARGS)
         try:
@@ -84,8 +84,6 @@ async def sign_in(page, email: str, password: str = PASSWORD) -> None:  # type: 
 
 
 async def test_a_shift_in_the_browser(browser, live_url, pool, settings, make_staff):  # type: ignore[no-untyped-def]
-    from playwright.async_api import expect
-
     expect.set_options(timeout=WAIT_MS)
     await make_staff("kim@seoul.go.kr", districts=("11110",))
     await make_staff("park@seoul.go.kr", districts=("11170",))
@@ -94,8 +92,6 @@ async def test_a_shift_in_the_browser(browser, live_url, pool, settings, make_st
     # reminded them twice and told their guardian; the next sweep opens a case.
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     slot = now - timedelta(hours=2)
-    from api.auth.tokens import Principal, Role
-    from care.schemas import GuardianIn, RecipientCreate
 
     data = RecipientCreate(
         name="김순자",
