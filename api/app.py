@@ -31,6 +31,8 @@ from api.idempotency.middleware import IdempotencyMiddleware
 from api.logging import configure_logging, with_request_id
 from api.settings import Settings
 from care.cases.routes import CaseController
+from care.console.pages import template_config
+from care.console.routes import console_router
 from care.inbound import handle_sms
 from care.routes import CheckinController, RecipientController
 from notifications.routes import NoticeAcks, NotificationAdmin, TwilioWebhooks
@@ -84,12 +86,13 @@ def create_app(settings: Settings) -> SafecityApp:
             await app.state.pool.close()
 
     return SafecityApp(
-        route_handlers=ROUTES,
+        route_handlers=[*ROUTES, console_router()],  # a router of its own per app
         lifespan=[lifespan],
         dependencies={"db": Provide(provide_connection)},
         guards=[authorize],
         middleware=[BearerAuthMiddleware, IdempotencyMiddleware],
         exception_handlers=EXCEPTION_HANDLERS,
+        template_config=template_config(),
         openapi_config=OpenAPIConfig(
             title="safecity",
             version="0.1.0",

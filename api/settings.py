@@ -190,6 +190,24 @@ class AlertSettings(_Group, frozen=True):
         return [url.strip() for url in self.cap_feed_urls.split(",") if url.strip()]
 
 
+class ConsoleSettings(_Group, frozen=True):
+    """The social workers' web console: sessions, lock-out and the queue's live refresh."""
+
+    session_ttl_s: int = 12 * 3600  # a shift; then sign in again, however busy the session
+    idle_timeout_s: int = 3600  # an open queue page polls, so only a closed or abandoned console goes idle
+    lockout_attempts: int = 5
+    lockout_window_s: int = 900
+    poll_s: int = 10
+
+    ENV: ClassVar[dict[str, str]] = {
+        "session_ttl_s": "CONSOLE_SESSION_TTL",
+        "idle_timeout_s": "CONSOLE_IDLE_TIMEOUT",
+        "lockout_attempts": "CONSOLE_LOCKOUT_ATTEMPTS",
+        "lockout_window_s": "CONSOLE_LOCKOUT_WINDOW",
+        "poll_s": "CONSOLE_POLL",
+    }
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """All settings, one typed group per concern."""
 
@@ -202,6 +220,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     twilio: TwilioSettings = TwilioSettings()
     notify: NotifySettings = NotifySettings()
     alerts: AlertSettings = AlertSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -217,6 +236,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             twilio=TwilioSettings.from_env(env),
             notify=NotifySettings.from_env(env),
             alerts=AlertSettings.from_env(env),
+            console=ConsoleSettings.from_env(env),
         )
         if settings.log.format not in ("json", "console"):
             raise SettingsError("LOG_FORMAT must be 'json' or 'console'")

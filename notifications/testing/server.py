@@ -14,14 +14,15 @@ from litestar.types import ASGIApp
 class BackgroundServer:
     """A uvicorn server on 127.0.0.1 in its own thread and event loop; ``url`` once started."""
 
-    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, lifespan: str = "off") -> None:
         # IPPROTO_TCP, so asyncio sets TCP_NODELAY: uvicorn writes headers and body apart, and Nagle would
         # hold every reused-connection response back ~40 ms.
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.host, self.port = self._sock.getsockname()[:2]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", loop="asyncio")
+        # "on" for an app that opens its database pool at start-up (the API itself, for browser tests).
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan, loop="asyncio")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name=f"fake-server-{self.port}", daemon=True)
 

@@ -1,0 +1,1 @@
+"""The social workers' web console: server-rendered pages under /console/, in Korean by default."""

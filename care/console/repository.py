@@ -1,0 +1,252 @@
+"""SQL the console needs beyond the care and cases services: sessions, lock-out, calls, history, search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+import asyncpg
+
+# Sessions and sign-in
+
+
+async def lock_email(conn: asyncpg.Connection, email: str) -> None:
+    """Serialise sign-in attempts for one email until the transaction ends, so the lock-out count is exact."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('console-sign-in:' || $1, 0))", email)
+
+
+async def recent_failures(conn: asyncpg.Connection, *, email: str, since: datetime) -> list[datetime]:
+    """Times of this email's failed sign-ins since ``since``, newest first."""
+    rows = await conn.fetch(
+        "SELECT at FROM console_sign_in_failures WHERE email = $1 AND at > $2 ORDER BY at DESC", email, since
+    )
+    return [r["at"] for r in rows]
+
+
+async def record_failure(conn: asyncpg.Connection, *, email: str, now: datetime) -> None:
+    await conn.execute("INSERT INTO console_sign_in_failures (email, at) VALUES ($1, $2)", email, now)
+
+
+async def clear_failures(conn: asyncpg.Connection, *, email: str, before: datetime) -> None:
+    """Forget this email's failures (a right password), and everyone's too old to count."""
+    await conn.execute("DELETE FROM console_sign_in_failures WHERE email = $1 OR at < $2", email, before)
+
+
+async def staff_credentials(conn: asyncpg.Connection, email: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT id, password_hash, active FROM staff WHERE email = $1", email)
+
+
+async def insert_session(
+    conn: asyncpg.Connection,
+    *,
+    token_hash: bytes,
+    staff_id: int,
+    csrf_token: str,
+    now: datetime,
+    expires_at: datetime,
+    user_agent: str | None,
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO console_sessions (token_hash, staff_id, csrf_token, created_at, last_seen_at, expires_at,
+                                      user_agent)
+        VALUES ($1, $2, $3, $4, $4, $5, $6)
+        """,
+        token_hash,
+        staff_id,
+        csrf_token,
+        now,
+        expires_at,
+        user_agent,
+    )
+
+
+async def purge_sessions(conn: asyncpg.Connection, *, now: datetime, idle: timedelta) -> None:
+    await conn.execute(
+        "DELETE FROM console_sessions WHERE expires_at <= $1 OR last_seen_at <= $1 - $2::interval", now, idle
+    )
+
+
+async def touch_session(
+    conn: asyncpg.Connection, *, token_hash: bytes, now: datetime, idle: timedelta
+) -> asyncpg.Record | None:
+    """The live session of an active account, its idle clock restarted; None when expired, idle or deactivated."""
+    return await conn.fetchrow(
+        """
+        UPDATE console_sessions s SET last_seen_at = $2
+        FROM staff_accounts a
+        WHERE s.token_hash = $1 AND a.id = s.staff_id AND a.active
+          AND s.expires_at > $2 AND s.last_seen_at > $2 - $3::interval
+        RETURNING s.staff_id, s.csrf_token, a.name, a.email, a.role, a.districts
+        """,
+        token_hash,
+        now,
+        idle,
+    )
+
+
+async def delete_session(conn: asyncpg.Connection, token_hash: bytes) -> None:
+    await conn.execute("DELETE FROM console_sessions WHERE token_hash = $1", token_hash)
+
+
+# The queue's live refresh
+
+
+async def queue_version(conn: asyncpg.Connection, *, districts: Sequence[str] | None) -> str:
+    """A fingerprint of the unresolved cases of these districts (None: all): it changes when the queue does."""
+    return await conn.fetchval(
+        """
+        SELECT count(*) || '-' || md5(coalesce(string_agg(
+                   id || ':' || priority || ':' || state || ':' || coalesce(all_clear_at::text, ''), ','
+                   ORDER BY id), ''))
+        FROM cases
+        WHERE ($1::text[] IS NULL OR district = ANY ($1::text[])) AND state <> 'resolved'
+        """,
+        list(districts) if districts is not None else None,
+    )
+
+
+# A case: how it came about, and the calls made on it
+
+
+async def steps_of_slot(conn: asyncpg.Connection, *, recipient_id: int, slot_at: datetime) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT step, taken_at FROM care_steps WHERE recipient_id = $1 AND slot_at = $2 ORDER BY step",
+        recipient_id,
+        slot_at,
+    )
+
+
+async def care_deliveries(
+    conn: asyncpg.Connection, *, recipient_id: int, since: datetime, until: datetime, limit: int = 50
+) -> list[asyncpg.Record]:
+    """Every care message about this person (to them or their guardians) enqueued in the period, and its fate."""
+    return await conn.fetch(
+        """
+        SELECT n.template, n.created_at, o.channel, o.recipient, o.state, o.attempts, o.sent_at, o.delivered_at,
+               o.last_error
+        FROM notices n
+        JOIN outbox o ON o.notice_id = n.id
+        WHERE n.dedupe_key LIKE 'care:' || $1::bigint || ':%' AND n.created_at BETWEEN $2 AND $3
+        ORDER BY n.created_at, o.id
+        LIMIT $4
+        """,
+        recipient_id,
+        since,
+        until,
+        limit,
+    )
+
+
+async def insert_call(
+    conn: asyncpg.Connection,
+    *,
+    case_id: int,
+    author: str,
+    callee: str,
+    phone: str | None,
+    result: str,
+    body: str | None,
+    now: datetime,
+) -> int:
+    return await conn.fetchval(
+        """
+        INSERT INTO case_calls (case_id, author, callee, phone, result, body, at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        RETURNING id
+        """,
+        case_id,
+        author,
+        callee,
+        phone,
+        result,
+        body,
+        now,
+    )
+
+
+async def list_calls(conn: asyncpg.Connection, case_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT id, author, callee, phone, result, body, at FROM case_calls WHERE case_id = $1 ORDER BY at, id",
+        case_id,
+    )
+
+
+async def staff_names(conn: asyncpg.Connection, subjects: Sequence[str]) -> dict[str, str]:
+    """Staff names by subject (``staff:12``), for showing who wrote a note or made a call."""
+    rows = await conn.fetch(
+        "SELECT 'staff:' || id AS subject, name FROM staff WHERE 'staff:' || id = ANY ($1::text[])", list(subjects)
+    )
+    return {r["subject"]: r["name"] for r in rows}
+
+
+# People
+
+
+async def search_people(
+    conn: asyncpg.Connection, *, districts: Sequence[str] | None, pattern: str | None, digits: str | None, limit: int
+) -> list[asyncpg.Record]:
+    """Enrolled people of these districts (None: all) whose name or address matches ``pattern``, or phone ``digits``."""
+    return await conn.fetch(
+        """
+        SELECT r.id, r.name, r.phone, r.district, r.address, r.birth_date,
+               p.paused_until, p.slot_at, p.last_contact_at,
+               (SELECT count(*) FROM cases c WHERE c.recipient_id = r.id AND c.state <> 'resolved') AS open_cases
+        FROM care_recipients r
+        JOIN checkin_plans p ON p.recipient_id = r.id
+        WHERE ($1::text[] IS NULL OR r.district = ANY ($1::text[]))
+          AND ($2::text IS NULL OR r.name ILIKE $2 ESCAPE '\\' OR r.address ILIKE $2 ESCAPE '\\'
+               OR ($3::text IS NOT NULL AND r.phone LIKE '%' || $3 || '%'))
+        ORDER BY r.name, r.id
+        LIMIT $4
+        """,
+        list(districts) if districts is not None else None,
+        pattern,
+        digits,
+        limit,
+    )
+
+
+async def birth_date(conn: asyncpg.Connection, recipient_id: int) -> date | None:
+    return await conn.fetchval("SELECT birth_date FROM care_recipients WHERE id = $1", recipient_id)
+
+
+async def set_birth_date(conn: asyncpg.Connection, *, recipient_id: int, born: date | None) -> None:
+    await conn.execute("UPDATE care_recipients SET birth_date = $2 WHERE id = $1", recipient_id, born)
+
+
+async def lock_recipient(conn: asyncpg.Connection, recipient_id: int) -> asyncpg.Record | None:
+    """The person's district and phone, their row locked until the transaction ends."""
+    return await conn.fetchrow("SELECT id, district, phone FROM care_recipients WHERE id = $1 FOR UPDATE", recipient_id)
+
+
+async def update_details(
+    conn: asyncpg.Connection,
+    *,
+    recipient_id: int,
+    name: str,
+    address: str,
+    language: str,
+    contact_by: str,
+    born: date | None,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """
+        UPDATE care_recipients
+        SET name = $2, address = $3, language = $4, contact_by = $5, birth_date = $6, updated_at = $7
+        WHERE id = $1
+        """,
+        recipient_id,
+        name,
+        address,
+        language,
+        contact_by,
+        born,
+        now,
+    )
+
+
+async def delete_guardians(conn: asyncpg.Connection, recipient_id: int) -> None:
+    """Before the new list is written (by the care repository's insert, in the same transaction)."""
+    await conn.execute("DELETE FROM guardians WHERE recipient_id = $1", recipient_id)

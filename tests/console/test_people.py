@@ -1,0 +1,237 @@
+"""The people pages: search within the worker's districts, enrol with messages beside the fields, edit, pause."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from care.console.i18n import SEOUL
+from tests.console.conftest import csrf_of, enroll, sign_in
+
+VALID = {
+    "name": "홍길순",
+    "birth_date": "1941-03-05",
+    "phone": "010-2222-3333",
+    "district": "11110",
+    "address": "서울 종로구 율곡로 10",
+    "language": "ko",
+    "contact_by": "sms",
+    "guardian_name": "홍민호",
+    "guardian_phone": "010-4444-5555",
+    "guardian_relation": "아들",
+    "times": "09:00, 19:00",
+    "days": ["1", "2", "3", "4", "5", "6", "7"],
+    "window_minutes": "120",
+}
+
+
+def error_beside(html: str, field: str) -> str | None:
+    """The message shown beside a field, if any."""
+    match = re.search(rf'<span class="error" id="e-{field}" data-field="{field}">([^<]+)</span>', html)
+    return match.group(1) if match else None
+
+
+async def signed_in(client, make_staff, email="kim@seoul.go.kr", **kw) -> str:  # type: ignore[no-untyped-def]
+    await make_staff(email, **kw)
+    await sign_in(client, email)
+    return csrf_of((await client.get("/console/people/new")).text)
+
+
+async def test_enrolling_someone_keeps_their_date_of_birth_and_shows_their_age(client, make_staff, pool):
+    token = await signed_in(client, make_staff)
+    response = await client.post("/console/people", data={**VALID, "csrf": token}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    recipient_id = int(response.headers["location"].split("/")[-1].split("?")[0])
+    row = await pool.fetchrow(
+        "SELECT name, phone, district, birth_date FROM care_recipients WHERE id = $1", recipient_id
+    )
+    assert (row["name"], row["phone"], row["district"], str(row["birth_date"])) == (
+        "홍길순",
+        "+821022223333",
+        "11110",
+        "1941-03-05",
+    )
+    assert await pool.fetchval("SELECT count(*) FROM guardians WHERE recipient_id = $1", recipient_id) == 1
+    page = await client.get(f"/console/people/{recipient_id}?saved=true")
+    today = datetime.now(SEOUL).date()
+    age = today.year - 1941 - ((today.month, today.day) < (3, 5))
+    assert f"{age}세" in page.text and "저장되었습니다" in page.text
+
+
+async def test_invalid_input_is_told_beside_each_field_and_nothing_is_enrolled(client, make_staff, pool):
+    token = await signed_in(client, make_staff)
+    bad = {
+        **VALID,
+        "csrf": token,
+        "name": "",
+        "phone": "12345",
+        "birth_date": "1941-13-40",
+        "times": "9시",
+        "window_minutes": "5",
+        "guardian_phone": "",
+        "days": [],
+    }
+    response = await client.post("/console/people", data=bad)
+    assert response.status_code == 400
+    assert error_beside(response.text, "name") == "필수 항목입니다."
+    assert error_beside(response.text, "phone").startswith("휴대전화 번호가 아닙니다")
+    assert error_beside(response.text, "birth_date").startswith("날짜가 올바르지 않습니다")
+    assert error_beside(response.text, "times").startswith("시각은 HH:MM")
+    assert error_beside(response.text, "window_minutes") == "10에서 720 사이의 숫자입니다."
+    assert error_beside(response.text, "guardian_phone") is not None
+    assert error_beside(response.text, "days") is not None
+    assert error_beside(response.text, "address") is None
+    # What was typed is shown again.
+    assert 'value="서울 종로구 율곡로 10"' in response.text and 'value="12345"' in response.text
+    assert await pool.fetchval("SELECT count(*) FROM care_recipients") == 0
+
+
+async def test_the_plans_own_rules_and_a_taken_number_are_told_beside_their_fields(client, make_staff, pool):
+    token = await signed_in(client, make_staff)
+    gap = await client.post("/console/people", data={**VALID, "csrf": token, "times": "09:00, 10:00"})
+    assert error_beside(gap.text, "window_minutes") == "응답 대기가 확인 시각 간격보다 깁니다."
+    quiet = await client.post(
+        "/console/people", data={**VALID, "csrf": token, "quiet_start": "08:00", "quiet_end": "10:00"}
+    )
+    assert error_beside(quiet.text, "quiet_start") == "확인 시각이 방해 금지 시간에 있습니다."
+    same = await client.post("/console/people", data={**VALID, "csrf": token, "guardian_phone": VALID["phone"]})
+    assert error_beside(same.text, "guardian_phone") == "보호자 번호가 본인 번호와 같습니다."
+    await enroll(pool, phone=VALID["phone"])
+    taken = await client.post("/console/people", data={**VALID, "csrf": token})
+    assert taken.status_code == 400 and error_beside(taken.text, "phone") == "이미 등록된 번호입니다."
+
+
+async def test_a_social_worker_cannot_enrol_into_another_district(client, make_staff, pool):
+    token = await signed_in(client, make_staff)
+    response = await client.post("/console/people", data={**VALID, "csrf": token, "district": "11140"})
+    assert response.status_code == 400 and error_beside(response.text, "district") is not None
+    assert await pool.fetchval("SELECT count(*) FROM care_recipients") == 0
+
+
+async def test_the_messages_are_in_english_when_asked(client, make_staff):
+    token = await signed_in(client, make_staff)
+    await client.get("/console/language?to=en&next=/console/people/new")
+    response = await client.post("/console/people", data={**VALID, "csrf": token, "name": ""})
+    assert error_beside(response.text, "name") == "Required."
+    assert 'lang="en"' in response.text
+
+
+async def test_people_are_searched_within_the_workers_districts_and_the_list_is_audited(client, make_staff, pool):
+    await enroll(pool, phone="010-1111-0001", name="김하나")
+    await enroll(pool, phone="010-1111-0002", name="이두리")
+    await enroll(pool, phone="010-1111-0003", name="김중구", district="11140")
+    await signed_in(client, make_staff)
+    everyone = await client.get("/console/people")
+    assert "김하나" in everyone.text and "이두리" in everyone.text and "김중구" not in everyone.text
+    by_name = await client.get("/console/people?q=김")
+    assert "김하나" in by_name.text and "이두리" not in by_name.text
+    by_phone = await client.get("/console/people?q=010-1111-0002")
+    assert "이두리" in by_phone.text and "김하나" not in by_phone.text
+    wildcard = await client.get("/console/people?q=%25")
+    assert "김하나" not in wildcard.text
+    audited = await pool.fetch("SELECT detail FROM audit_log WHERE action = 'recipient.list' ORDER BY id")
+    assert len(audited) == 4 and len(audited[0]["detail"]["recipient_ids"]) == 2
+
+
+async def test_editing_the_plan_and_pausing_and_resuming_it(client, make_staff, pool):
+    recipient_id = await enroll(pool, phone="010-1111-0001")
+    await signed_in(client, make_staff)
+    url = f"/console/people/{recipient_id}"
+    page = await client.get(url)
+    assert 'value="09:00, 19:00"' in page.text
+    token = csrf_of(page.text)
+    bad = await client.post(
+        f"{url}/plan", data={"csrf": token, "times": "25:00", "days": ["1"], "window_minutes": "60"}
+    )
+    assert bad.status_code == 400 and error_beside(bad.text, "times") is not None
+    good = await client.post(
+        f"{url}/plan",
+        data={"csrf": token, "times": "10:00", "days": ["1", "3", "5"], "window_minutes": "60"},
+        follow_redirects=False,
+    )
+    assert good.status_code == 303
+    plan = await pool.fetchrow(
+        "SELECT times, days, window_min FROM checkin_plans WHERE recipient_id = $1", recipient_id
+    )
+    assert ([t.strftime("%H:%M") for t in plan["times"]], list(plan["days"]), plan["window_min"]) == (
+        ["10:00"],
+        [1, 3, 5],
+        60,
+    )
+    past = await client.post(f"{url}/pause", data={"csrf": token, "until": "2020-01-01", "reason": "입원"})
+    assert past.status_code == 400 and error_beside(past.text, "until") == "앞으로의 날짜여야 합니다."
+    until = (datetime.now(UTC) + timedelta(days=10)).astimezone(SEOUL).date().isoformat()
+    paused = await client.post(f"{url}/pause", data={"csrf": token, "until": until, "reason": "입원"})
+    assert paused.status_code == 200 and "일시 중지" in paused.text and "입원" in paused.text
+    assert await pool.fetchval("SELECT paused_until FROM checkin_plans WHERE recipient_id = $1", recipient_id)
+    await client.post(f"{url}/resume", data={"csrf": token})
+    assert await pool.fetchval("SELECT paused_until FROM checkin_plans WHERE recipient_id = $1", recipient_id) is None
+    actions = {r["action"] for r in await pool.fetch("SELECT action FROM audit_log")}
+    assert {"recipient.read", "plan.replace", "plan.pause", "plan.resume"} <= actions
+
+
+async def test_another_districts_person_is_not_found(client, make_staff, pool):
+    recipient_id = await enroll(pool, phone="010-1111-0001", district="11140")
+    token = await signed_in(client, make_staff)
+    assert (await client.get(f"/console/people/{recipient_id}")).status_code == 404
+    response = await client.post(f"/console/people/{recipient_id}/resume", data={"csrf": token})
+    assert response.status_code == 404
+
+
+async def test_editing_a_persons_details_and_guardians(client, make_staff, pool):
+    recipient_id = await enroll(pool, phone="010-1111-0001")
+    await signed_in(client, make_staff)
+    url = f"/console/people/{recipient_id}/edit"
+    form = await client.get(url)
+    assert form.status_code == 200 and 'value="김민수"' in form.text
+    token = csrf_of(form.text)
+    fields = {
+        "csrf": token,
+        "name": "김순자",
+        "birth_date": "1940-01-02",
+        "address": "서울 종로구 새주소 5",
+        "language": "en",
+        "contact_by": "both",
+        "guardian_name": "김민수",
+        "guardian_phone": "010-9876-0000",
+        "guardian_relation": "아들",
+        "guardian_name_2": "김민지",
+        "guardian_phone_2": "",
+        "guardian_relation_2": "딸",
+    }
+    half = await client.post(url, data=fields)
+    assert half.status_code == 400
+    assert error_beside(half.text, "guardian_phone_2") == "보호자 이름·번호·관계를 모두 적어 주세요."
+    assert 'value="김민지"' in half.text
+    saved = await client.post(url, data={**fields, "guardian_phone_2": "010-5555-6666"}, follow_redirects=False)
+    assert saved.status_code == 303
+    row = await pool.fetchrow(
+        "SELECT address, language, contact_by, birth_date FROM care_recipients WHERE id = $1", recipient_id
+    )
+    assert (row["address"], row["language"], row["contact_by"], str(row["birth_date"])) == (
+        "서울 종로구 새주소 5",
+        "en",
+        "both",
+        "1940-01-02",
+    )
+    guardians = await pool.fetch(
+        "SELECT position, name, phone FROM guardians WHERE recipient_id = $1 ORDER BY position", recipient_id
+    )
+    assert [(g["position"], g["name"], g["phone"]) for g in guardians] == [
+        (1, "김민수", "+821098760000"),
+        (2, "김민지", "+821055556666"),
+    ]
+    assert await pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'recipient.update'") == 1
+    blank = await client.post(url, data={**fields, "name": " "})
+    assert blank.status_code == 400 and error_beside(blank.text, "name") == "필수 항목입니다."
+
+
+async def test_another_districts_person_cannot_be_edited(client, make_staff, pool):
+    recipient_id = await enroll(pool, phone="010-1111-0001", district="11140")
+    token = await signed_in(client, make_staff)
+    assert (await client.get(f"/console/people/{recipient_id}/edit")).status_code == 404
+    response = await client.post(
+        f"/console/people/{recipient_id}/edit", data={"csrf": token, "name": "x", "address": "y"}
+    )
+    assert response.status_code == 404
+    assert await pool.fetchval("SELECT name FROM care_recipients WHERE id = $1", recipient_id) == "김순자"
