@@ -46,8 +46,7 @@ import notifications.recipients_repository
 import notifications.repository
 import notifications.service
 from api.auth.tokens import Principal, Role, TokenIssuer
-from api.db.embedded import EmbeddedPostgres, drop_database, ensure_database
-from api.db.migrations import migrate
+from api.db.embedded import EmbeddedPostgres
 from api.db.pool import create_pool
 from api.districts import DISTRICTS
 from api.logging import configure_logging
@@ -55,8 +54,8 @@ from api.settings import PROJECT_ROOT, DatabaseSettings, LogSettings, Settings
 from api.worker.jobs import JOBS
 from api.worker.runner import run_job
 from bench.api import free_port, wait_ready
+from bench.common import SECRET, fresh_database
 
-SECRET = "bench-secret-0123456789-0123456789-0123456789"  # noqa: S105 - a throwaway bench database
 DATABASE = "safecity_bench_care"
 SEOUL = ZoneInfo("Asia/Seoul")
 MORNING = datetime(2026, 11, 24, 9, 0, tzinfo=SEOUL)
@@ -75,17 +74,6 @@ PHASES = {
     "outbox_insert_sql": (notifications.repository, "insert_rows"),
     "finish_sql": (api.worker.runs, "finish"),
 }
-
-
-async def fresh_database(server_url: str) -> str:
-    await drop_database(server_url, DATABASE)
-    url = await ensure_database(server_url, DATABASE)
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn, PROJECT_ROOT / "migrations")
-    finally:
-        await conn.close()
-    return url
 
 
 async def load(conn: asyncpg.Connection, *, recipients: int, citizens: int) -> dict[str, float]:
@@ -318,7 +306,7 @@ def post_checkins(url: str, tokens: list[str], *, seconds: float, concurrency: i
 
 
 async def prepare(server_url: str, *, recipients: int, citizens: int) -> tuple[str, dict[str, object]]:
-    url = await fresh_database(server_url)
+    url = await fresh_database(server_url, DATABASE)
     conn = await asyncpg.connect(url)
     try:
         started = time.perf_counter()

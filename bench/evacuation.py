@@ -35,12 +35,12 @@ from pathlib import Path
 import asyncpg
 
 from api import geo
-from api.db.embedded import EmbeddedPostgres, drop_database, ensure_database
-from api.db.migrations import migrate
+from api.db.embedded import EmbeddedPostgres
 from api.evacuation import importer, service
-from api.evacuation.schemas import Hazard
+from api.evacuation.schemas import Hazard, ImportReport
 from api.settings import PROJECT_ROOT
 from bench.api import free_port, wait_ready
+from bench.common import fresh_database
 
 DATABASE = "safecity_bench_evac"
 SHELTERS = PROJECT_ROOT.parent / "shared" / "data" / "shelters"
@@ -76,21 +76,23 @@ def app():  # type: ignore[no-untyped-def]
     return application
 
 
+async def import_shelters(conn: asyncpg.Connection) -> list[ImportReport]:
+    """Every real shelter file in ../shared/data/shelters, as ``safecity import-shelters`` loads one."""
+    reports = []
+    for path in sorted(SHELTERS.glob("*.csv")):
+        parsed = importer.parse(path.read_bytes(), filename=path.name)
+        reports.append(
+            await service.import_file(conn, parsed, file=path.name, source="seoul-open-data", as_of=_modified_on(path))
+        )
+    return reports
+
+
 async def prepare(server_url: str) -> tuple[str, dict[str, object]]:
-    await drop_database(server_url, DATABASE)  # every run starts from an empty, migrated database
-    url = await ensure_database(server_url, DATABASE)
+    url = await fresh_database(server_url, DATABASE)
     conn = await asyncpg.connect(url)
     try:
-        await migrate(conn, PROJECT_ROOT / "migrations")
         started = time.perf_counter()
-        reports = []
-        for path in sorted(SHELTERS.glob("*.csv")):
-            parsed = importer.parse(path.read_bytes(), filename=path.name)
-            reports.append(
-                await service.import_file(
-                    conn, parsed, file=path.name, source="seoul-open-data", as_of=_modified_on(path)
-                )
-            )
+        reports = await import_shelters(conn)
         elapsed = time.perf_counter() - started
         by_kind = dict(await conn.fetch("SELECT kind, count(*) FROM shelters WHERE active GROUP BY kind ORDER BY 1"))
     finally:

@@ -26,30 +26,19 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 
-from api.db.embedded import EmbeddedPostgres, drop_database, ensure_database
-from api.db.migrations import migrate
+from api.db.embedded import EmbeddedPostgres
 from api.db.pool import create_pool
 from api.districts import DISTRICTS
 from api.settings import PROJECT_ROOT, DatabaseSettings, NotifySettings
+from bench.common import SECRET, fresh_database, start_fakes
 from notifications.service import Notifier
 
-SECRET = "bench-secret-0123456789-0123456789-0123456789"  # noqa: S105 - a throwaway bench database
+DATABASE = "safecity_bench_notify"
 PARAMS = {
     "headline": "호우경보",
     "area": "서울 전역",
     "instruction": "저지대와 지하 공간을 벗어나 가까운 대피소로 가세요.",
 }
-
-
-async def fresh_database(server_url: str) -> str:
-    await drop_database(server_url, "safecity_bench_notify")
-    url = await ensure_database(server_url, "safecity_bench_notify")
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn, PROJECT_ROOT / "migrations")
-    finally:
-        await conn.close()
-    return url
 
 
 async def seed(conn: asyncpg.Connection, *, with_device: int, phone_only: int, districts: list[str]) -> None:
@@ -95,13 +84,6 @@ async def enqueue_city_wide(url: str, citizens: int) -> dict[str, object]:
         "seconds": round(seconds, 2),
         "messages_per_s": round(notice.deliveries / seconds),
     }
-
-
-def start_fakes() -> tuple[subprocess.Popen[str], dict[str, str]]:
-    proc = subprocess.Popen([sys.executable, "-m", "notifications.testing"], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    info = json.loads(proc.stdout.readline())
-    return proc, info
 
 
 def fake_sent(info: dict[str, str]) -> tuple[Counter[str], Counter[str]]:
@@ -199,7 +181,7 @@ def main() -> None:
         server_url = embedded.start()
     fakes, info = start_fakes()
     try:
-        url = asyncio.run(fresh_database(server_url))
+        url = asyncio.run(fresh_database(server_url, DATABASE))
         result = {
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
             "enqueue_city_wide": asyncio.run(enqueue_city_wide(url, args.citizens)),
