@@ -40,14 +40,86 @@ async def tell(
     notifier: Notifier,
     now: datetime,
 ) -> dict[str, int]:
-    """Write every message of one stored alert to the outbox; counts of deliveries and safety checks opened."""
+    """Write every message of one stored alert to the outbox; counts of deliveries and safety checks opened.
+
+    People in care are written first: rows of one priority leave in the order they were written, and the
+    person who will be asked "are you safe?" should not wait behind a district's broadcast SMS.
+    """
     cancel = row["msg_type"] == "Cancel"
-    districts: list[str] = row["districts"]
     shelter_hazard = None if cancel else SHELTER_HAZARD.get(HazardKind(row["hazard"]))
     words = _words(row["texts"], event=row["event"])
+    asked, to_care = await _tell_care(
+        conn,
+        alert_id=alert_id,
+        row=row,
+        replaced=replaced,
+        words=words,
+        hazard=shelter_hazard,
+        notifier=notifier,
+        now=now,
+    )
+    to_districts = await _tell_districts(
+        conn,
+        alert_id=alert_id,
+        districts=row["districts"],
+        cancel=cancel,
+        words=words,
+        hazard=shelter_hazard,
+        notifier=notifier,
+        now=now,
+    )
+    return {"deliveries": to_care + to_districts, "safety_checks": len(asked)}
+
+
+async def _tell_care(
+    conn: asyncpg.Connection,
+    *,
+    alert_id: int,
+    row: Mapping[str, Any],
+    replaced: Sequence[int],
+    words: dict[str, object],
+    hazard: Hazard | None,
+    notifier: Notifier,
+    now: datetime,
+) -> tuple[set[int], int]:
+    """A personal message to everyone in care in the districts, asking "are you safe?" in a severe warning."""
+    cancel = row["msg_type"] == "Cancel"
+    people = await repository.care_recipients_in(conn, row["districts"])
+    asked: set[int] = set()
+    if cancel:
+        await safety.stand_down(conn, alert_ids=replaced, now=now)
+    elif row["severity"] in SEVERE:
+        asked = await safety.open_checks(
+            conn, alert_id=alert_id, recipient_ids=[p["recipient_id"] for p in people], replaced=replaced, now=now
+        )
+    near_home = await _nearest(conn, hazard, [_home(p) for p in people])
+    items: list[Outgoing] = []
+    for person, shelter in zip(people, near_home, strict=True):
+        if cancel:
+            chosen = messages.ALL_CLEAR
+        else:
+            chosen = messages.ARE_YOU_SAFE if person["recipient_id"] in asked else messages.PERSONAL
+        params = {**words, **_shelter_words(shelter, home=person["home_lat"] is not None), "name": person["name"]}
+        key = f"alert:{alert_id}:care:{person['recipient_id']}"
+        items.append(to_person(person, template=chosen, key=key, params=params))
+    return asked, await notifier.enqueue_many(conn, items=items, now=now)
+
+
+async def _tell_districts(
+    conn: asyncpg.Connection,
+    *,
+    alert_id: int,
+    districts: list[str],
+    cancel: bool,
+    words: dict[str, object],
+    hazard: Hazard | None,
+    notifier: Notifier,
+    now: datetime,
+) -> int:
+    """A push to each district's topic and an SMS to each of its citizens without the app."""
     template = messages.ALL_CLEAR if cancel else messages.WARNING
     deliveries = 0
-    near_office = await _nearest(conn, shelter_hazard, [DISTRICT_CENTROIDS[d] for d in districts])
+    near_office = await _nearest(conn, hazard, [DISTRICT_CENTROIDS[d] for d in districts])
     for district, shelter in zip(districts, near_office, strict=True):
         params = {**words, **_shelter_words(shelter, home=False)}
         key = f"alert:{alert_id}:{district}"
@@ -64,27 +136,7 @@ async def tell(
             to_devices=False,
         )
         deliveries += topic.deliveries + sms.deliveries
-    people = await repository.care_recipients_in(conn, districts)
-    asked: set[int] = set()
-    if cancel:
-        await safety.stand_down(conn, alert_ids=replaced, now=now)
-    elif row["severity"] in SEVERE:
-        asked = await safety.open_checks(
-            conn, alert_id=alert_id, recipient_ids=[p["recipient_id"] for p in people], replaced=replaced, now=now
-        )
-    homes = [_home(p) for p in people]
-    near_home = await _nearest(conn, shelter_hazard, homes)
-    items: list[Outgoing] = []
-    for person, shelter in zip(people, near_home, strict=True):
-        if cancel:
-            chosen = messages.ALL_CLEAR
-        else:
-            chosen = messages.ARE_YOU_SAFE if person["recipient_id"] in asked else messages.PERSONAL
-        params = {**words, **_shelter_words(shelter, home=person["home_lat"] is not None), "name": person["name"]}
-        key = f"alert:{alert_id}:care:{person['recipient_id']}"
-        items.append(to_person(person, template=chosen, key=key, params=params))
-    deliveries += await notifier.enqueue_many(conn, items=items, now=now)
-    return {"deliveries": deliveries, "safety_checks": len(asked)}
+    return deliveries
 
 
 def _words(texts: Mapping[str, Any], *, event: str) -> dict[str, object]:

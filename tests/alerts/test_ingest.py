@@ -220,3 +220,11 @@ async def test_a_bare_alert_without_words_or_shelter_still_says_something(pool, 
     assert result.outcome == "created"
     [topic] = [r for r in await outbox(pool) if r["recipient"] == "district-11110"]
     assert topic["body"] == "Power cut"
+
+
+async def test_people_in_care_are_written_before_the_broadcast(pool, notifier, people) -> None:
+    """Rows of one priority leave in the order written: the person asked "are you safe?" does not wait."""
+    await run(pool, notifier, cap_xml("order", sent=NOW))
+    rows = [r["recipient"] for r in await outbox(pool)]
+    assert rows[0] == "+821022220001"
+    assert rows.index("+821022220001") < rows.index("district-11680") < rows.index("+821011110002")
