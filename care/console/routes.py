@@ -288,7 +288,7 @@ class OperatorsController(Controller):
 
     @get("/", name="console.operators")
     async def health(self, request: Request, db: Db, session: Session) -> Template:
-        """Operators' page: one section per concern; delivery health first, active alerts to follow."""
+        """Operators' page: one section per concern: delivery health, then the warnings in force."""
         if not session.is_operator:
             raise Forbidden("Only operators see this page.", code="operators_only")
         summary = await service.delivery_health(db, now=_now())
@@ -296,8 +296,9 @@ class OperatorsController(Controller):
         counts = {(c.channel, c.state): c.count for c in summary.by_channel}
         states = [s.value for s in DeliveryState]
         delivery = {"summary": summary, "channels": channels, "counts": counts, "states": states}
-        # Each section is a template and its data; the alerts section joins this list.
-        sections = [("_ops_delivery.html", delivery)]
+        in_force = await service.alerts_in_force(db, now=_now())
+        # Each section is a template and its data.
+        sections = [("_ops_delivery.html", delivery), ("_ops_alerts.html", {"alerts": in_force})]
         return page(request, session, "operators.html", sections=sections)
 
 

@@ -8,6 +8,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from api.alerts import service as alerts
+from api.alerts.schemas import AlertRead
 from api.auth.tokens import Principal, Role
 from api.errors import NotFound
 from care import audit
@@ -210,6 +212,11 @@ async def pause(
 
 async def resume(conn: asyncpg.Connection, *, principal: Principal, recipient_id: int, now: datetime) -> RecipientRead:
     return await care.resume(conn, recipient_id=recipient_id, principal=principal, now=now)
+
+
+async def alerts_in_force(conn: asyncpg.Connection, *, now: datetime) -> list[AlertRead]:
+    """The warnings in force now, newest first, as citizens see them."""
+    return await alerts.list_alerts(conn, now=now, district=None, in_force=True, before_id=None, limit=100)
 
 
 async def delivery_health(conn: asyncpg.Connection, *, now: datetime) -> DeliverySummary:

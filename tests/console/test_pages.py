@@ -8,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from api.alerts.cap import parse_cap
+from api.alerts.service import ingest
 from care.cases import repository as cases_repository
+from tests.alerts import cap_xml
 from tests.console.conftest import csrf_of, enroll, sign_in
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -246,3 +249,19 @@ def test_every_console_post_but_sign_in_checks_the_csrf_token(app):
         if path == "/console/sign-in":
             continue  # no session yet: a double-submit cookie, tested in test_sign_in
         assert "form" in handler.parsed_fn_signature.parameters, path
+
+
+async def test_operators_see_the_warnings_in_force(client, make_staff, pool):
+    await make_staff("ops@seoul.go.kr", role="operator")
+    async with pool.acquire() as conn:
+        await ingest(
+            conn,
+            parse_cap(cap_xml("ops-rain")),
+            source="post",
+            notifier=client.app.state.notifier,
+            now=datetime.now(UTC),
+        )
+    await sign_in(client, "ops@seoul.go.kr")
+    page = await client.get("/console/operators")
+    assert 'id="alerts-in-force"' in page.text
+    assert "서울 동남권 호우경보" in page.text and "강남구" in page.text
