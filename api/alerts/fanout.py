@@ -42,12 +42,28 @@ async def tell(
 ) -> dict[str, int]:
     """Write every message of one stored alert to the outbox; counts of deliveries and safety checks opened.
 
-    People in care are written first: rows of one priority leave in the order they were written, and the
-    person who will be asked "are you safe?" should not wait behind a district's broadcast SMS.
+    Rows of one channel and priority leave in the order they are written, so the order here is the order
+    of sending: the district topics (25 pushes reach every app), then the people in care, who should not
+    wait behind a district's broadcast SMS, then that broadcast to the citizens without the app.
     """
     cancel = row["msg_type"] == "Cancel"
     shelter_hazard = None if cancel else SHELTER_HAZARD.get(HazardKind(row["hazard"]))
     words = _words(row["texts"], event=row["event"])
+    template = messages.ALL_CLEAR if cancel else messages.WARNING
+    districts: list[str] = row["districts"]
+    near_office = await _nearest(conn, shelter_hazard, [DISTRICT_CENTROIDS[d] for d in districts])
+    per_district = {d: {**words, **_shelter_words(s, home=False)} for d, s in zip(districts, near_office, strict=True)}
+    deliveries = 0
+    for district, params in per_district.items():
+        topic = await notifier.to_district_topics(
+            conn,
+            districts=[district],
+            template=template,
+            params=params,
+            now=now,
+            dedupe_key=f"alert:{alert_id}:{district}:topic",
+        )
+        deliveries += topic.deliveries
     asked, to_care = await _tell_care(
         conn,
         alert_id=alert_id,
@@ -58,17 +74,19 @@ async def tell(
         notifier=notifier,
         now=now,
     )
-    to_districts = await _tell_districts(
-        conn,
-        alert_id=alert_id,
-        districts=row["districts"],
-        cancel=cancel,
-        words=words,
-        hazard=shelter_hazard,
-        notifier=notifier,
-        now=now,
-    )
-    return {"deliveries": to_care + to_districts, "safety_checks": len(asked)}
+    deliveries += to_care
+    for district, params in per_district.items():
+        sms = await notifier.to_district_citizens(
+            conn,
+            districts=[district],
+            template=template,
+            params=params,
+            now=now,
+            dedupe_key=f"alert:{alert_id}:{district}:sms",
+            to_devices=False,
+        )
+        deliveries += sms.deliveries
+    return {"deliveries": deliveries, "safety_checks": len(asked)}
 
 
 async def _tell_care(
@@ -103,40 +121,6 @@ async def _tell_care(
         key = f"alert:{alert_id}:care:{person['recipient_id']}"
         items.append(to_person(person, template=chosen, key=key, params=params))
     return asked, await notifier.enqueue_many(conn, items=items, now=now)
-
-
-async def _tell_districts(
-    conn: asyncpg.Connection,
-    *,
-    alert_id: int,
-    districts: list[str],
-    cancel: bool,
-    words: dict[str, object],
-    hazard: Hazard | None,
-    notifier: Notifier,
-    now: datetime,
-) -> int:
-    """A push to each district's topic and an SMS to each of its citizens without the app."""
-    template = messages.ALL_CLEAR if cancel else messages.WARNING
-    deliveries = 0
-    near_office = await _nearest(conn, hazard, [DISTRICT_CENTROIDS[d] for d in districts])
-    for district, shelter in zip(districts, near_office, strict=True):
-        params = {**words, **_shelter_words(shelter, home=False)}
-        key = f"alert:{alert_id}:{district}"
-        topic = await notifier.to_district_topics(
-            conn, districts=[district], template=template, params=params, now=now, dedupe_key=f"{key}:topic"
-        )
-        sms = await notifier.to_district_citizens(
-            conn,
-            districts=[district],
-            template=template,
-            params=params,
-            now=now,
-            dedupe_key=f"{key}:sms",
-            to_devices=False,
-        )
-        deliveries += topic.deliveries + sms.deliveries
-    return deliveries
 
 
 def _words(texts: Mapping[str, Any], *, event: str) -> dict[str, object]:
