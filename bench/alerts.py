@@ -120,12 +120,11 @@ async def plans(conn: asyncpg.Connection) -> dict[str, object]:
         checks, alert_id=1, recipient_ids=ids, replaced=[], now=now, first_due=timedelta(minutes=15)
     )
     sms = _Recorder()
-    texts = {lang: ("t", "b", "b") for lang in ("ko", "en")}
+    texts = {district: {lang: ("t", "b", "b") for lang in ("ko", "en")} for district in CITY}
     await notifications.repository.fan_out_to_districts(
         sms,
         notice_id=1,
         template="t",
-        districts=CITY[:1],
         texts=texts,
         data={},
         priority=0,
@@ -138,7 +137,7 @@ async def plans(conn: asyncpg.Connection) -> dict[str, object]:
             await conn.fetchrow("SELECT relpages, reltuples FROM pg_class WHERE relname = 'safety_checks'")
         )
     }
-    for name, caught in (("open_checks", checks), ("fan_out_one_district", sms)):
+    for name, caught in (("open_checks", checks), ("fan_out_city", sms)):
         lines = [r[0] for r in await conn.fetch("EXPLAIN " + caught.sql, *caught.args)]
         out[name] = [line.strip(" ->") for line in lines if "Join" in line or "Scan" in line]
     return out

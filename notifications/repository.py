@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -99,56 +99,59 @@ async def fan_out_to_districts(
     *,
     notice_id: int,
     template: str,
-    districts: Sequence[str],
-    texts: dict[str, tuple[str | None, str, str]],
+    texts: Mapping[str, Mapping[str, tuple[str | None, str, str]]],
     data: dict[str, str],
     priority: int,
     max_attempts: int,
     now: datetime,
     to_devices: bool = True,
 ) -> int:
-    """One push per device of every citizen in ``districts``, and an SMS to each such citizen without a device.
+    """One push per device of every citizen in the districts, and an SMS to each such citizen without a device.
 
-    With ``to_devices`` false, only the SMS.
-
-    ``texts`` maps a language to (title, body, sms_body). Opted-out numbers are recorded as suppressed.
+    ``texts`` maps each district to its texts: language → (title, body, sms_body), so that one statement
+    can tell each district something of its own (its nearest shelter, say). With ``to_devices`` false, only
+    the SMS. Opted-out numbers are recorded as suppressed.
     """
+    districts = sorted(texts)
     status = await conn.execute(
         """
         INSERT INTO outbox (notice_id, channel, recipient, citizen_id, device_id, template, language, title, body,
                             data, priority, max_attempts, state, last_error, created_at, updated_at, next_attempt_at)
         SELECT $1, t.channel, t.recipient, t.citizen_id, t.device_id, $2, t.language,
-               CASE WHEN t.channel = 'push' THEN CASE t.language WHEN 'en' THEN $6 ELSE $3 END END,
-               CASE WHEN t.channel = 'sms' THEN CASE t.language WHEN 'en' THEN $8 ELSE $5 END
-                    ELSE CASE t.language WHEN 'en' THEN $7 ELSE $4 END END,
-               $9, $10, $11,
+               CASE WHEN t.channel = 'push' THEN CASE t.language WHEN 'en' THEN x.en_title ELSE x.ko_title END END,
+               CASE WHEN t.channel = 'sms' THEN CASE t.language WHEN 'en' THEN x.en_sms ELSE x.ko_sms END
+                    ELSE CASE t.language WHEN 'en' THEN x.en_body ELSE x.ko_body END END,
+               $3, $4, $5,
                CASE WHEN o.phone IS NULL THEN 'pending' ELSE 'suppressed' END,
                CASE WHEN o.phone IS NULL THEN NULL ELSE 'opted out by SMS' END,
-               $12, $12, $12
+               $6, $6, $6
         FROM (
-            SELECT 'push' AS channel, d.fcm_token AS recipient, c.id AS citizen_id, d.id AS device_id, c.language
+            SELECT 'push' AS channel, d.fcm_token AS recipient, c.id AS citizen_id, d.id AS device_id, c.language,
+                   c.district
             FROM citizens c JOIN devices d ON d.citizen_id = c.id
-            WHERE c.district = ANY($13::text[]) AND $14
+            WHERE c.district = ANY($7::text[]) AND $14
             UNION ALL
-            SELECT 'sms', c.phone, c.id, NULL, c.language
+            SELECT 'sms', c.phone, c.id, NULL, c.language, c.district
             FROM citizens c
-            WHERE c.district = ANY($13::text[]) AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.citizen_id = c.id)
+            WHERE c.district = ANY($7::text[]) AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.citizen_id = c.id)
         ) t
+        JOIN unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+             AS x (district, ko_title, ko_body, ko_sms, en_title, en_body, en_sms) ON x.district = t.district
         LEFT JOIN sms_opt_outs o ON t.channel = 'sms' AND o.phone = t.recipient
         """,
         notice_id,
         template,
-        texts["ko"][0],
-        texts["ko"][1],
-        texts["ko"][2],
-        texts["en"][0],
-        texts["en"][1],
-        texts["en"][2],
         data,
         priority,
         max_attempts,
         now,
-        list(districts),
+        districts,
+        [texts[d]["ko"][0] for d in districts],
+        [texts[d]["ko"][1] for d in districts],
+        [texts[d]["ko"][2] for d in districts],
+        [texts[d]["en"][0] for d in districts],
+        [texts[d]["en"][1] for d in districts],
+        [texts[d]["en"][2] for d in districts],
         to_devices,
     )
     return int(status.split()[-1])

@@ -189,19 +189,24 @@ class Notifier:
         priority: Priority | None = None,
         dedupe_key: str | None = None,
         to_devices: bool = True,
+        district_params: Mapping[str, Mapping[str, object]] | None = None,
     ) -> Enqueued:
         """A message to every citizen of the districts, each in their language: push per device, else SMS.
 
         One set-based statement, so a city-wide fan-out to a million people is one insert. With
         ``to_devices=False`` only the citizens without the app hear it (by SMS): for when the apps are
-        reached another way, such as the district's topic.
+        reached another way, such as the district's topic. ``district_params`` adds to ``params`` what
+        differs by district (its nearest shelter, say).
         """
         _in_transaction(conn)
         _check_districts(districts)
         texts = {}
-        for lang in templates.LANGUAGES:
-            r = _render(template, lang, params)
-            texts[lang] = (r.title, r.body, self._one_sms(r.sms_body))
+        for district in sorted(set(districts)):
+            values = {**params, **(district_params or {}).get(district, {})}
+            texts[district] = {}
+            for lang in templates.LANGUAGES:
+                r = _render(template, lang, values)
+                texts[district][lang] = (r.title, r.body, self._one_sms(r.sms_body))
         notice_id = await repository.insert_notice(conn, dedupe_key=dedupe_key, template=template, now=now)
         if notice_id is None:
             return await self._existing(conn, dedupe_key)
@@ -210,7 +215,6 @@ class Notifier:
             conn,
             notice_id=notice_id,
             template=template,
-            districts=sorted(set(districts)),
             texts=texts,
             data={"notice_id": str(notice_id), "template": template},
             priority=int(priority if priority is not None else _default_priority(urgent)),

@@ -75,17 +75,18 @@ async def tell(
         now=now,
     )
     deliveries += to_care
-    for district, params in per_district.items():
-        sms = await notifier.to_district_citizens(
-            conn,
-            districts=[district],
-            template=template,
-            params=params,
-            now=now,
-            dedupe_key=f"alert:{alert_id}:{district}:sms",
-            to_devices=False,
-        )
-        deliveries += sms.deliveries
+    # One statement for the whole broadcast: each district's own shelter rides in its texts.
+    sms = await notifier.to_district_citizens(
+        conn,
+        districts=districts,
+        template=template,
+        params=words,
+        district_params=per_district,
+        now=now,
+        dedupe_key=f"alert:{alert_id}:sms",
+        to_devices=False,
+    )
+    deliveries += sms.deliveries
     return {"deliveries": deliveries, "safety_checks": len(asked)}
 
 

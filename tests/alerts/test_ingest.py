@@ -204,7 +204,10 @@ async def test_two_districts_each_get_their_own_topic_and_shelter(pool, notifier
     rows = await outbox(pool)
     topics = {r["recipient"] for r in rows if r["channel"] == "push"}
     assert topics == {"district-11680", "district-11110"}
-    assert "+821011110005" in {r["recipient"] for r in rows}
+    sms = {r["recipient"]: r["body"] for r in rows if r["channel"] == "sms"}
+    shelter = {phone: body.split("가까운 대피소: ")[1] for phone, body in sms.items() if "가까운 대피소: " in body}
+    # One broadcast statement, and still each district's SMS names the shelter nearest its own office.
+    assert shelter["+821011110005"] != shelter["+821011110002"]
 
 
 async def test_a_bare_alert_without_words_or_shelter_still_says_something(pool, notifier) -> None:
