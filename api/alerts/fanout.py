@@ -119,7 +119,8 @@ async def _tell_care(
         else:
             chosen = messages.ARE_YOU_SAFE if person["recipient_id"] in asked else messages.PERSONAL
         params = {**words, **_shelter_words(shelter, home=person["home_lat"] is not None), "name": person["name"]}
-        key = f"alert:{alert_id}:care:{person['recipient_id']}"
+        # Keyed under the person, as every care message is, so their case page finds it.
+        key = f"care:{person['recipient_id']}:alert:{alert_id}"
         items.append(to_person(person, template=chosen, key=key, params=params))
     return asked, await notifier.enqueue_many(conn, items=items, now=now)
 

@@ -109,6 +109,20 @@ async def queue_version(conn: asyncpg.Connection, *, districts: Sequence[str] | 
 # A case: how it came about, and the calls made on it
 
 
+async def safety_check_of(conn: asyncpg.Connection, *, recipient_id: int, alert_id: int) -> asyncpg.Record | None:
+    """The safety check behind a 'safety_check' case, with the warning's headline and times."""
+    return await conn.fetchrow(
+        """
+        SELECT s.asked_at, s.step, s.safe_at, s.safe_via, a.id AS alert_id, a.event, a.sent, a.expires,
+               a.texts -> 'ko' ->> 'headline' AS headline_ko, a.texts -> 'en' ->> 'headline' AS headline_en
+        FROM safety_checks s JOIN alerts a ON a.id = s.alert_id
+        WHERE s.recipient_id = $1 AND s.alert_id = $2
+        """,
+        recipient_id,
+        alert_id,
+    )
+
+
 async def steps_of_slot(conn: asyncpg.Connection, *, recipient_id: int, slot_at: datetime) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT step, taken_at FROM care_steps WHERE recipient_id = $1 AND slot_at = $2 ORDER BY step",

@@ -34,6 +34,8 @@ class CasePage(msgspec.Struct, frozen=True, kw_only=True):
     person: RecipientRead
     birth_date: date | None
     steps: list[dict[str, Any]]
+    # For a case a warning's safety check opened: the warning and how far the check climbed.
+    safety: dict[str, Any] | None
     deliveries: list[dict[str, Any]]
     calls: list[dict[str, Any]]
     names: dict[str, str]
@@ -76,6 +78,12 @@ async def case_page(conn: asyncpg.Connection, *, principal: Principal, case_id: 
         if case.slot_at is not None:
             steps = await repository.steps_of_slot(conn, recipient_id=person.id, slot_at=case.slot_at)
         start = (case.slot_at or case.opened_at) - timedelta(hours=1)
+        safety = None
+        if case.alert_id is not None:
+            found = await repository.safety_check_of(conn, recipient_id=person.id, alert_id=case.alert_id)
+            if found is not None:
+                safety = dict(found)
+                start = min(start, found["asked_at"])
         deliveries = await repository.care_deliveries(
             conn, recipient_id=person.id, since=start, until=case.resolved_at or now
         )
@@ -88,6 +96,7 @@ async def case_page(conn: asyncpg.Connection, *, principal: Principal, case_id: 
         person=person,
         birth_date=born,
         steps=[dict(s) for s in steps],
+        safety=safety,
         deliveries=[dict(d) for d in deliveries],
         calls=[dict(c) for c in calls],
         names=names,

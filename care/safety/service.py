@@ -68,7 +68,7 @@ async def answered(
     if reached >= GUARDIAN:
         guardians = await care_repository.guardians_of(conn, recipient["recipient_id"])
         told = guardians if reached >= URGENT else guardians[:1]
-        key = f"safety:{recipient['recipient_id']}:safe:{at.isoformat()}"
+        key = f"care:{recipient['recipient_id']}:safe:{at.isoformat()}"
         params: dict[str, object] = {"name": recipient["name"], "at": local(at)}
         items = [to_guardian(g, template=messages.GUARDIAN_SAFE, key=key, params=params) for g in told]
         await notifier.enqueue_many(conn, items=items, now=at)
@@ -97,7 +97,7 @@ async def sweep(conn: asyncpg.Connection, *, notifier: Notifier, now: datetime) 
         outgoing: list[Outgoing] = []
         counts: dict[str, int] = defaultdict(int)
         for step in taken:
-            key = f"safety:{step['alert_id']}:{step['recipient_id']}:{step['step']}"
+            key = f"care:{step['recipient_id']}:safety:{step['alert_id']}:{step['step']}"
             params = _params(step)
             match step["step"]:
                 case 2:

@@ -10,6 +10,8 @@ import pytest
 
 from api.alerts.cap import parse_cap
 from api.alerts.service import ingest
+from api.worker.jobs import JOBS
+from api.worker.runner import run_job
 from care.cases import repository as cases_repository
 from tests.alerts import cap_xml
 from tests.console.conftest import csrf_of, enroll, sign_in
@@ -265,3 +267,28 @@ async def test_operators_see_the_warnings_in_force(client, make_staff, pool):
     page = await client.get("/console/operators")
     assert 'id="alerts-in-force"' in page.text
     assert "서울 동남권 호우경보" in page.text and "강남구" in page.text
+
+
+async def test_a_safety_check_case_shows_its_warning_and_the_questions_asked(client, make_staff, pool, settings):
+    await make_staff("kim@seoul.go.kr")
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    await enroll(pool, phone="010-1111-0009", at=t0 - timedelta(days=1))
+    async with pool.acquire() as conn:
+        await ingest(
+            conn,
+            parse_cap(cap_xml("case-rain", sent=t0, geocodes=("11110",))),
+            source="post",
+            notifier=client.app.state.notifier,
+            now=t0,
+        )
+    for minutes in (15, 45, 75):
+        await run_job(pool, JOBS["care.safety-sweep"], now=t0 + timedelta(minutes=minutes), settings=settings)
+    case_id = await pool.fetchval("SELECT id FROM cases WHERE reason = 'safety_check'")
+    await sign_in(client, "kim@seoul.go.kr")
+    page = await client.get(f"/console/cases/{case_id}")
+    assert page.status_code == 200
+    assert 'id="safety-check"' in page.text and "서울 동남권 호우경보" in page.text
+    assert "특보 중 안전 확인 무응답" in page.text
+    # The questions the person was asked and the guardian's alert, in the order they went out.
+    sent = re.findall(r"특보: 안전 확인 질문|안전 확인 재질문|보호자에게 무응답 알림", page.text)
+    assert sent == ["특보: 안전 확인 질문", "안전 확인 재질문", "보호자에게 무응답 알림"]
