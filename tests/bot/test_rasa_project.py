@@ -152,6 +152,44 @@ def test_entity_words_map_to_the_values_the_api_knows(domain: dict) -> None:
         assert [len(w) for w in lines] == sorted((len(w) for w in lines), reverse=True), name
 
 
+def test_endpoints_come_from_the_environment(rasa_installed: Path) -> None:
+    """endpoints.yml names its URLs and the tracker store's database by environment variables, which Rasa fills in."""
+    env = {
+        "ACTION_SERVER_URL": "http://127.0.0.1:5055/webhook",
+        "RASA_DB_HOST": "127.0.0.1",
+        "RASA_DB_PORT": "5432",
+        "RASA_DB_NAME": "safecity_rasa",
+        "RASA_DB_USER": "rasa",
+        "RASA_DB_PASSWORD": "secret",
+    }
+    script = (
+        "import json; from rasa.core.utils import AvailableEndpoints as E; from rasa.shared.utils.io import "
+        "read_config_file; e = E.read_endpoints('endpoints.yml'); print(json.dumps([e.action.url, e.tracker_store.type,"
+        " e.tracker_store.url, e.tracker_store.kwargs, read_config_file('credentials.yml')]))"
+    )
+    proc = subprocess.run(
+        [str(RASA.parent / "python"), "-c", script],
+        cwd=BOT,
+        env={**os.environ, **RASA_ENV, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    action, store, host, kwargs, credentials = json.loads(proc.stdout.splitlines()[-1])
+    assert action == env["ACTION_SERVER_URL"]
+    assert (store, host) == ("SQL", "127.0.0.1")
+    assert kwargs == {
+        "dialect": "postgresql",
+        "port": "5432",
+        "db": "safecity_rasa",
+        "username": "rasa",
+        "password": "secret",
+    }
+    assert credentials == {"rest": None}
+
+
 def test_data_validates(rasa_installed: Path) -> None:
     proc = run_rasa("data", "validate", "--config", "config.yml", "--domain", "domain.yml", "--data", "data")
     output = proc.stdout + proc.stderr
