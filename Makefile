@@ -81,7 +81,8 @@ $(BOT_VENV)/.synced: $(UV) bot/requirements.lock bot/requirements-rasa.txt
 	@touch $@
 
 # Trains bot/models/<hash>.tar.gz once per content of the config, domain, data and Rasa version, points
-# bot/models/current.tar.gz at it, and prints nothing unless training fails (then its log).
+# bot/models/current.tar.gz at it, deletes models older than an hour that are not it, and prints nothing unless
+# training fails (then its log).
 BOT_ENV := RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3 SQLALCHEMY_SILENCE_UBER_WARNING=1
 bot-model: bot
 	@h=$$(for f in bot/config.yml bot/domain.yml bot/requirements-rasa.txt $$(find bot/data -type f | LC_ALL=C sort); \
@@ -91,7 +92,8 @@ bot-model: bot
 	  (cd bot && $(BOT_ENV) .venv/bin/rasa train --config config.yml --domain domain.yml --data data --out models \
 	    --fixed-model-name $$h) > bot/models/train.log 2>&1 || { cat bot/models/train.log; exit 1; }; \
 	fi; \
-	ln -sfn $$h.tar.gz bot/models/current.tar.gz
+	ln -sfn $$h.tar.gz bot/models/current.tar.gz; \
+	find bot/models -name '*.tar.gz' -type f ! -name $$h.tar.gz -mmin +60 -delete
 
 bot-lock: $(UV)
 	$(UV) pip compile bot/requirements.in --python-version 3.10 --python-platform x86_64-manylinux_2_28 \
