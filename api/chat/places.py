@@ -99,7 +99,8 @@ def _offices() -> tuple[Place, ...]:
     for code, (lat, lon) in DISTRICT_CENTROIDS.items():
         d = DISTRICTS[code]
         short_en = d.name_en.removesuffix("-gu")
-        aliases = (d.name_ko, d.name_en, f"{d.name_ko} 구청", f"{short_en}-gu Office", f"{short_en} District Office")
+        # The code too, so the bot can find a district's office from a profile's district.
+        aliases = (code, d.name_ko, d.name_en, f"{d.name_ko} 구청", f"{short_en} District Office")
         offices.append(Place(f"{d.name_ko}청", f"{d.name_en} Office", lat, lon, code, aliases))
     return tuple(offices)
 
