@@ -7,7 +7,9 @@ import ctypes
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from api.settings import Settings
 
 _STOP_GRACE_S = 10.0
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
@@ -18,10 +20,11 @@ _LINE_LIMIT = 1 << 20  # a JSON log line with a long traceback fits whole
 class ProcessSpec:
     name: str
     argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)  # on top of the supervisor's own
 
 
 def processes() -> list[ProcessSpec]:
-    """The processes of the whole system; later parts (Rasa, the action server) add theirs here."""
+    """The processes of the whole system that always run: the API and the worker."""
     safecity = [sys.executable, "-m", "api.cli"]
     return [
         ProcessSpec("api", [*safecity, "api"]),
@@ -29,16 +32,30 @@ def processes() -> list[ProcessSpec]:
     ]
 
 
-async def supervise(*, database_url: str) -> int:
+async def chatbot_processes(settings: Settings, *, database_url: str) -> list[ProcessSpec]:
+    """Rasa and the action server when the bot is built and trained; otherwise none, and the log says why."""
+    from api.cli import chatbot
+
+    reason = chatbot.off_because(settings)
+    if reason:
+        _say(f"the chatbot is off: {reason}; chat and texts to the bot get a short apology")
+        return []
+    return [
+        ProcessSpec(name, argv, env) for name, argv, env in await chatbot.processes(settings, database_url=database_url)
+    ]
+
+
+async def supervise(*, database_url: str, settings: Settings | None = None) -> int:
     """Start every process; when one exits, or on SIGINT/SIGTERM, stop the rest. Returns an exit status."""
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
-    specs = processes()
+    settings = settings or Settings.from_env()
+    specs = processes() + await chatbot_processes(settings, database_url=database_url)
     width = max(len(s.name) for s in specs)
     children: dict[str, asyncio.subprocess.Process] = {}
     for spec in specs:
         children[spec.name] = await asyncio.create_subprocess_exec(
             *spec.argv,
-            env=env,
+            env={**env, **spec.env},
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
