@@ -9,14 +9,14 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 
-.PHONY: run test setup browser lint lock migrate bench clean
+.PHONY: run test setup browser lint lock migrate bench clean bot bot-model bot-lock
 
 run: setup
 	$(BIN)/safecity migrate
 	$(BIN)/safecity load-demo-shelters --if-empty
 	$(BIN)/safecity run
 
-test: setup browser
+test: setup browser bot
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -64,4 +64,35 @@ bench: setup
 	$(BIN)/python -m bench.api
 
 clean:
-	rm -rf $(VENV) $(TOOLS)
+	rm -rf $(VENV) $(TOOLS) $(BOT_VENV) bot/models
+
+# The chatbot: Rasa Open Source 3.6 in its own environment, bot/.venv. Rasa and rasa-sdk 3.6 declare Python <3.11
+# and Rasa's pins conflict with the API's, so they are installed without their dependencies (pip's
+# --ignore-requires-python: uv has no such switch), and their dependencies from bot/requirements.lock.
+BOT_VENV := bot/.venv
+BOT_PY := $(BOT_VENV)/bin/python
+bot: $(BOT_VENV)/.synced
+
+$(BOT_VENV)/.synced: $(UV) bot/requirements.lock bot/requirements-rasa.txt
+	test -x $(BOT_PY) || $(PYTHON) -m venv $(BOT_VENV)
+	VIRTUAL_ENV= $(UV) pip sync --quiet --require-hashes --python $(BOT_PY) bot/requirements.lock
+	$(BOT_PY) -m pip install --quiet --disable-pip-version-check --no-deps --ignore-requires-python \
+	  --require-hashes -r bot/requirements-rasa.txt
+	@touch $@
+
+# Trains bot/models/<hash>.tar.gz once per content of the config, domain, data and Rasa version, points
+# bot/models/current.tar.gz at it, and prints nothing unless training fails (then its log).
+BOT_ENV := RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3 SQLALCHEMY_SILENCE_UBER_WARNING=1
+bot-model: bot
+	@h=$$(for f in bot/config.yml bot/domain.yml bot/requirements-rasa.txt $$(find bot/data -type f | LC_ALL=C sort); \
+	  do echo "== $$f"; cat "$$f"; done | sha256sum | cut -c1-16); \
+	if [ ! -e bot/models/$$h.tar.gz ]; then \
+	  mkdir -p bot/models; \
+	  (cd bot && $(BOT_ENV) .venv/bin/rasa train --config config.yml --domain domain.yml --data data --out models \
+	    --fixed-model-name $$h) > bot/models/train.log 2>&1 || { cat bot/models/train.log; exit 1; }; \
+	fi; \
+	ln -sfn $$h.tar.gz bot/models/current.tar.gz
+
+bot-lock: $(UV)
+	$(UV) pip compile bot/requirements.in --python-version 3.10 --python-platform x86_64-manylinux_2_28 \
+	  --generate-hashes --no-header -o bot/requirements.lock
