@@ -45,8 +45,8 @@ async def talk(pool: asyncpg.Pool, rasa: RasaClient, *, citizen_id: int, message
     """One turn of the app's chat; when the bot cannot answer, an apology in the person's language."""
     text = checked_message(message)
     async with pool.acquire() as conn:
-        row = await repository.person_by_phone(conn, await repository.citizen_phone(conn, citizen_id) or "")
-    language = messages.language_of(text, known=row["citizen_language"])
+        known = await repository.citizen_language(conn, citizen_id)
+    language = messages.language_of(text, known=known)
     try:
         replies = await rasa.ask(sender=f"citizen-{citizen_id}", text=text, language=language, channel="app")
     except BotUnavailable as exc:

@@ -24,6 +24,10 @@ async def citizen_phone(conn: asyncpg.Connection, citizen_id: int) -> str | None
     return await conn.fetchval("SELECT phone FROM citizens WHERE id = $1", citizen_id)
 
 
+async def citizen_language(conn: asyncpg.Connection, citizen_id: int) -> str | None:
+    return await conn.fetchval("SELECT language FROM citizens WHERE id = $1", citizen_id)
+
+
 async def queue_inbound(
     conn: asyncpg.Connection, *, message_sid: str, phone: str, body: str, language: str, received_at: datetime
 ) -> None:

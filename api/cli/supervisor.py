@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import os
 import signal
@@ -109,9 +110,10 @@ def _write(prefix: str, line: bytes) -> None:
 
 
 async def _stop_all(children: dict[str, asyncio.subprocess.Process]) -> None:
+    # Each child leads its own process group (start_new_session), and the group is what is signalled: the action
+    # server (Sanic) runs its workers as processes of their own, which outlive a signal to their parent alone.
     for proc in children.values():
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
+        _signal_group(proc, signal.SIGTERM)
     try:
         async with asyncio.timeout(_STOP_GRACE_S):
             await asyncio.gather(*(p.wait() for p in children.values()))
@@ -119,8 +121,15 @@ async def _stop_all(children: dict[str, asyncio.subprocess.Process]) -> None:
         for name, proc in children.items():
             if proc.returncode is None:
                 _say(f"{name} did not stop in {_STOP_GRACE_S:.0f}s; killing it")
-                proc.kill()
+                _signal_group(proc, signal.SIGKILL)
                 await proc.wait()
+    for proc in children.values():
+        _signal_group(proc, signal.SIGKILL)  # whatever of a group is left once its leader has gone
+
+
+def _signal_group(proc: asyncio.subprocess.Process, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
 
 
 def _die_with_parent() -> None:

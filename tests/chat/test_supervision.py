@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+
 import asyncpg
+import pytest
 
 from api.auth.tokens import TokenIssuer
 from api.cli import chatbot
 from api.cli.supervisor import chatbot_processes
 from api.settings import AuthSettings, HttpSettings, RasaSettings, Settings
+from tests.api.test_supervisor import free_port, run_env, wait_ready
 from tests.conftest import JWT_SECRET
 
 
@@ -49,3 +56,43 @@ async def test_when_on_rasa_listens_on_localhost_and_the_actions_get_a_service_t
         await conn.execute('DROP DATABASE "safecity_rasa_probe"')
     finally:
         await conn.close()
+
+
+def test_safecity_run_starts_the_chatbot_and_ctrl_c_leaves_no_process_behind(database_url, tmp_path):
+    if chatbot.off_because(Settings(rasa=RasaSettings())):
+        pytest.skip(f"the chatbot cannot start here: {chatbot.off_because(Settings(rasa=RasaSettings()))}")
+    port, rasa_port, actions_port = free_port(), free_port(), free_port()
+    env = {
+        **run_env(database_url, port, tmp_path),
+        "RASA_ENABLED": "auto",
+        "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "ACTIONS_PORT": str(actions_port),
+        "RASA_TRACKER_DB": "safecity_rasa_run_test",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/ready")
+        wait_ready(f"http://127.0.0.1:{actions_port}/health", timeout_s=120)
+        wait_ready(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", timeout_s=180)
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, output[-3000:]
+    assert any(line.startswith("rasa    | ") for line in output.splitlines())
+    assert any(line.startswith("actions | ") for line in output.splitlines())
+    ports = {f"--port\0{p}\0".encode() for p in (actions_port, rasa_port)}
+    left = [pid for pid in os.listdir("/proc") if pid.isdigit() and any(p in _cmdline(pid) for p in ports)]
+    assert left == [], "chatbot processes outlived safecity run"
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
