@@ -11,7 +11,8 @@ export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 
 .PHONY: run test setup browser lint lock migrate bench clean bot bot-model bot-lock
 
-run: setup
+# bot-model trains only when the bot's config, domain or data changed; `safecity run` then starts Rasa with it.
+run: setup bot-model
 	$(BIN)/safecity migrate
 	$(BIN)/safecity load-demo-shelters --if-empty
 	$(BIN)/safecity run

@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import structlog
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -20,6 +21,10 @@ from api.auth.guards import PUBLIC, BearerAuthMiddleware, authorize
 from api.auth.routes import AuthController
 from api.auth.service import OtpService
 from api.auth.tokens import TokenIssuer
+from api.chat.inbound import forward_after_commit
+from api.chat.inbound import handle_sms as chat_sms
+from api.chat.rasa import RasaClient
+from api.chat.routes import BotPeopleController, ChatController, PlaceController
 from api.db.migrations import discover
 from api.db.pool import create_pool, provide_connection
 from api.errors import EXCEPTION_HANDLERS
@@ -37,6 +42,8 @@ from care.inbound import handle_sms
 from care.routes import CheckinController, RecipientController
 from notifications.routes import NoticeAcks, NotificationAdmin, TwilioWebhooks
 from notifications.service import Notifier
+
+log = structlog.get_logger(__name__)
 
 
 class SafecityApp(Litestar):
@@ -70,6 +77,9 @@ ROUTES = [
     GuidanceController,
     AlertController,
     AlertFeedController,
+    ChatController,
+    BotPeopleController,
+    PlaceController,
 ]
 
 
@@ -80,9 +90,13 @@ def create_app(settings: Settings) -> SafecityApp:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         app.state.pool = await create_pool(settings.db)
+        app.state.rasa = RasaClient(settings.rasa)
+        if app.state.rasa.off_because:
+            log.info("chatbot off: chat gets an apology", reason=app.state.rasa.off_because)
         try:
             yield
         finally:
+            await app.state.rasa.aclose()
             await app.state.pool.close()
 
     return SafecityApp(
@@ -117,7 +131,9 @@ def _initial_state(settings: Settings, *, tokens: TokenIssuer) -> dict[str, obje
         "tokens": tokens,
         "notifier": notifier,
         # Domains that take inbound SMS text (care check-ins, the chatbot), asked in this order.
-        "inbound_handlers": [handle_sms],
+        "inbound_handlers": [handle_sms, chat_sms],
+        # What to run after the webhook's response, by the handler that took the text: the bot is called then.
+        "inbound_followups": {"chat": forward_after_commit},
         "otp": OtpService(settings=settings.auth, secret=settings.jwt_secret(), tokens=tokens, notifier=notifier),
         "migrations": discover(Path(settings.paths.migrations_dir)),
     }

@@ -208,6 +208,46 @@ class ConsoleSettings(_Group, frozen=True):
     }
 
 
+class RasaSettings(_Group, frozen=True):
+    """The chatbot: Rasa's REST channel (on localhost only) and the action server beside it."""
+
+    url: str = "http://127.0.0.1:5005"
+    timeout_s: float = 5.0
+    actions_port: int = 5055
+    enabled: str = "auto"  # "auto": on when bot/.venv has Rasa and a model is trained; "true" or "false"
+    tracker_db: str = "safecity_rasa"  # the tracker store's database, on the same server as safecity's
+
+    ENV: ClassVar[dict[str, str]] = {
+        "url": "RASA_URL",
+        "timeout_s": "RASA_TIMEOUT",
+        "actions_port": "ACTIONS_PORT",
+        "enabled": "RASA_ENABLED",
+        "tracker_db": "RASA_TRACKER_DB",
+    }
+
+    def off_because(self) -> str | None:
+        """Why the chatbot is off, or None when it is on."""
+        if self.enabled == "false":
+            return "RASA_ENABLED=false"
+        if self.enabled == "true":
+            return None
+        if not (PROJECT_ROOT / "bot" / ".venv" / "bin" / "rasa").exists():
+            return "bot/.venv has no Rasa (run `make bot`)"
+        if rasa_model() is None:
+            return "no trained model in bot/models (run `make bot-model`)"
+        return None
+
+
+def rasa_model() -> Path | None:
+    """The trained model: ``bot/models/current.tar.gz``, else the newest ``bot/models/*.tar.gz``."""
+    models = PROJECT_ROOT / "bot" / "models"
+    current = models / "current.tar.gz"
+    if current.exists():
+        return current
+    found = sorted(models.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime) if models.is_dir() else []
+    return found[-1] if found else None
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """All settings, one typed group per concern."""
 
@@ -221,6 +261,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     notify: NotifySettings = NotifySettings()
     alerts: AlertSettings = AlertSettings()
     console: ConsoleSettings = ConsoleSettings()
+    rasa: RasaSettings = RasaSettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -237,6 +278,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             notify=NotifySettings.from_env(env),
             alerts=AlertSettings.from_env(env),
             console=ConsoleSettings.from_env(env),
+            rasa=RasaSettings.from_env(env),
         )
         if settings.log.format not in ("json", "console"):
             raise SettingsError("LOG_FORMAT must be 'json' or 'console'")
@@ -252,6 +294,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
         if not alerts.http_timeout_s > 0:
             raise SettingsError("ALERTS_HTTP_TIMEOUT must be a positive number of seconds")
+        if settings.rasa.enabled not in ("auto", "true", "false"):
+            raise SettingsError("RASA_ENABLED must be 'auto', 'true' or 'false'")
+        if not settings.rasa.timeout_s > 0:
+            raise SettingsError("RASA_TIMEOUT must be a positive number of seconds")
         if settings.auth.jwt_secret is not None and len(settings.auth.jwt_secret.encode()) < 32:
             raise SettingsError("JWT_SECRET must be at least 32 bytes; `openssl rand -base64 48` makes one")
         return settings

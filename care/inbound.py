@@ -1,4 +1,4 @@
-"""SMS from enrolled people: a check-in, a call for help, or anything else (still a sign of life)."""
+"""SMS from enrolled people: a check-in, a call for help, or anything else (still a sign of life, then the bot's)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,11 @@ def classify(body: str) -> str:
 
 
 async def handle_sms(conn: asyncpg.Connection, sms: InboundSms, notifier: Notifier) -> str | None:
-    """The inbound-SMS handler: takes texts from enrolled numbers, leaves the rest to other handlers."""
+    """The inbound-SMS handler: takes check-in and help words from enrolled numbers.
+
+    Any other text from an enrolled number is recorded as a sign of life and then left to the next handler
+    (the chatbot), which answers it; texts from numbers not enrolled are left alone.
+    """
     row = await repository.recipient_by_phone(conn, sms.phone)
     if row is None:
         return None
@@ -70,4 +74,4 @@ async def handle_sms(conn: asyncpg.Connection, sms: InboundSms, notifier: Notifi
         at=sms.received_at,
         body=sms.body,
     )
-    return f"care.{kind}"
+    return "care.checkin" if kind == "checkin" else None

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
@@ -81,9 +82,13 @@ class TwilioWebhooks(Controller):
             received_at=datetime.now(UTC),
         )
         state = request.app.state
-        await inbound.receive(db, sms=sms, notifier=state.notifier, handlers=state.inbound_handlers)
+        handled_by = await inbound.receive(db, sms=sms, notifier=state.notifier, handlers=state.inbound_handlers)
+        # Work a domain does once the text is committed (the chatbot's answer), by the message's id; the
+        # domain's own job picks up whatever this misses.
+        followup = state.inbound_followups.get(handled_by)
+        background = BackgroundTask(followup, state, sms.message_sid) if followup else None
         # Replies go through the outbox, not TwiML, so they are retried and recorded like every other message.
-        return Response(_EMPTY_TWIML, media_type="text/xml")
+        return Response(_EMPTY_TWIML, media_type="text/xml", background=background)
 
 
 class NotificationAdmin(Controller):

@@ -17,7 +17,7 @@ from litestar.testing import AsyncTestClient, TestClient
 from api.app import create_app
 from api.auth.tokens import Principal, Role, TokenIssuer
 from api.db.pool import create_pool
-from api.settings import PROJECT_ROOT, AuthSettings, DatabaseSettings, PathSettings, Settings
+from api.settings import PROJECT_ROOT, AuthSettings, DatabaseSettings, PathSettings, RasaSettings, Settings
 from tests.database import TestServer
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -57,6 +57,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         paths=PathSettings(var_dir=str(tmp_path / "var"), migrations_dir=str(MIGRATIONS)),
         db=DatabaseSettings(url=database_url, pool_max=5),
         auth=AuthSettings(jwt_secret=JWT_SECRET),
+        # Never the developer's running bot: the chat tests point RASA_URL at their own servers.
+        rasa=RasaSettings(enabled="false"),
     )
 
 

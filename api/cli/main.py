@@ -112,11 +112,12 @@ def worker(dispatch: bool, schedule: bool) -> None:
 
 @main.command()
 def run() -> None:
-    """Run the whole system: the API and the worker, output prefixed, all stopped on Ctrl-C."""
+    """Run the whole system: the API, the worker and (when built and trained) the chatbot, all stopped on Ctrl-C."""
     from api.cli.supervisor import supervise
 
-    with database_url(load_settings()) as url:
-        sys.exit(asyncio.run(supervise(database_url=url)))
+    settings = load_settings()
+    with database_url(settings) as url:
+        sys.exit(asyncio.run(supervise(database_url=url, settings=settings)))
 
 
 @main.group()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from api.settings import Settings
 
 _STOP_GRACE_S = 10.0
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
@@ -18,10 +21,11 @@ _LINE_LIMIT = 1 << 20  # a JSON log line with a long traceback fits whole
 class ProcessSpec:
     name: str
     argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)  # on top of the supervisor's own
 
 
 def processes() -> list[ProcessSpec]:
-    """The processes of the whole system; later parts (Rasa, the action server) add theirs here."""
+    """The processes of the whole system that always run: the API and the worker."""
     safecity = [sys.executable, "-m", "api.cli"]
     return [
         ProcessSpec("api", [*safecity, "api"]),
@@ -29,16 +33,30 @@ def processes() -> list[ProcessSpec]:
     ]
 
 
-async def supervise(*, database_url: str) -> int:
+async def chatbot_processes(settings: Settings, *, database_url: str) -> list[ProcessSpec]:
+    """Rasa and the action server when the bot is built and trained; otherwise none, and the log says why."""
+    from api.cli import chatbot
+
+    reason = chatbot.off_because(settings)
+    if reason:
+        _say(f"the chatbot is off: {reason}; chat and texts to the bot get a short apology")
+        return []
+    return [
+        ProcessSpec(name, argv, env) for name, argv, env in await chatbot.processes(settings, database_url=database_url)
+    ]
+
+
+async def supervise(*, database_url: str, settings: Settings | None = None) -> int:
     """Start every process; when one exits, or on SIGINT/SIGTERM, stop the rest. Returns an exit status."""
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
-    specs = processes()
+    settings = settings or Settings.from_env()
+    specs = processes() + await chatbot_processes(settings, database_url=database_url)
     width = max(len(s.name) for s in specs)
     children: dict[str, asyncio.subprocess.Process] = {}
     for spec in specs:
         children[spec.name] = await asyncio.create_subprocess_exec(
             *spec.argv,
-            env=env,
+            env={**env, **spec.env},
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
@@ -92,9 +110,10 @@ def _write(prefix: str, line: bytes) -> None:
 
 
 async def _stop_all(children: dict[str, asyncio.subprocess.Process]) -> None:
+    # Each child leads its own process group (start_new_session), and the group is what is signalled: the action
+    # server (Sanic) runs its workers as processes of their own, which outlive a signal to their parent alone.
     for proc in children.values():
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
+        _signal_group(proc, signal.SIGTERM)
     try:
         async with asyncio.timeout(_STOP_GRACE_S):
             await asyncio.gather(*(p.wait() for p in children.values()))
@@ -102,8 +121,15 @@ async def _stop_all(children: dict[str, asyncio.subprocess.Process]) -> None:
         for name, proc in children.items():
             if proc.returncode is None:
                 _say(f"{name} did not stop in {_STOP_GRACE_S:.0f}s; killing it")
-                proc.kill()
+                _signal_group(proc, signal.SIGKILL)
                 await proc.wait()
+    for proc in children.values():
+        _signal_group(proc, signal.SIGKILL)  # whatever of a group is left once its leader has gone
+
+
+def _signal_group(proc: asyncio.subprocess.Process, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
 
 
 def _die_with_parent() -> None:

@@ -22,6 +22,8 @@ class JobContext:
     now: datetime
     slot: datetime
     settings: Settings
+    # For work that must not sit inside the run's transaction (calling the chatbot, whose actions call the API).
+    pool: asyncpg.Pool | None = None
 
 
 JobFunc = Callable[[JobContext], Awaitable[dict[str, Any]]]

@@ -31,7 +31,7 @@ async def run_job(pool: asyncpg.Pool, job: Job, *, now: datetime, settings: Sett
         if not await runs.claim(conn, job=job.name, slot=slot):
             log.debug("job slot already taken", job=job.name, slot=slot.isoformat())
             return RunResult(job=job.name, slot=slot, ran=False)
-        result = await job.run(JobContext(conn=conn, now=now, slot=slot, settings=settings))
+        result = await job.run(JobContext(conn=conn, now=now, slot=slot, settings=settings, pool=pool))
         await runs.finish(conn, job=job.name, slot=slot, result=result)
     log.info("job ran", job=job.name, slot=slot.isoformat(), result=result)
     return RunResult(job=job.name, slot=slot, ran=True, result=result)

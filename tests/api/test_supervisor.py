@@ -43,6 +43,8 @@ def run_env(database_url: str, port: int, var_dir: Path) -> dict[str, str]:
         "PORT": str(port),
         "JWT_SECRET": JWT_SECRET,
         "SAFECITY_VAR_DIR": str(var_dir),
+        # The chatbot's processes, on free ports, are tests/chat/test_supervision.py's.
+        "RASA_ENABLED": "false",
     }
 
 

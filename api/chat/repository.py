@@ -1,0 +1,96 @@
+"""The chat side's SQL: who a sender is, and the texts waiting for the bot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+_PERSON = """
+    SELECT c.id AS citizen_id, c.language AS citizen_language, c.district AS citizen_district,
+           r.id AS recipient_id, r.language AS care_language, r.district AS care_district, r.home_lat, r.home_lon
+    FROM (SELECT $1::text AS phone) p
+    LEFT JOIN citizens c ON c.phone = p.phone
+    LEFT JOIN care_recipients r ON r.phone = p.phone
+"""
+
+
+async def person_by_phone(conn: asyncpg.Connection, phone: str) -> asyncpg.Record:
+    """The citizen account and the care enrolment of a number; either may be null."""
+    return await conn.fetchrow(_PERSON, phone)
+
+
+async def citizen_phone(conn: asyncpg.Connection, citizen_id: int) -> str | None:
+    return await conn.fetchval("SELECT phone FROM citizens WHERE id = $1", citizen_id)
+
+
+async def citizen_language(conn: asyncpg.Connection, citizen_id: int) -> str | None:
+    return await conn.fetchval("SELECT language FROM citizens WHERE id = $1", citizen_id)
+
+
+async def queue_inbound(
+    conn: asyncpg.Connection, *, message_sid: str, phone: str, body: str, language: str, received_at: datetime
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO chat_inbound (message_sid, phone, body, language, received_at) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (message_sid) DO NOTHING
+        """,
+        message_sid,
+        phone,
+        body,
+        language,
+        received_at,
+    )
+
+
+async def claim_inbound(
+    conn: asyncpg.Connection, *, message_sid: str, now: datetime, lease_expired_before: datetime
+) -> asyncpg.Record | None:
+    """Take a waiting text for forwarding (or one whose forwarder died); None when another has it or it is done."""
+    return await conn.fetchrow(
+        """
+        UPDATE chat_inbound SET state = 'forwarding', attempts = attempts + 1, claimed_at = $2
+        WHERE message_sid = $1
+          AND (state = 'pending' OR (state = 'forwarding' AND claimed_at < $3))
+        RETURNING message_sid, phone, body, language, attempts, claimed_at
+        """,
+        message_sid,
+        now,
+        lease_expired_before,
+    )
+
+
+async def finish_inbound(
+    conn: asyncpg.Connection, *, message_sid: str, state: str, claimed_at: datetime, now: datetime
+) -> bool:
+    """Record the outcome, if the claim is still ours (a lease that ran out may have passed it on)."""
+    status = await conn.execute(
+        """
+        UPDATE chat_inbound SET state = $2, done_at = $4
+        WHERE message_sid = $1 AND state = 'forwarding' AND claimed_at = $3
+        """,
+        message_sid,
+        state,
+        claimed_at,
+        now,
+    )
+    return status == "UPDATE 1"
+
+
+async def due_inbound(
+    conn: asyncpg.Connection, *, waiting_before: datetime, lease_expired_before: datetime, limit: int
+) -> list[str]:
+    """Texts the fast path has not answered: pending for a while, or claimed by a forwarder that died."""
+    rows = await conn.fetch(
+        """
+        SELECT message_sid FROM chat_inbound
+        WHERE (state = 'pending' AND received_at < $1) OR (state = 'forwarding' AND claimed_at < $2)
+        ORDER BY received_at
+        LIMIT $3
+        """,
+        waiting_before,
+        lease_expired_before,
+        limit,
+    )
+    return [r["message_sid"] for r in rows]

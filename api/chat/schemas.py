@@ -1,0 +1,80 @@
+"""The chat side's API contract: the app's chat, and the endpoints the bot's actions call."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta
+
+from api.hazards.schemas import Category, Description
+from api.types import Input, Output
+
+MAX_MESSAGE_CHARS = 5000
+Body = Annotated[str, Meta(max_length=1600, description="What the person said, kept with the check-in")]
+PlaceQuery = Annotated[str, Meta(min_length=1, max_length=200, description="A station, district or landmark")]
+
+
+class ChatIn(Input, kw_only=True):
+    message: str
+
+
+class ChatReply(Output, frozen=True, kw_only=True):
+    text: str
+
+
+class ChatRead(Output, frozen=True, kw_only=True):
+    replies: list[ChatReply]
+    bot_available: bool  # false: the replies are our apology, the bot was off, down or too slow
+
+
+class Point(Output, frozen=True, kw_only=True):
+    lat: float
+    lon: float
+
+
+class PersonRead(Output, frozen=True, kw_only=True):
+    sender: str
+    citizen_id: int | None
+    phone: str | None
+    language: Literal["ko", "en"]
+    district: str | None
+    in_care: bool
+    home: Point | None
+
+
+class CheckinIn(Input, kw_only=True):
+    body: Body | None = None
+
+
+class CheckinResult(Output, frozen=True, kw_only=True):
+    in_care: bool
+    recorded: bool
+
+
+class HelpIn(Input, kw_only=True):
+    body: Body | None = None
+
+
+class BotReportIn(Input, kw_only=True):
+    category: Category
+    place: PlaceQuery
+    description: Description = ""
+
+
+class PlaceRead(Output, frozen=True, kw_only=True):
+    name: str
+    name_en: str
+    lat: float
+    lon: float
+    district: str
+
+
+class BotReportRead(Output, frozen=True, kw_only=True):
+    report_id: int
+    incident_id: int
+    place: PlaceRead
+
+
+class OptOutRead(Output, frozen=True, kw_only=True):
+    channel: Literal["sms", "app"]
+    opted_out: bool  # false for app users: they turn notifications off in the app

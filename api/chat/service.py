@@ -1,0 +1,148 @@
+"""What the bot's actions may do for the person they talk to; each change is one call to the domain's own service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+import asyncpg
+
+from api.accounts import service as accounts
+from api.chat import places, repository
+from api.chat.schemas import (
+    BotReportIn,
+    BotReportRead,
+    CheckinResult,
+    OptOutRead,
+    PersonRead,
+    PlaceRead,
+    Point,
+)
+from api.errors import NotFound, Problem, Unprocessable
+from api.hazards import service as hazards
+from api.hazards.schemas import HazardReportCreate, Location
+from api.phones import normalise_phone
+from care import service as care
+from care.schemas import HelpRead
+from notifications import recipients_repository
+from notifications.service import Notifier
+
+
+class Sender(NamedTuple):
+    """Who the bot is talking to: an app user (``citizen-42``) or a phone (``sms-+821012345678``)."""
+
+    raw: str
+    channel: str  # "app" or "sms"
+    phone: str
+    citizen_id: int | None
+
+
+async def resolve(conn: asyncpg.Connection, sender: str) -> Sender:
+    """The sender id as Rasa knows it; an unparseable one is a 400, an unknown citizen a 404."""
+    kind, _, rest = sender.partition("-")
+    if kind == "citizen" and rest.isdigit() and len(rest) < 19:
+        phone = await repository.citizen_phone(conn, int(rest))
+        if phone is None:
+            raise NotFound(f"There is no citizen {rest}.", code="unknown_sender")
+        return Sender(sender, "app", phone, int(rest))
+    if kind == "sms" and rest:
+        try:
+            return Sender(sender, "sms", normalise_phone(rest, mobile=False), None)
+        except ValueError as exc:
+            raise Problem(f"The sender's phone number is not usable: {exc}.", code="bad_sender") from None
+    raise Problem("A sender is `citizen-<id>` or `sms-<phone number>`.", code="bad_sender")
+
+
+async def profile(conn: asyncpg.Connection, *, sender: str) -> PersonRead:
+    """What the bot needs to know about the person: language, district, whether they are in care, home."""
+    who = await resolve(conn, sender)
+    row = await repository.person_by_phone(conn, who.phone)
+    in_care = row["recipient_id"] is not None
+    # An app user chose their language in the app; for a text, what their social worker recorded comes first.
+    choices = (row["citizen_language"], row["care_language"])
+    language = next((lang for lang in (choices if who.channel == "app" else choices[::-1]) if lang), "ko")
+    home = Point(lat=row["home_lat"], lon=row["home_lon"]) if row["home_lat"] is not None else None
+    return PersonRead(
+        sender=sender,
+        citizen_id=row["citizen_id"],
+        phone=who.phone,
+        language=language,
+        district=row["care_district"] or row["citizen_district"],
+        in_care=in_care,
+        home=home,
+    )
+
+
+async def check_in(
+    conn: asyncpg.Connection, *, notifier: Notifier, sender: str, body: str | None, now: datetime
+) -> CheckinResult:
+    """A check-in through the bot, for someone in care; for anyone else there is nothing to record."""
+    who = await resolve(conn, sender)
+    row = await repository.person_by_phone(conn, who.phone)
+    if row["recipient_id"] is None:
+        return CheckinResult(in_care=False, recorded=False)
+    await care.check_in(
+        conn, notifier=notifier, recipient_id=row["recipient_id"], channel="chat", kind="checkin", at=now, body=body
+    )
+    return CheckinResult(in_care=True, recorded=True)
+
+
+async def ask_for_help(
+    conn: asyncpg.Connection, *, notifier: Notifier, sender: str, body: str | None, now: datetime
+) -> HelpRead:
+    """An urgent case for someone in care; a 404 ``not_in_care`` for anyone else (the bot tells them 119/112)."""
+    who = await resolve(conn, sender)
+    row = await repository.person_by_phone(conn, who.phone)
+    if row["recipient_id"] is None:
+        raise NotFound("This person is not enrolled in care; there is no social worker to call.", code="not_in_care")
+    return await care.ask_for_help(
+        conn, notifier=notifier, recipient_id=row["recipient_id"], channel="chat", at=now, body=body
+    )
+
+
+def find_places(query: str) -> list[PlaceRead]:
+    """Places of our gazetteer that match what someone typed."""
+    return [
+        PlaceRead(name=p.name, name_en=p.name_en, lat=p.lat, lon=p.lon, district=p.district)
+        for p in places.search(query)
+    ]
+
+
+async def report_hazard(
+    conn: asyncpg.Connection, *, sender: str, submitted_by: str, data: BotReportIn, now: datetime
+) -> BotReportRead:
+    """A hazard report at a named place, filed for the person; a phone without an account gets one."""
+    found = places.search(data.place, limit=1)
+    if not found:
+        raise Unprocessable(
+            f"No place called {data.place!r} is known; name a station, district or landmark.", code="place_unknown"
+        )
+    place = found[0]
+    who = await resolve(conn, sender)
+    report = HazardReportCreate(
+        category=data.category,
+        location=Location(lat=place.lat, lon=place.lon, address=place.name),
+        description=data.description,
+    )
+    async with conn.transaction():
+        citizen_id = who.citizen_id
+        if citizen_id is None:
+            language = (await profile(conn, sender=sender)).language
+            citizen_id = await accounts.ensure_citizen(conn, phone=who.phone, language=language)
+        reporter = hazards.Reporter(subject=submitted_by, citizen_id=citizen_id, source="chat")
+        read = await hazards.report(conn, reporter=reporter, data=report, now=now)
+    return BotReportRead(
+        report_id=read.id,
+        incident_id=read.incident.id,
+        place=PlaceRead(name=place.name, name_en=place.name_en, lat=place.lat, lon=place.lon, district=place.district),
+    )
+
+
+async def opt_out(conn: asyncpg.Connection, *, sender: str, now: datetime) -> OptOutRead:
+    """A texter is opted out as STOP would; an app user is told how to turn notifications off instead."""
+    who = await resolve(conn, sender)
+    if who.channel == "app":
+        return OptOutRead(channel="app", opted_out=False)
+    async with conn.transaction():
+        await recipients_repository.opt_out(conn, phone=who.phone, keyword="chatbot", source="sms", now=now)
+    return OptOutRead(channel="sms", opted_out=True)

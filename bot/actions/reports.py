@@ -1,0 +1,84 @@
+"""Hazard reports by conversation: the form's checks (a known kind, a place the API finds) and the filing."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.actions.client import ApiError, call, person
+from bot.actions.words import REPORT_KINDS, kind_label, language, place_name
+
+log = logging.getLogger(__name__)
+_RESET = [SlotSet("report_kind", None), SlotSet("place", None), SlotSet("offered_human", False)]
+
+
+class ValidateHazardReportForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_hazard_report_form"
+
+    async def validate_report_kind(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """One of the API's categories, or asked again."""
+        return {"report_kind": slot_value if slot_value in REPORT_KINDS else None}
+
+    async def validate_place(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A place the gazetteer knows, by its name; an unknown one is said so and asked again."""
+        text = str(slot_value or "").strip()
+        if not text:
+            return {"place": None}
+        try:
+            found = (await call("GET", "/v1/places", params={"q": text[:200]})).body
+        except ApiError as exc:
+            # Kept as typed: the filing checks it again, and says so if the API is still failing then.
+            log.warning("place search failed: %s", exc)
+            return {"place": text}
+        if not found:
+            dispatcher.utter_message(response="utter_place_unknown", place=text)
+            return {"place": None}
+        return {"place": place_name(found[0], language(tracker))}
+
+
+class ActionReportHazard(Action):
+    def name(self) -> str:
+        return "action_report_hazard"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        """File the report the form gathered, as the person; the slots are cleared for the next one."""
+        kind, place = tracker.get_slot("report_kind"), tracker.get_slot("place")
+        lang = language(tracker)
+        data = {"category": kind, "place": place, "description": _description(tracker)}
+        try:
+            answer = await call("POST", f"{person(tracker.sender_id)}/hazard-reports", json=data, expect=(201, 422))
+        except ApiError as exc:
+            log.warning("hazard report failed for %s: %s", tracker.sender_id, exc)
+            dispatcher.utter_message(response="utter_sorry_failed")
+            return _RESET
+        if answer.status == 422:
+            dispatcher.utter_message(response="utter_place_unknown", place=place)
+            return _RESET
+        body = answer.body
+        dispatcher.utter_message(
+            response="utter_report_filed",
+            kind=kind_label(kind, lang),
+            place=place_name(body["place"], lang),
+            report_id=body["report_id"],
+        )
+        return _RESET
+
+
+def _description(tracker: Tracker) -> str:
+    """What the person said when they started the report (kept with it for the operators), at most 4,000 chars."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if intent == "report_hazard":
+                return (event.get("text") or "")[:4000]
+    return ""

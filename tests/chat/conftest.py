@@ -1,0 +1,109 @@
+"""Chat fixtures: signed Twilio webhooks, an enrolled person, and Rasa down (by default), slow or faked."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import asyncpg
+import msgspec
+import pytest
+from twilio.request_validator import RequestValidator
+
+from api.auth.tokens import Role
+from api.settings import NotifySettings, RasaSettings, Settings, TwilioSettings
+from notifications.testing.server import BackgroundServer
+from tests.chat.fake_rasa import FakeRasa, closed_port_url
+from tests.conftest import bearer
+
+TWILIO_TOKEN = "chat-test-twilio-token"
+PUBLIC_URL = "http://safecity.test"
+PERSON = "+821024681357"  # enrolled in care in district 11110
+_sids = itertools.count(1)
+
+
+@pytest.fixture
+def rasa_url(request: pytest.FixtureRequest) -> str:
+    """Where the API finds Rasa: nowhere (down), or ``@pytest.mark.rasa("fake")`` / ``("slow")``."""
+    marker = request.node.get_closest_marker("rasa")
+    kind = marker.args[0] if marker else "down"
+    if kind == "down":
+        return closed_port_url()
+    return request.getfixturevalue(f"{kind}_rasa").url
+
+
+@pytest.fixture
+def settings(settings: Settings, rasa_url: str) -> Settings:
+    return msgspec.structs.replace(
+        settings,
+        twilio=TwilioSettings(auth_token=TWILIO_TOKEN),
+        notify=NotifySettings(public_url=PUBLIC_URL),
+        rasa=RasaSettings(url=rasa_url, enabled="true", timeout_s=1.0),
+    )
+
+
+@pytest.fixture
+def fake_rasa() -> Iterator[FakeRasa]:
+    """A Rasa that answers at once, echoing."""
+    fake = FakeRasa()
+    with BackgroundServer(fake) as server:
+        fake.url = server.url
+        yield fake
+
+
+@pytest.fixture
+def slow_rasa() -> Iterator[FakeRasa]:
+    """A Rasa that answers only after the API's timeout (1 s) has passed."""
+    fake = FakeRasa(delay_s=3.0)
+    with BackgroundServer(fake) as server:
+        fake.url = server.url
+        yield fake
+
+
+@pytest.fixture
+def service(token_for) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return bearer(token_for(Role.service, subject="service:actions"))
+
+
+@pytest.fixture
+def worker(token_for) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return bearer(token_for(Role.social_worker, districts=("11110",)))
+
+
+async def enrol(client, worker, *, phone: str = PERSON, language: str = "ko", home: bool = False) -> dict:  # type: ignore[no-untyped-def]
+    body = {
+        "name": "박영희",
+        "phone": phone,
+        "language": language,
+        "district": "11110",
+        "address": "서울 종로구 삼일대로 1",
+        "guardians": [{"name": "박철수", "phone": "010-1357-2468", "relation": "아들"}],
+        "plan": {"times": ["09:00", "19:00"], "window_minutes": 120},
+    }
+    if home:
+        body["home"] = {"lat": 37.5740, "lon": 126.9850}
+    response = await client.post("/v1/care/recipients", json=body, headers=worker)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def signed(path: str, params: dict[str, str]) -> dict[str, str]:
+    return {"X-Twilio-Signature": RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC_URL + path, params)}
+
+
+async def text_us(client, body: str, *, phone: str = PERSON, sid: str | None = None):  # type: ignore[no-untyped-def]
+    params = {"MessageSid": sid or f"SM{next(_sids):032x}", "From": phone, "To": "+15005550006", "Body": body}
+    return await client.post("/webhooks/twilio/sms", data=params, headers=signed("/webhooks/twilio/sms", params))
+
+
+async def fetch(url: str, query: str, *args: object) -> list[asyncpg.Record]:
+    """Rows from the test's database on a connection of our own (the app's pool lives on the client's loop)."""
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetch(query, *args)
+    finally:
+        await conn.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", 'rasa(kind): where the API finds Rasa: "down" (the default), "fake" or "slow"')

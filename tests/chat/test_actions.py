@@ -1,0 +1,248 @@
+"""The bot's custom actions, run on tracker fixtures against the real API served on a local port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from api.app import create_app
+from api.auth.tokens import Role
+from bot.actions.care import ActionAskForHelp, ActionCheckIn
+from bot.actions.info import ActionCurrentWarnings, ActionFindShelter, ActionHazardGuidance
+from bot.actions.reports import ActionReportHazard, ValidateHazardReportForm
+from bot.actions.session import ActionFallback, ActionOptOut, ActionSessionStart
+from notifications.testing.server import BackgroundServer
+from tests.chat.conftest import PERSON, enrol
+from tests.chat.fake_rasa import closed_port_url
+
+SENDER = f"sms-{PERSON}"
+STRANGER = "sms-010-7777-8888"
+
+
+@pytest.fixture
+def api(settings, token_for, monkeypatch) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The API on a real port, and the action client's environment pointing at it with a service token."""
+    with BackgroundServer(create_app(settings), lifespan="on") as server:
+        monkeypatch.setenv("SAFECITY_API_URL", server.url)
+        monkeypatch.setenv("SAFECITY_SERVICE_TOKEN", token_for(Role.service, subject="service:actions"))
+        yield server.url
+
+
+@pytest.fixture
+def api_down(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SAFECITY_API_URL", closed_port_url())
+    monkeypatch.setenv("SAFECITY_SERVICE_TOKEN", "whatever")
+
+
+def tracker(
+    sender: str = SENDER,
+    *,
+    text: str = "",
+    intent: str = "",
+    entities: list[dict[str, Any]] | None = None,
+    slots: dict[str, Any] | None = None,
+    events: list[dict[str, Any]] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Tracker:
+    latest = {"text": text, "intent": {"name": intent}, "entities": entities or [], "metadata": metadata or {}}
+    return Tracker(
+        sender_id=sender,
+        slots={"language": "ko", **(slots or {})},
+        latest_message=latest,
+        events=events or [],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def user(text: str, intent: str) -> dict[str, Any]:
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}, "entities": []}}
+
+
+async def run(action, t: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # type: ignore[no-untyped-def]
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, t, {})
+    return dispatcher.messages, events
+
+
+def responses(messages: list[dict[str, Any]]) -> list[str]:
+    return [m["response"] for m in messages]
+
+
+async def test_session_start_sets_language_from_metadata_and_the_rest_from_the_profile(api, client, worker):
+    await enrol(client, worker, language="ko")
+    t = tracker(slots={"session_started_metadata": {"language": "en", "channel": "sms"}, "hazard": "heat_wave"})
+    messages, events = await run(ActionSessionStart(), t)
+    assert messages == []
+    assert events[0] == SessionStarted()
+    assert events[-1] == ActionExecuted("action_listen")
+    assert SlotSet("language", "en") in events
+    assert SlotSet("district", "11110") in events
+    assert SlotSet("in_care", True) in events
+    assert SlotSet("hazard", "heat_wave") in events  # carried over into the new session
+
+
+async def test_session_start_without_metadata_takes_the_profiles_language(api, client, worker):
+    await enrol(client, worker, language="en")
+    _, events = await run(ActionSessionStart(), tracker(slots={"language": None}))
+    assert SlotSet("language", "en") in events
+
+
+async def test_session_start_with_the_api_down_still_starts(api_down):
+    _, events = await run(ActionSessionStart(), tracker(metadata={"language": "en"}))
+    assert events == [SessionStarted(), SlotSet("language", "en"), ActionExecuted("action_listen")]
+
+
+async def test_check_in_for_someone_in_care_and_for_a_stranger(api, client, worker, pool):
+    await enrol(client, worker)
+    messages, _ = await run(ActionCheckIn(), tracker(text="잘 지내요", intent="check_in"))
+    assert responses(messages) == ["utter_checked_in"]
+    messages, _ = await run(ActionCheckIn(), tracker(STRANGER, text="잘 지내요", intent="check_in"))
+    assert responses(messages) == ["utter_checkin_not_in_care"]
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT channel, kind, body FROM checkins")
+    assert [tuple(r) for r in rows] == [("chat", "checkin", "잘 지내요")]
+
+
+async def test_help_opens_one_urgent_case_and_a_stranger_is_told_119(api, client, worker, pool):
+    await enrol(client, worker)
+    first, events = await run(ActionAskForHelp(), tracker(text="도와주세요 넘어졌어요", slots={"offered_human": True}))
+    assert responses(first) == ["utter_help_opened"]
+    assert SlotSet("offered_human", False) in events
+    again, _ = await run(ActionAskForHelp(), tracker(text="빨리요"))
+    assert responses(again) == ["utter_help_already_open"]
+    stranger, _ = await run(ActionAskForHelp(), tracker(STRANGER, text="help"))
+    assert responses(stranger) == ["utter_help_not_in_care"]
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM cases WHERE priority = 'urgent'") == 1
+
+
+async def test_the_form_accepts_known_places_and_kinds_and_asks_again_otherwise(api):
+    form = ValidateHazardReportForm()
+    d = CollectingDispatcher()
+    t = tracker(slots={"language": "en"})
+    assert await form.validate_place("gangnam stn", d, t, {}) == {"place": "Gangnam Station"}
+    assert await form.validate_place("강남 역 앞", d, tracker(), {}) == {"place": "강남역"}
+    assert d.messages == []
+    assert await form.validate_place("아틀란티스", d, t, {}) == {"place": None}
+    assert responses(d.messages) == ["utter_place_unknown"]
+    assert d.messages[0]["place"] == "아틀란티스"
+    assert await form.validate_report_kind("sinkhole", d, t, {}) == {"report_kind": "sinkhole"}
+    assert await form.validate_report_kind("ufo", d, t, {}) == {"report_kind": None}
+
+
+async def test_a_filed_report_is_in_the_database_and_told_in_the_persons_language(api, pool):
+    t = tracker(
+        STRANGER,
+        slots={"language": "en", "report_kind": "sinkhole", "place": "Gangnam Station"},
+        events=[user("there is a hole in the road", "report_hazard"), user("Gangnam station", "inform")],
+    )
+    messages, events = await run(ActionReportHazard(), t)
+    assert responses(messages) == ["utter_report_filed"]
+    assert messages[0]["kind"] == "a sinkhole"
+    assert messages[0]["place"] == "Gangnam Station"
+    assert SlotSet("report_kind", None) in events and SlotSet("place", None) in events
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT id, category, description, source FROM hazard_reports")
+    assert (row["category"], row["description"], row["source"]) == ("sinkhole", "there is a hole in the road", "chat")
+    assert messages[0]["report_id"] == row["id"]
+
+
+async def test_with_the_api_down_every_changing_action_says_so_and_nothing_is_written(api_down, pool):
+    filled = {"report_kind": "sinkhole", "place": "강남역"}
+    for action, slots in (
+        (ActionCheckIn(), {}),
+        (ActionAskForHelp(), {}),
+        (ActionReportHazard(), filled),
+        (ActionOptOut(), {}),
+        (ActionFindShelter(), {}),
+        (ActionCurrentWarnings(), {}),
+        (ActionHazardGuidance(), {"hazard": "earthquake"}),
+    ):
+        messages, _ = await run(action, tracker(text="x", slots=slots))
+        assert responses(messages) == ["utter_sorry_failed"], action.name()
+    async with pool.acquire() as conn:
+        for table in ("checkins", "cases", "hazard_reports", "sms_opt_outs", "citizens"):
+            assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0, table  # noqa: S608
+
+
+async def test_opt_out_for_a_texter_and_for_an_app_user(api, client, pool):
+    messages, _ = await run(ActionOptOut(), tracker(STRANGER))
+    assert responses(messages) == ["utter_opted_out"]
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT phone FROM sms_opt_outs") == "+821077778888"
+        citizen_id = await conn.fetchval("INSERT INTO citizens (phone) VALUES ('+821055556666') RETURNING id")
+    messages, _ = await run(ActionOptOut(), tracker(f"citizen-{citizen_id}"))
+    assert responses(messages) == ["utter_opt_out_app"]
+
+
+async def test_fallback_asks_to_rephrase_then_offers_a_person(api_down):
+    once = tracker(events=[user("asdf", "greet"), user("qwer", "nlu_fallback")])
+    messages, events = await run(ActionFallback(), once)
+    assert responses(messages) == ["utter_please_rephrase"]
+    twice = tracker(events=[user("asdf", "nlu_fallback"), user("qwer", "nlu_fallback")])
+    messages, events = await run(ActionFallback(), twice)
+    assert responses(messages) == ["utter_offer_human"]
+    assert events == [SlotSet("offered_human", True)]
+
+
+async def test_a_shelter_from_a_named_place_for_the_hazard_asked(api, pool, client):
+    await load_demo_shelters(pool)
+    t = tracker(STRANGER, entities=[{"entity": "place", "value": "종로구청"}], slots={"hazard": "earthquake"})
+    messages, _ = await run(ActionFindShelter(), t)
+    assert responses(messages) == ["utter_shelter"]
+    assert messages[0]["name"].startswith("[데모]")
+    assert messages[0]["walk"].endswith("분")
+
+
+async def test_a_shelter_from_home_or_the_district_office_in_the_seasons_hazard(api, client, worker, pool):
+    await load_demo_shelters(pool)
+    await enrol(client, worker, home=True, language="en")
+    messages, _ = await run(ActionFindShelter(), tracker(slots={"language": "en", "hazard": "cold_wave"}))
+    assert responses(messages) == ["utter_shelter"]
+    assert messages[0]["walk"].endswith("min")
+    unknown, _ = await run(ActionFindShelter(), tracker(entities=[{"entity": "place", "value": "Atlantis"}]))
+    assert responses(unknown) == ["utter_place_unknown"]
+    nowhere, _ = await run(ActionFindShelter(), tracker(STRANGER, slots={"hazard": "heat_wave"}))
+    assert responses(nowhere) == ["utter_ask_place"]
+
+
+async def test_warnings_none_and_guidance_in_english(api):
+    messages, _ = await run(ActionCurrentWarnings(), tracker(slots={"district": "11110"}))
+    assert responses(messages) == ["utter_warnings_none"]
+    messages, events = await run(ActionHazardGuidance(), tracker(slots={"language": "en", "hazard": "earthquake"}))
+    assert responses(messages) == ["utter_guidance"]
+    assert messages[0]["steps"].startswith("- ")
+    assert SlotSet("hazard", "earthquake") in events
+
+
+async def load_demo_shelters(pool) -> None:  # type: ignore[no-untyped-def]
+    from api.evacuation.service import load_demo
+
+    async with pool.acquire() as conn:
+        await load_demo(conn)
+
+
+async def test_without_a_hazard_or_a_home_the_district_office_and_the_season_decide(api, pool):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    await load_demo_shelters(pool)
+    async with pool.acquire() as conn:
+        citizen_id = await conn.fetchval(
+            "INSERT INTO citizens (phone, district) VALUES ('+821055557777', '11140') RETURNING id"
+        )
+    messages, events = await run(ActionFindShelter(), tracker(f"citizen-{citizen_id}"))
+    month = datetime.now(ZoneInfo("Asia/Seoul")).month
+    if month in (4, 5, 10):  # spring and autumn: the bot asks which hazard
+        assert responses(messages) == ["utter_ask_hazard_for_shelter"]
+    else:
+        assert responses(messages) == ["utter_shelter"]
+        assert SlotSet("hazard", "heat_wave" if 6 <= month <= 9 else "cold_wave") in events

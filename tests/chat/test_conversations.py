@@ -1,0 +1,228 @@
+"""Whole conversations with the real Rasa server and our action server, through POST /v1/chat and Twilio SMS.
+
+A session starts Rasa (bot/.venv, the model `make -s bot-model` trains) and the action server exactly as
+`safecity run` does (api/cli/chatbot.py), on free ports, with the tracker store on the test PostgreSQL.
+Each test serves its own API on the port the action server calls. Skipped without bot/.venv; failing in CI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+
+from api.app import create_app
+from api.cli import chatbot
+from api.db.embedded import drop_database
+from api.settings import PROJECT_ROOT, AuthSettings, HttpSettings, RasaSettings, Settings
+from notifications.testing.server import BackgroundServer
+from tests.api.test_supervisor import free_port
+from tests.chat.conftest import enrol, signed
+from tests.conftest import JWT_SECRET, bearer, sign_in
+from tests.database import TestServer as PgServer
+
+TRACKER_DB = "safecity_rasa_test"
+_sids = itertools.count(1)
+_citizen_ids = itertools.count(1)
+
+
+@dataclass
+class Chatbot:
+    rasa_url: str
+    api_port: int
+    log: Path
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {reason}")
+    pytest.skip(reason)
+
+
+def _wait(url: str, procs: list[subprocess.Popen], log: Path, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            raise AssertionError(f"the chatbot stopped while starting:\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer in {timeout_s}s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def chatbot_servers(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chatbot]:
+    """Rasa and the action server for the whole session, started as `safecity run` starts them."""
+    if not chatbot.RASA.exists():
+        _unavailable("bot/.venv is not built (`make bot`): the conversation tests need the real Rasa")
+    for target in ("bot", "bot-model"):
+        done = subprocess.run(["make", "-s", target], cwd=PROJECT_ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, f"make {target} failed:\n{done.stdout}\n{done.stderr}"
+    rasa_port, actions_port, api_port = free_port(), free_port(), free_port()
+    settings = Settings(
+        auth=AuthSettings(jwt_secret=JWT_SECRET),
+        http=HttpSettings(port=api_port),
+        rasa=RasaSettings(
+            url=f"http://127.0.0.1:{rasa_port}", actions_port=actions_port, enabled="true", tracker_db=TRACKER_DB
+        ),
+    )
+    reason = chatbot.off_because(settings)
+    if reason:
+        _unavailable(f"the chatbot cannot start: {reason}")
+    asyncio.run(drop_database(pg_server.url, TRACKER_DB))  # every session's conversations start afresh
+    specs = asyncio.run(chatbot.processes(settings, database_url=pg_server.url))
+    log = tmp_path_factory.mktemp("chatbot") / "chatbot.log"
+    procs = []
+    with log.open("ab") as out:
+        for _, argv, env in specs:
+            procs.append(
+                subprocess.Popen(
+                    argv, cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+                )
+            )
+    try:
+        _wait(f"http://127.0.0.1:{actions_port}/health", procs, log)
+        _wait(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", procs, log)
+        yield Chatbot(rasa_url=f"http://127.0.0.1:{rasa_port}", api_port=api_port, log=log)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def settings(settings: Settings, chatbot_servers: Chatbot) -> Settings:
+    """The chat tests' settings, with the real Rasa and time for its first answers."""
+    rasa = RasaSettings(url=chatbot_servers.rasa_url, enabled="true", timeout_s=20.0)
+    return msgspec.structs.replace(settings, rasa=rasa)
+
+
+@pytest.fixture
+async def live(settings: Settings, chatbot_servers: Chatbot, pool) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    """The API on the port the action server calls, and a client of it."""
+    async with pool.acquire() as conn:
+        # Sender ids are citizen ids; each test's fresh database would reuse the last test's conversation.
+        start = 1_000_000 * next(_citizen_ids) + int(time.time()) % 1000 * 1000
+        await conn.execute(f"ALTER TABLE citizens ALTER COLUMN id RESTART WITH {start}")
+    with BackgroundServer(create_app(settings), port=chatbot_servers.api_port, lifespan="on") as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+            yield http
+
+
+async def say(live: httpx.AsyncClient, headers: dict[str, str], text: str) -> str:
+    response = await live.post("/v1/chat", json={"message": text}, headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["bot_available"], body
+    return "\n".join(r["text"] for r in body["replies"])
+
+
+async def text(live: httpx.AsyncClient, pool, phone: str, body: str) -> str:  # type: ignore[no-untyped-def]
+    """Send an SMS to the webhook; the bot's answer, once it is in the outbox."""
+    sid = f"SM{next(_sids):032x}"
+    params = {"MessageSid": sid, "From": phone, "To": "+15005550006", "Body": body}
+    response = await live.post("/webhooks/twilio/sms", data=params, headers=signed("/webhooks/twilio/sms", params))
+    assert response.status_code == 200
+    deadline = time.monotonic() + 30
+    async with pool.acquire() as conn:
+        while time.monotonic() < deadline:
+            rows = await conn.fetch(
+                "SELECT o.template, o.body FROM outbox o JOIN notices n ON n.id = o.notice_id "
+                "WHERE n.dedupe_key = $1 ORDER BY o.id",
+                f"chat-reply:{sid}",
+            )
+            if rows:
+                assert rows[0]["template"] == "chat.reply", rows[0]["body"]
+                return "\n".join(r["body"] for r in rows)
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"no answer to {body!r}")
+
+
+async def in_care_citizen(client, worker, *, phone: str, language: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    await enrol(client, worker, phone=phone, language=language, home=True)
+    headers = bearer(await sign_in(client, phone))
+    if language == "en":
+        await client.patch("/v1/me", json={"language": "en"}, headers=headers)
+    return headers
+
+
+async def test_check_in_in_korean_in_the_app(live, client, worker, pool):
+    headers = await in_care_citizen(client, worker, phone="+821024681357", language="ko")
+    reply = await say(live, headers, "잘 지내요 걱정 마세요")
+    assert "안부 확인되었습니다" in reply
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT channel, kind FROM checkins")
+    assert [tuple(r) for r in rows] == [("chat", "checkin")]
+
+
+async def test_check_in_in_english_by_sms(live, client, worker, pool):
+    await enrol(client, worker, phone="+821024681358", language="en")
+    reply = await text(live, pool, "+821024681358", "doing well, thanks for checking")
+    assert "your check-in is recorded" in reply
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT channel, kind FROM checkins ORDER BY id")
+    assert [tuple(r) for r in rows] == [("sms", "message"), ("chat", "checkin")]
+
+
+async def test_a_hazard_report_with_slot_filling_in_korean_by_sms(live, pool):
+    phone = "+821033334444"
+    assert "어떤 위험" in await text(live, pool, phone, "위험한 곳 신고하려고요")
+    assert "어디인가요" in await text(live, pool, phone, "싱크홀")
+    assert "찾지 못했어요" in await text(live, pool, phone, "해운대 해수욕장")
+    filed = await text(live, pool, phone, "강남역")
+    assert "신고가 접수되었습니다" in filed
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT category, address, source FROM hazard_reports")
+    assert tuple(row) == ("sinkhole", "강남역", "chat")
+
+
+async def test_a_hazard_report_with_slot_filling_in_english_in_the_app(live, client, pool):
+    headers = bearer(await sign_in(client, "010-5555-2000"))
+    await client.patch("/v1/me", json={"language": "en"}, headers=headers)
+    assert "What would you like to report" in await say(live, headers, "I want to report a hazard")
+    assert "Where is it" in await say(live, headers, "there's a fallen tree blocking the sidewalk")
+    filed = await say(live, headers, "Hongik University station")
+    assert "Your report is filed" in filed
+    assert "Hongik University Station" in filed
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT category, address FROM hazard_reports")
+    assert tuple(row) == ("fallen_tree", "홍대입구역")
+
+
+async def test_shelter_questions_in_both_languages(live, client, pool):
+    from api.evacuation.service import load_demo
+
+    async with pool.acquire() as conn:
+        await load_demo(conn)
+    headers = bearer(await sign_in(client, "010-5555-3000"))
+    assert "가까운 대피소" in await say(live, headers, "지진 나면 강남역 근처 대피소 어디예요?")
+    assert "Nearest shelter" in await text(
+        live, pool, "+821055553001", "where is the nearest shelter near Gangnam station"
+    )
+
+
+async def test_help_opens_an_urgent_case_in_korean_by_sms_and_english_in_the_app(live, client, worker, pool):
+    await enrol(client, worker, phone="+821024681359", language="ko")
+    assert "사회복지사에게 바로 알렸습니다" in await text(live, pool, "+821024681359", "누가 좀 와 주세요")
+    headers = await in_care_citizen(client, worker, phone="+821024681360", language="en")
+    assert "I have told your social worker" in await say(live, headers, "I fell and can't get up")
+    async with pool.acquire() as conn:
+        cases = await conn.fetch("SELECT reason, priority FROM cases")
+    assert [tuple(r) for r in cases] == [("help_request", "urgent")] * 2
