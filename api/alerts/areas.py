@@ -56,17 +56,25 @@ def districts_for_area(area: CapArea) -> set[str]:
     part of a district that misses that point misses the district. The conservative alternative, for when
     a miss costs more than a false alarm, would test overlap with each district's boundary instead.
     """
+    return covered_districts(area)[0]
+
+
+def covered_districts(area: CapArea) -> tuple[set[str], str]:
+    """The districts of ``districts_for_area`` and how they were found: geocode, polygon, circle or none."""
     by_code = _districts_by_geocode(area.geocodes)
     if by_code:
-        return by_code
-    found = set()
+        return by_code, "geocode"
+    by_polygon, by_circle = set(), set()
     for code, (lat, lon) in DISTRICT_CENTROIDS.items():
-        in_polygon = any(point_in_polygon(lat, lon, polygon) for polygon in area.polygons)
-        if in_polygon or any(
+        if any(point_in_polygon(lat, lon, polygon) for polygon in area.polygons):
+            by_polygon.add(code)
+        elif any(
             great_circle_m(lat, lon, c_lat, c_lon) <= radius_km * 1000 for c_lat, c_lon, radius_km in area.circles
         ):
-            found.add(code)
-    return found
+            by_circle.add(code)
+    if not by_polygon and not by_circle:
+        return set(), "none"
+    return by_polygon | by_circle, "polygon" if by_polygon else "circle"
 
 
 def _districts_by_geocode(geocodes: list[tuple[str, str]]) -> set[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -27,8 +27,11 @@ SEVERE = frozenset({"Severe", "Extreme"})
 SHELTER_NAME_CHARS = 30
 
 
-class Shelter(tuple[str, float]):
+class Shelter(NamedTuple):
     """A shelter's name and its distance in metres from where the person is."""
+
+    name: str
+    metres: float
 
 
 async def tell(
@@ -142,7 +145,7 @@ def _words(texts: Mapping[str, Any], *, event: str) -> dict[str, object]:
 def _shelter_words(shelter: Shelter | None, *, home: bool) -> dict[str, str]:
     if shelter is None:
         return {"shelter_ko": "", "shelter_en": ""}
-    name, metres = clip(shelter[0], SHELTER_NAME_CHARS), shelter[1]
+    name, metres = clip(shelter.name, SHELTER_NAME_CHARS), shelter.metres
     distance = f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
     if home:
         return {
@@ -167,6 +170,6 @@ async def _nearest(
     found = await nearest_for_points(conn, hazard=hazard, lats=[p[0] for p in points], lons=[p[1] for p in points])
     names = await repository.shelters_by_id(conn, [i for i in found.shelter_ids if i is not None])
     return [
-        None if i is None else Shelter((names[i]["name"], d))
+        None if i is None else Shelter(names[i]["name"], d)
         for i, d in zip(found.shelter_ids, found.distances_m, strict=True)
     ]

@@ -135,15 +135,6 @@ async def latest_in_force(conn: asyncpg.Connection, *, sender: str, incident: st
     )
 
 
-async def citizen_counts(conn: asyncpg.Connection, districts: Sequence[str]) -> dict[str, int]:
-    """Citizens registered in each of these districts (for the log of a fan-out)."""
-    rows = await conn.fetch(
-        "SELECT district, count(*) AS n FROM citizens WHERE district = ANY($1::text[]) GROUP BY district",
-        list(districts),
-    )
-    return {r["district"]: r["n"] for r in rows}
-
-
 async def shelters_by_id(conn: asyncpg.Connection, ids: Sequence[int]) -> dict[int, asyncpg.Record]:
     rows = await conn.fetch("SELECT id, name, kind FROM shelters WHERE id = ANY($1::bigint[])", list(set(ids)))
     return {r["id"]: r for r in rows}

@@ -14,7 +14,7 @@ import msgspec
 import structlog
 
 from api.alerts import fanout, repository
-from api.alerts.areas import districts_for_area
+from api.alerts.areas import covered_districts
 from api.alerts.cap import CapAlert, CapArea, CapInfo, MsgType, Severity, is_public_actual
 from api.alerts.hazards import classify
 from api.alerts.schemas import AlertArea, AlertRead, AlertSource, AlertText, Ingested, Outcome, SafeRead
@@ -133,20 +133,8 @@ def _expires(infos: list[CapInfo]) -> datetime | None:
 
 
 def _area(area: CapArea) -> AlertArea:
-    districts = sorted(districts_for_area(area))
-    if not districts:
-        method = "none"
-    elif any(_is_korean_code(v) for _, v in area.geocodes):
-        method = "geocode"
-    elif area.polygons:
-        method = "polygon"
-    else:
-        method = "circle"
-    return AlertArea(description=area.area_desc, districts=districts, method=method)
-
-
-def _is_korean_code(value: str) -> bool:
-    return value.strip().startswith("11") or value.strip().startswith("L1")
+    districts, method = covered_districts(area)
+    return AlertArea(description=area.area_desc, districts=sorted(districts), method=method)
 
 
 def _texts(infos: list[CapInfo]) -> dict[str, AlertText]:
