@@ -142,20 +142,6 @@ def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
         return subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def wait_up(url: str, procs: list[subprocess.Popen[bytes]], log: Path) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in procs):
-            raise SystemExit(f"a chatbot process stopped:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"{url} never answered")
-
-
 def run(server_url: str, args: argparse.Namespace) -> dict[str, object]:
     url, citizen_ids = asyncio.run(prepare(server_url, citizens=args.citizens))
     api_port, rasa_port, actions_port = free_port(), free_port(), free_port()
@@ -180,8 +166,8 @@ def run(server_url: str, args: argparse.Namespace) -> dict[str, object]:
     try:
         base = f"http://127.0.0.1:{api_port}"
         wait_ready(f"{base}/ready")
-        wait_up(f"http://127.0.0.1:{actions_port}/health", procs, log)
-        wait_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", procs, log)
+        chatbot.wait_up(f"http://127.0.0.1:{actions_port}/health", procs, log)
+        chatbot.wait_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", procs, log)
         options = {"tokens": tokens, "seconds": args.seconds, "concurrency": args.concurrency}
         return {
             "chat_api": load(base, target="api", **options),

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import time
+from pathlib import Path
 from urllib.parse import urlsplit
+
+import httpx
 
 from api.auth.tokens import Principal, Role, TokenIssuer
 from api.db.embedded import ensure_database
@@ -71,3 +76,18 @@ def tracker_env(url: str) -> dict[str, str]:
         "RASA_DB_USER": parts.username or "",
         "RASA_DB_PASSWORD": parts.password or "",
     }
+
+
+def wait_up(url: str, procs: list[subprocess.Popen], log: Path, timeout_s: float = 180) -> None:
+    """Wait until ``url`` answers 200 while every one of ``procs`` runs; else say why, with the log's tail."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError(f"the chatbot stopped while starting:\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer in {timeout_s}s:\n{log.read_text()[-4000:]}")

@@ -48,20 +48,6 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _wait(url: str, procs: list[subprocess.Popen], log: Path, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in procs):
-            raise AssertionError(f"the chatbot stopped while starting:\n{log.read_text()[-4000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} did not answer in {timeout_s}s:\n{log.read_text()[-4000:]}")
-
-
 @pytest.fixture(scope="session")
 def chatbot_servers(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chatbot]:
     """Rasa and the action server for the whole session, started as `safecity run` starts them."""
@@ -93,8 +79,8 @@ def chatbot_servers(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactor
                 )
             )
     try:
-        _wait(f"http://127.0.0.1:{actions_port}/health", procs, log)
-        _wait(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", procs, log)
+        chatbot.wait_up(f"http://127.0.0.1:{actions_port}/health", procs, log)
+        chatbot.wait_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", procs, log)
         yield Chatbot(rasa_url=f"http://127.0.0.1:{rasa_port}", api_port=api_port, log=log)
     finally:
         for proc in procs:
