@@ -17,9 +17,7 @@ run: setup bot-model
 	$(BIN)/safecity load-demo-shelters --if-empty
 	$(BIN)/safecity run
 
-test: setup browser bot
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: setup browser bot lint
 	$(BIN)/pytest
 
 setup: $(VENV)/.synced
@@ -54,9 +52,12 @@ $(VENV)/.synced: $(UV) pyproject.toml requirements.lock
 lock: $(UV)
 	$(UV) pip compile pyproject.toml --group dev --generate-hashes --no-header --python $(PYTHON) -o requirements.lock
 
+# The floors (import-linter's contracts in pyproject.toml) and the types (mypy) are checked with the style.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 migrate: setup
 	$(BIN)/safecity migrate

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import cast
 
 import structlog
 from litestar import Litestar, Router
@@ -13,31 +14,32 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.types import Receive, Scope, Send
+from litestar.types import ControllerRouterHandler, HTTPScope, Receive, Scope, Send
 
 from api.accounts.routes import DistrictController, MeController, StaffController
+from api.accounts.service import current_staff
+from api.accounts.signin import OtpService
+from api.accounts.signin_routes import AuthController
 from api.alerts.routes import AlertController, AlertFeedController
-from api.auth.guards import PUBLIC, BearerAuthMiddleware, authorize
-from api.auth.routes import AuthController
-from api.auth.service import OtpService
-from api.auth.tokens import TokenIssuer
 from api.chat.inbound import forward_after_commit
 from api.chat.inbound import handle_sms as chat_sms
 from api.chat.rasa import RasaClient
 from api.chat.routes import BotPeopleController, ChatController, PlaceController
-from api.db.migrations import discover
-from api.db.pool import create_pool, provide_connection
-from api.errors import EXCEPTION_HANDLERS
+from api.console.pages import template_config
+from api.console.routes import console_router
 from api.evacuation.routes import GuidanceController, ShelterController
 from api.hazards.open311 import Open311Controller
 from api.hazards.routes import HazardReportController, IncidentAdminController, IncidentFeedController
 from api.health.routes import health, ready
-from api.idempotency.middleware import IdempotencyMiddleware
-from api.logging import configure_logging, with_request_id
-from api.settings import Settings
+from api.platform.auth.guards import PUBLIC, BearerAuthMiddleware, authorize
+from api.platform.auth.tokens import TokenIssuer
+from api.platform.db.migrations import discover
+from api.platform.db.pool import create_pool, provide_connection
+from api.platform.errors import EXCEPTION_HANDLERS
+from api.platform.idempotency.middleware import IdempotencyMiddleware
+from api.platform.logging import configure_logging, with_request_id
+from api.platform.settings import Settings
 from care.cases.routes import CaseController
-from care.console.pages import template_config
-from care.console.routes import console_router
 from care.inbound import handle_sms
 from care.routes import CheckinController, RecipientController
 from notifications.routes import NoticeAcks, NotificationAdmin, TwilioWebhooks
@@ -51,12 +53,12 @@ class SafecityApp(Litestar):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
         if scope["type"] == "http":
-            await with_request_id(super().__call__, scope, receive, send)
+            await with_request_id(super().__call__, cast(HTTPScope, scope), receive, send)
         else:
             await super().__call__(scope, receive, send)
 
 
-ROUTES = [
+ROUTES: list[ControllerRouterHandler] = [
     health,
     ready,
     AuthController,
@@ -129,6 +131,7 @@ def _initial_state(settings: Settings, *, tokens: TokenIssuer) -> dict[str, obje
     return {
         "settings": settings,
         "tokens": tokens,
+        "staff_lookup": current_staff,
         "notifier": notifier,
         # Domains that take inbound SMS text (care check-ins, the chatbot), asked in this order.
         "inbound_handlers": [handle_sms, chat_sms],

@@ -44,10 +44,10 @@ import notifications.recipients_repository
 import notifications.repository
 from api.alerts import messages, service
 from api.alerts.cap import parse_cap
-from api.db.embedded import EmbeddedPostgres
-from api.db.pool import create_pool
-from api.logging import configure_logging
-from api.settings import PROJECT_ROOT, DatabaseSettings, LogSettings, NotifySettings
+from api.platform.db.embedded import EmbeddedPostgres
+from api.platform.db.pool import create_pool
+from api.platform.logging import configure_logging
+from api.platform.settings import PROJECT_ROOT, DatabaseSettings, LogSettings, NotifySettings
 from bench.alerts_city import CITY, facts, load
 from bench.care import timed
 from bench.common import SECRET, fresh_database, start_fakes

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from api.alerts.areas import DISTRICT_CENTROIDS
-from api.districts import DISTRICTS
+from api.platform.districts import DISTRICTS
 from bench.evacuation import import_shelters
 
 CITY = sorted(DISTRICTS)

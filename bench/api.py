@@ -24,10 +24,10 @@ import asyncpg
 import httpx
 
 from api.accounts.service import ensure_citizen
-from api.auth.tokens import Principal, Role, TokenIssuer
-from api.db.embedded import EmbeddedPostgres, drop_database, ensure_database
-from api.db.migrations import migrate
-from api.settings import PROJECT_ROOT, Settings
+from api.platform.auth.tokens import Principal, Role, TokenIssuer
+from api.platform.db.embedded import EmbeddedPostgres, drop_database, ensure_database
+from api.platform.db.migrations import migrate
+from api.platform.settings import PROJECT_ROOT, Settings
 
 PHONE = "+821099990000"
 SECRET = "bench-secret-0123456789-0123456789-0123456789"  # noqa: S105 - a throwaway bench database

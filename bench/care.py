@@ -40,19 +40,19 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 
-import api.worker.runs
+import api.platform.jobs.slots
 import care.repository
 import notifications.recipients_repository
 import notifications.repository
 import notifications.service
-from api.auth.tokens import Principal, Role, TokenIssuer
-from api.db.embedded import EmbeddedPostgres
-from api.db.pool import create_pool
-from api.districts import DISTRICTS
-from api.logging import configure_logging
-from api.settings import PROJECT_ROOT, DatabaseSettings, LogSettings, Settings
-from api.worker.jobs import JOBS
-from api.worker.runner import run_job
+from api.platform.auth.tokens import Principal, Role, TokenIssuer
+from api.platform.db.embedded import EmbeddedPostgres
+from api.platform.db.pool import create_pool
+from api.platform.districts import DISTRICTS
+from api.platform.jobs.runner import run_job
+from api.platform.logging import configure_logging
+from api.platform.settings import PROJECT_ROOT, DatabaseSettings, LogSettings, Settings
+from api.worker import JOBS
 from bench.api import free_port, wait_ready
 from bench.common import SECRET, fresh_database
 
@@ -64,7 +64,7 @@ EVENING = datetime(2026, 11, 24, 19, 0, tzinfo=SEOUL)
 
 # Where the sweep's time goes: these functions are wrapped (in this process only) to add up their time.
 PHASES = {
-    "claim_sql": (api.worker.runs, "claim"),
+    "claim_sql": (api.platform.jobs.slots, "claim"),
     "advance_due_sql": (care.repository, "advance_due"),
     "guardians_sql": (care.repository, "guardians_of_many"),
     "render_templates": (notifications.service, "_render"),
@@ -72,7 +72,7 @@ PHASES = {
     "opted_out_sql": (notifications.recipients_repository, "opted_out"),
     "devices_sql": (notifications.recipients_repository, "devices_of"),
     "outbox_insert_sql": (notifications.repository, "insert_rows"),
-    "finish_sql": (api.worker.runs, "finish"),
+    "finish_sql": (api.platform.jobs.slots, "finish"),
 }
 
 

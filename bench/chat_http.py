@@ -31,11 +31,11 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from api.auth.tokens import Principal, Role, TokenIssuer
 from api.cli import chatbot
-from api.db.embedded import EmbeddedPostgres, drop_database
 from api.evacuation.service import load_demo
-from api.settings import PROJECT_ROOT, AuthSettings, HttpSettings, RasaSettings, Settings
+from api.platform.auth.tokens import Principal, Role, TokenIssuer
+from api.platform.db.embedded import EmbeddedPostgres, drop_database
+from api.platform.settings import PROJECT_ROOT, AuthSettings, HttpSettings, RasaSettings, Settings
 from bench.api import free_port, wait_ready
 from bench.common import SECRET, fresh_database
 

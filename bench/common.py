@@ -8,9 +8,9 @@ import sys
 
 import asyncpg
 
-from api.db.embedded import drop_database, ensure_database
-from api.db.migrations import migrate
-from api.settings import PROJECT_ROOT
+from api.platform.db.embedded import drop_database, ensure_database
+from api.platform.db.migrations import migrate
+from api.platform.settings import PROJECT_ROOT
 
 SECRET = "bench-secret-0123456789-0123456789-0123456789"  # noqa: S105 - a throwaway bench database
 
@@ -29,7 +29,7 @@ async def fresh_database(server_url: str, name: str) -> str:
 
 def start_fakes() -> tuple[subprocess.Popen[str], dict[str, str]]:
     """The fake FCM and Twilio servers in their own process, and the line it prints (URLs and env)."""
-    proc = subprocess.Popen([sys.executable, "-m", "notifications.testing"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "fakes"], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     info = json.loads(proc.stdout.readline())
     return proc, info

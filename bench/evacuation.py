@@ -34,11 +34,11 @@ from pathlib import Path
 
 import asyncpg
 
-from api import geo
-from api.db.embedded import EmbeddedPostgres
 from api.evacuation import importer, service
 from api.evacuation.schemas import Hazard, ImportReport
-from api.settings import PROJECT_ROOT
+from api.platform import geo
+from api.platform.db.embedded import EmbeddedPostgres
+from api.platform.settings import PROJECT_ROOT
 from bench.api import free_port, wait_ready
 from bench.common import fresh_database
 

@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 
-from api.db.embedded import EmbeddedPostgres
-from api.db.pool import create_pool
-from api.districts import DISTRICTS
-from api.settings import PROJECT_ROOT, DatabaseSettings, NotifySettings
+from api.platform.db.embedded import EmbeddedPostgres
+from api.platform.db.pool import create_pool
+from api.platform.districts import DISTRICTS
+from api.platform.settings import PROJECT_ROOT, DatabaseSettings, NotifySettings
 from bench.common import SECRET, fresh_database, start_fakes
 from notifications.service import Notifier
 

@@ -15,8 +15,8 @@ import asyncpg
 import structlog
 
 from care import messages, repository
+from care.addressing import in_quiet_hours, local, to_guardian, to_person
 from care.cases import repository as cases_repository
-from care.contact import in_quiet_hours, local, to_guardian, to_person
 from notifications.service import Notifier, Outgoing
 
 log = structlog.get_logger(__name__)

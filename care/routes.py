@@ -9,10 +9,10 @@ from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from api.auth.guards import allow, signed_in_citizen
-from api.auth.tokens import Principal, Role
-from api.db.pool import Db
-from api.types import Id
+from api.platform.auth.guards import allow, signed_in_citizen
+from api.platform.auth.tokens import Principal, Role
+from api.platform.db.pool import Db
+from api.platform.types import Id
 from care import service
 from care.schemas import CheckinRead, HelpRead, PauseIn, PlanUpdate, RecipientCreate, RecipientRead, SignalIn
 

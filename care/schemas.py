@@ -10,10 +10,10 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from api.districts import check_district
-from api.geo import SEOUL_BOUNDS
-from api.phones import normalise_phone
-from api.types import DisplayName, DistrictCode, Input, Language, Output, PhoneInput
+from api.platform.districts import check_district
+from api.platform.geo import SEOUL_BOUNDS
+from api.platform.phones import normalise_phone
+from api.platform.types import DisplayName, DistrictCode, Input, Language, Output, PhoneInput
 
 LocalTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, Asia/Seoul")]
 Minutes = Annotated[int, Meta(ge=0, le=2880)]

@@ -8,11 +8,11 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from api.auth.tokens import Principal
-from api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from api.platform.auth.tokens import Principal
+from api.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from care import audit, messages, repository
+from care.addressing import local, to_guardian, to_person
 from care.cases import repository as cases_repository
-from care.contact import local, to_guardian, to_person
 from care.ladder import GUARDIAN, SLA, URGENT
 from care.safety import service as safety
 from care.schemas import (

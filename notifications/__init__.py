@@ -1,1 +1,1 @@
-"""Everything safecity sends: channels (console now; FCM and SMS next), and later the outbox and dispatcher."""
+"""Everything safecity sends and receives: the outbox, the dispatcher, channels, inbound texts, receipts, templates."""

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import structlog
 
-from api.settings import NotifySettings
+from api.platform.settings import NotifySettings
 from notifications import recipients_repository, repository
 from notifications.channels.base import Channel, Failure, OutboundMessage, SendResult
 from notifications.outcomes import is_outage, plan

@@ -16,7 +16,7 @@ import asyncpg
 import msgspec
 import structlog
 
-from api.phones import mask_phone
+from api.platform.phones import mask_phone
 from notifications import recipients_repository
 from notifications.schemas import Priority
 from notifications.service import Notifier

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from api.worker.registry import JobContext, job
+from api.platform.jobs.registry import JobContext, job
 from notifications import recipients_repository, repository
 
 # Long enough to answer "did she get the message?" months later; a fan-out is a million rows, so not forever.

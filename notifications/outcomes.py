@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from api.settings import NotifySettings
+from api.platform.settings import NotifySettings
 from notifications.channels.base import Failure, SendResult
 
 

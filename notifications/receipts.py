@@ -7,8 +7,8 @@ from datetime import datetime
 import asyncpg
 import structlog
 
-from api.errors import NotFound
-from api.phones import mask_phone
+from api.platform.errors import NotFound
+from api.platform.phones import mask_phone
 from notifications import recipients_repository, repository
 from notifications.schemas import Acknowledged
 

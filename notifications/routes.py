@@ -12,14 +12,15 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from twilio.request_validator import RequestValidator
 
-from api.auth.guards import PUBLIC, allow, signed_in_citizen
-from api.auth.tokens import Principal, Role
-from api.db.pool import Db
-from api.errors import Forbidden, Unprocessable
-from api.phones import normalise_phone
-from api.settings import Settings
-from api.types import Id
-from notifications import inbound, receipts, views
+from api.platform.auth.guards import PUBLIC, allow, signed_in_citizen
+from api.platform.auth.tokens import Principal, Role
+from api.platform.db.pool import Db
+from api.platform.errors import Forbidden, Unprocessable
+from api.platform.phones import normalise_phone
+from api.platform.settings import Settings
+from api.platform.types import Id
+from notifications import deliveries as views
+from notifications import inbound, receipts
 from notifications.schemas import Acknowledged, DeliveryPage, DeliveryState, DeliverySummary
 
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'

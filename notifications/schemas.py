@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import IntEnum, StrEnum
 
-from api.types import Output
+from api.platform.types import Output
 
 
 class Priority(IntEnum):

@@ -13,9 +13,9 @@ import asyncpg
 import msgspec
 import structlog
 
-from api.districts import DISTRICTS
-from api.phones import normalise_phone
-from api.settings import NotifySettings
+from api.platform.districts import DISTRICTS
+from api.platform.phones import normalise_phone
+from api.platform.settings import NotifySettings
 from notifications import recipients_repository, repository, templates
 from notifications.schemas import Enqueued, Priority
 from notifications.sms_text import split_sms

@@ -15,9 +15,9 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient, TestClient
 
 from api.app import create_app
-from api.auth.tokens import Principal, Role, TokenIssuer
-from api.db.pool import create_pool
-from api.settings import PROJECT_ROOT, AuthSettings, DatabaseSettings, PathSettings, RasaSettings, Settings
+from api.platform.auth.tokens import Principal, Role, TokenIssuer
+from api.platform.db.pool import create_pool
+from api.platform.settings import PROJECT_ROOT, AuthSettings, DatabaseSettings, PathSettings, RasaSettings, Settings
 from tests.database import TestServer
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"

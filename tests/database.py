@@ -9,9 +9,9 @@ from pathlib import Path
 
 import asyncpg
 
-from api.db.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database
-from api.db.migrations import migrate
-from api.settings import PROJECT_ROOT
+from api.platform.db.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database
+from api.platform.db.migrations import migrate
+from api.platform.settings import PROJECT_ROOT
 
 TEMPLATE = "safecity_test_template"
 

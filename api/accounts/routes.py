@@ -17,10 +17,10 @@ from api.accounts.schemas import (
     StaffCreate,
     StaffRead,
 )
-from api.auth.guards import PUBLIC, allow, signed_in_citizen
-from api.auth.tokens import Role
-from api.db.pool import Db
-from api.types import Id
+from api.platform.auth.guards import PUBLIC, allow, signed_in_citizen
+from api.platform.auth.tokens import Role
+from api.platform.db.pool import Db
+from api.platform.types import Id
 
 
 class MeController(Controller):

@@ -9,9 +9,9 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from api.auth.tokens import Role
-from api.districts import check_district
-from api.types import DisplayName, DistrictCode, Input, Language, Output
+from api.platform.auth.tokens import Role
+from api.platform.districts import check_district
+from api.platform.types import DisplayName, DistrictCode, Input, Language, Output
 
 FcmToken = Annotated[str, Meta(min_length=20, max_length=4096, description="An FCM registration token")]
 Email = Annotated[str, Meta(pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$", max_length=254)]

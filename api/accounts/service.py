@@ -19,8 +19,8 @@ from api.accounts.schemas import (
     StaffCreate,
     StaffRead,
 )
-from api.auth.tokens import Principal, Role
-from api.errors import Conflict, NotFound
+from api.platform.auth.tokens import Principal, Role
+from api.platform.errors import Conflict, NotFound
 
 _hasher = PasswordHasher()
 
@@ -56,6 +56,7 @@ async def update_citizen(conn: asyncpg.Connection, *, citizen_id: int, data: Cit
         )
         if merged["district"] != current["district"]:
             await repository.resubscribe_devices(conn, citizen_id=citizen_id)
+    assert row is not None  # the citizen is locked in this transaction
     return msgspec.convert(dict(row), CitizenRead)
 
 
@@ -93,6 +94,7 @@ async def create_staff(conn: asyncpg.Connection, *, data: StaffCreate) -> StaffR
         if staff_id is None:
             raise Conflict(f"A staff account with email {data.email} already exists.", code="staff_email_taken")
         row = await repository.get_staff(conn, staff_id)
+    assert row is not None  # written in this transaction
     return msgspec.convert(dict(row), StaffRead)
 
 
@@ -109,11 +111,14 @@ async def set_staff_active(conn: asyncpg.Connection, *, email: str, active: bool
         if staff_id is None:
             raise NotFound(f"No staff account has email {email}.", code="staff_not_found")
         row = await repository.get_staff(conn, staff_id)
+    assert row is not None  # written in this transaction
     return msgspec.convert(dict(row), StaffRead)
 
 
 async def current_staff(conn: asyncpg.Connection, principal: Principal) -> Principal | None:
     """The staff principal as the account stands now: its role and districts, or None when deactivated or gone."""
+    if principal.staff_id is None:
+        return None
     row = await repository.get_staff(conn, principal.staff_id)
     if row is None or not row["active"]:
         return None

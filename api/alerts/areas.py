@@ -7,8 +7,8 @@ import re
 
 from api.alerts.cap import CapArea
 from api.alerts.kma_areas import districts_for_kma_area
-from api.districts import DISTRICTS
-from api.geo import great_circle_m
+from api.platform.districts import DISTRICTS
+from api.platform.geo import great_circle_m
 
 # One point per district: its office (구청), approximate WGS84 latitude and longitude. Offices sit near the
 # middle of their districts, and a known building is easier to check than a computed centre.

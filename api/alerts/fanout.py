@@ -15,11 +15,11 @@ import asyncpg
 
 from api.alerts import messages, repository
 from api.alerts.areas import DISTRICT_CENTROIDS
-from api.alerts.hazards import SHELTER_HAZARD, HazardKind
+from api.alerts.kinds import SHELTER_HAZARD, HazardKind
 from api.alerts.messages import HEADLINE_CHARS, INSTRUCTION_CHARS, clip
 from api.evacuation.schemas import Hazard
 from api.evacuation.service import nearest_for_points
-from care.contact import to_person
+from care.addressing import to_person
 from care.safety import service as safety
 from notifications.service import Notifier, Outgoing
 

@@ -11,7 +11,7 @@ import structlog
 from api.alerts.feeds import FeedMemory, FeedReader
 from api.alerts.kma import KmaClient
 from api.alerts.sources import Tally, poll_feed, poll_kma
-from api.worker.registry import JobContext, job
+from api.platform.jobs.registry import JobContext, job
 from notifications.service import Notifier
 
 log = structlog.get_logger(__name__)

@@ -10,7 +10,7 @@ and the KMA headquarters and 현충원 stations (both in 동작구) in 서남권
 
 from __future__ import annotations
 
-from api.districts import DISTRICTS
+from api.platform.districts import DISTRICTS
 
 SOUTH_EAST = "L1100100"  # 서울동남권
 NORTH_EAST = "L1100200"  # 서울동북권

@@ -35,7 +35,7 @@ from api.alerts.kma_areas import (
     SOUTH_WEST,
     districts_for_kma_area,
 )
-from api.districts import DISTRICTS
+from api.platform.districts import DISTRICTS
 
 KMA_SENDER = "kma.go.kr"
 ADMIN_SCHEME = "KR_ADMIN"

@@ -14,12 +14,12 @@ from api.alerts.atom import CAP_MEDIA_TYPE, render_atom
 from api.alerts.cap import CapError, parse_cap
 from api.alerts.cap_render import render_cap
 from api.alerts.schemas import AlertRead, AlertSource, Ingested, Outcome, SafeRead
-from api.auth.guards import PUBLIC, allow, signed_in_citizen
-from api.auth.tokens import Principal, Role
-from api.db.pool import Db
-from api.districts import DISTRICTS
-from api.errors import NotFound, Problem
-from api.types import Id
+from api.platform.auth.guards import PUBLIC, allow, signed_in_citizen
+from api.platform.auth.tokens import Principal, Role
+from api.platform.db.pool import Db
+from api.platform.districts import DISTRICTS
+from api.platform.errors import NotFound, Problem
+from api.platform.types import Id
 
 # A CAP message with its resources by reference is a few kilobytes; a megabyte is plenty and bounds the parser.
 CAP_BODY_LIMIT = 1024 * 1024

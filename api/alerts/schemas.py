@@ -7,7 +7,7 @@ from enum import StrEnum
 
 import msgspec
 
-from api.types import Output
+from api.platform.types import Output
 
 
 class AlertSource(StrEnum):

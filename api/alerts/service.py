@@ -16,9 +16,9 @@ import structlog
 from api.alerts import fanout, repository
 from api.alerts.areas import covered_districts
 from api.alerts.cap import CapAlert, CapArea, CapInfo, MsgType, Severity, is_public_actual
-from api.alerts.hazards import classify
+from api.alerts.kinds import classify
 from api.alerts.schemas import AlertArea, AlertRead, AlertSource, AlertText, Ingested, Outcome, SafeRead
-from api.errors import NotFound, Unprocessable
+from api.platform.errors import NotFound, Unprocessable
 from care import service as care_service
 from care.safety import service as safety
 from notifications.service import Notifier

@@ -14,8 +14,8 @@ import structlog
 from api.chat import messages, repository
 from api.chat.rasa import BotUnavailable, RasaClient
 from api.chat.schemas import MAX_MESSAGE_CHARS, ChatRead, ChatReply
-from api.errors import Problem
-from api.phones import mask_phone
+from api.platform.errors import Problem
+from api.platform.phones import mask_phone
 from notifications.schemas import Priority
 from notifications.service import Notifier
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from api.chat import conversation
 from api.chat.rasa import RasaClient
-from api.worker.registry import JobContext, job
+from api.platform.jobs.registry import JobContext, job
 from notifications.service import Notifier
 
 GRACE = timedelta(seconds=10)  # the fast path's time to answer before the job steps in

@@ -12,7 +12,7 @@ import unicodedata
 from typing import NamedTuple
 
 from api.alerts.areas import DISTRICT_CENTROIDS
-from api.districts import DISTRICTS
+from api.platform.districts import DISTRICTS
 
 
 class Place(NamedTuple):

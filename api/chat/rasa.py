@@ -6,7 +6,7 @@ import httpx
 import msgspec
 import structlog
 
-from api.settings import RasaSettings
+from api.platform.settings import RasaSettings
 
 log = structlog.get_logger(__name__)
 

@@ -9,8 +9,6 @@ from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from api.auth.guards import PUBLIC, allow, signed_in_citizen
-from api.auth.tokens import Principal, Role
 from api.chat import conversation, service
 from api.chat.schemas import (
     BotReportIn,
@@ -24,7 +22,9 @@ from api.chat.schemas import (
     PersonRead,
     PlaceRead,
 )
-from api.db.pool import Db
+from api.platform.auth.guards import PUBLIC, allow, signed_in_citizen
+from api.platform.auth.tokens import Principal, Role
+from api.platform.db.pool import Db
 from care.schemas import HelpRead
 
 PlaceParam = Annotated[

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from msgspec import Meta
 
 from api.hazards.schemas import Category, Description
-from api.types import Input, Output
+from api.platform.types import Input, Output
 
 MAX_MESSAGE_CHARS = 5000
 Body = Annotated[str, Meta(max_length=1600, description="What the person said, kept with the check-in")]

@@ -18,10 +18,10 @@ from api.chat.schemas import (
     PlaceRead,
     Point,
 )
-from api.errors import NotFound, Problem, Unprocessable
 from api.hazards import service as hazards
 from api.hazards.schemas import HazardReportCreate, Location
-from api.phones import normalise_phone
+from api.platform.errors import NotFound, Problem, Unprocessable
+from api.platform.phones import normalise_phone
 from care import service as care
 from care.schemas import HelpRead
 from notifications import recipients_repository

@@ -12,14 +12,14 @@ import msgspec
 
 from api.accounts import service
 from api.accounts.schemas import StaffCreate
-from api.auth.tokens import Principal, Role, TokenIssuer
 from api.cli.common import database_url, load_settings
-from api.districts import check_district
-from api.errors import Problem
-from api.phones import normalise_phone
+from api.platform.auth.tokens import Principal, Role, TokenIssuer
+from api.platform.districts import check_district
+from api.platform.errors import Problem
+from api.platform.phones import normalise_phone
 
 
-async def _with_connection(url: str, work):  # type: ignore[no-untyped-def]
+async def _with_connection(url: str, work):
     conn = await asyncpg.connect(url)
     try:
         return await work(conn)
@@ -27,7 +27,7 @@ async def _with_connection(url: str, work):  # type: ignore[no-untyped-def]
         await conn.close()
 
 
-def _in_database(work):  # type: ignore[no-untyped-def]
+def _in_database(work):
     """Run ``work(conn)`` against the configured database and turn a Problem into a clean CLI error."""
     settings = load_settings()
     with database_url(settings) as url:

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from api.auth.tokens import Principal, Role, TokenIssuer
-from api.db.embedded import ensure_database
-from api.settings import PROJECT_ROOT, Settings, rasa_model
+from api.platform.auth.tokens import Principal, Role, TokenIssuer
+from api.platform.db.embedded import ensure_database
+from api.platform.settings import PROJECT_ROOT, Settings, rasa_model
 
 BOT = PROJECT_ROOT / "bot"
 RASA = BOT / ".venv" / "bin" / "rasa"

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 import click
 import msgspec
 
-from api.db.embedded import start_embedded
-from api.settings import Settings, SettingsError
+from api.platform.db.embedded import start_embedded
+from api.platform.settings import Settings, SettingsError
 
 
 def load_settings() -> Settings:

@@ -15,7 +15,7 @@ import click
 
 from api.cli.accounts import staff, token
 from api.cli.common import database_url, load_settings, with_url
-from api.evacuation.cli import import_shelters, load_demo
+from api.cli.evacuation import import_shelters, load_demo
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -23,7 +23,7 @@ SEOUL = ZoneInfo("Asia/Seoul")
 @click.group()
 def main() -> None:
     """safecity: Seoul's smart and safe city backend."""
-    from api.logging import configure_logging
+    from api.platform.logging import configure_logging
 
     # Logs go to stderr, so that what a command prints on stdout (a token, JSON) stays clean for scripts.
     configure_logging(load_settings().log, process="cli")
@@ -38,8 +38,8 @@ main.add_command(load_demo)
 @main.command()
 def migrate() -> None:
     """Apply pending database migrations (migrations/NNNN_*.sql)."""
-    from api.db.migrations import MigrationError
-    from api.db.migrations import migrate as apply
+    from api.platform.db.migrations import MigrationError
+    from api.platform.db.migrations import migrate as apply
 
     settings = load_settings()
 
@@ -70,7 +70,7 @@ def api(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the HTTP API (uvicorn)."""
     import uvicorn
 
-    from api.logging import configure_logging
+    from api.platform.logging import configure_logging
 
     settings = load_settings()
     configure_logging(settings.log, process="api")
@@ -101,8 +101,8 @@ def worker(dispatch: bool, schedule: bool) -> None:
     """Run the scheduler (each job slot once across all workers) and the outbox dispatcher."""
     # Until the event loop takes SIGTERM over, a stop (from `safecity run`, say) ends the process cleanly.
     signal.signal(signal.SIGTERM, _stopped_while_starting)
-    from api.logging import configure_logging
-    from api.worker.scheduler import serve
+    from api.platform.logging import configure_logging
+    from api.worker import serve
 
     settings = load_settings()
     configure_logging(settings.log, process="worker")
@@ -128,7 +128,7 @@ def jobs() -> None:
 @jobs.command("list")
 def jobs_list() -> None:
     """List every scheduled job."""
-    from api.worker.jobs import JOBS
+    from api.worker import JOBS
 
     settings = load_settings()
     for job in (j.for_settings(settings) for j in JOBS.values()):
@@ -142,9 +142,9 @@ def jobs_run(name: str, now_text: str | None) -> None:
     """Run one job once, for the slot that NOW falls in, and print what it did as JSON."""
     import msgspec
 
-    from api.db.pool import create_pool
-    from api.worker.jobs import JOBS
-    from api.worker.runner import run_job
+    from api.platform.db.pool import create_pool
+    from api.platform.jobs.runner import run_job
+    from api.worker import JOBS
 
     if name not in JOBS:
         raise click.ClickException(f"no job named {name!r}; `safecity jobs list` shows them")

@@ -10,7 +10,7 @@ import signal
 import sys
 from dataclasses import dataclass, field
 
-from api.settings import Settings
+from api.platform.settings import Settings
 
 _STOP_GRACE_S = 10.0
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>

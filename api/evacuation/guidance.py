@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from api.evacuation.schemas import Hazard
-from api.types import Language
+from api.platform.types import Language
 
 
 class GuidanceText(NamedTuple):

@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from api.districts import DISTRICTS
 from api.evacuation.schemas import Rejection, ShelterKind, ShelterRow
-from api.geo import SEOUL_BOUNDS
+from api.platform.districts import DISTRICTS
+from api.platform.geo import SEOUL_BOUNDS
 
 KIND_NAMES_KO: dict[ShelterKind, str] = {
     ShelterKind.heat_wave: "무더위쉼터",

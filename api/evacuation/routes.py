@@ -7,11 +7,11 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import FromPath, QueryParameter
 
-from api.auth.guards import PUBLIC
-from api.db.pool import Db
 from api.evacuation import service
 from api.evacuation.schemas import Guidance, Hazard, NearestShelters, ShelterRead
-from api.types import Id, Language
+from api.platform.auth.guards import PUBLIC
+from api.platform.db.pool import Db
+from api.platform.types import Id, Language
 
 Lat = Annotated[float, QueryParameter(description="Latitude, WGS84 degrees (Seoul: about 37.41…37.73)")]
 Lon = Annotated[float, QueryParameter(description="Longitude, WGS84 degrees (Seoul: about 126.75…127.20)")]

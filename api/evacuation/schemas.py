@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from api.types import Language, Output
+from api.platform.types import Language, Output
 
 
 class ShelterKind(StrEnum):

@@ -8,7 +8,6 @@ from datetime import date
 import asyncpg
 import msgspec
 
-from api.errors import NotFound, Problem
 from api.evacuation import demo, guidance, repository
 from api.evacuation.importer import ParsedFile
 from api.evacuation.schemas import (
@@ -23,8 +22,9 @@ from api.evacuation.schemas import (
     ShelterRead,
     ShelterRow,
 )
-from api.geo import QUERY_BOUNDS, search_widening, walking_minutes
-from api.types import Language
+from api.platform.errors import NotFound, Problem
+from api.platform.geo import QUERY_BOUNDS, search_widening, walking_minutes
+from api.platform.types import Language
 
 # The kinds of shelter that suit each hazard, in tiers offered in this order: after an earthquake, open ground
 # away from buildings first, then a roof for those who cannot go home.

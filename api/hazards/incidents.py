@@ -7,7 +7,6 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from api.errors import Conflict, NotFound, Problem
 from api.hazards import messages, repository
 from api.hazards.schemas import (
     OPEN_STATUSES,
@@ -19,6 +18,7 @@ from api.hazards.schemas import (
     StatusChange,
 )
 from api.hazards.service import cell_keys
+from api.platform.errors import Conflict, NotFound, Problem
 from notifications.service import Notifier, Outgoing
 
 # Where an incident may go from each status; anything else is a 409.

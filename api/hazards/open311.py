@@ -27,12 +27,12 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_200_OK
 
-from api.auth.guards import PUBLIC
-from api.auth.tokens import InvalidToken, Principal, Role
-from api.db.pool import Db
-from api.errors import EXCEPTION_HANDLERS, Problem
 from api.hazards import messages, repository, service
 from api.hazards.schemas import OPEN_STATUSES, Category, HazardReportCreate
+from api.platform.auth.guards import PUBLIC
+from api.platform.auth.tokens import InvalidToken, Principal, Role
+from api.platform.db.pool import Db
+from api.platform.errors import EXCEPTION_HANDLERS, Problem
 
 log = structlog.get_logger(__name__)
 
@@ -170,10 +170,9 @@ def _when(raw: str | None, name: str) -> datetime | None:
 
 
 def _date_range(start: datetime | None, end: datetime | None, now: datetime) -> tuple[datetime, datetime]:
-    if start is None and end is None:
-        return now - MAX_SPAN, now
     if start is None:
-        return end - MAX_SPAN, end  # type: ignore[operator]
+        end = now if end is None else end
+        return end - MAX_SPAN, end
     if end is None:
         return start, start + MAX_SPAN
     if end < start:

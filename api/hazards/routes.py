@@ -11,10 +11,6 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from api.auth.guards import PUBLIC, allow
-from api.auth.tokens import Principal, Role
-from api.db.pool import Db
-from api.errors import Problem
 from api.hazards import incidents, service
 from api.hazards.schemas import (
     HazardReportCreate,
@@ -27,7 +23,11 @@ from api.hazards.schemas import (
     StatusChange,
 )
 from api.hazards.storage import MAX_PHOTO_BYTES, photo_storage
-from api.types import Id
+from api.platform.auth.guards import PUBLIC, allow
+from api.platform.auth.tokens import Principal, Role
+from api.platform.db.pool import Db
+from api.platform.errors import Problem
+from api.platform.types import Id
 
 # A photo at the limit plus its multipart framing gets through to our own check, which says what is wrong.
 _PHOTO_BODY_LIMIT = MAX_PHOTO_BYTES + 64 * 1024

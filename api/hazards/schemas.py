@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta
 
-from api.errors import Problem
-from api.geo import SEOUL_BOUNDS
-from api.types import Id, Input, Output
+from api.platform.errors import Problem
+from api.platform.geo import SEOUL_BOUNDS
+from api.platform.types import Id, Input, Output
 
 
 class Category(StrEnum):

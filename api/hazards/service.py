@@ -20,8 +20,6 @@ from datetime import datetime, timedelta
 import asyncpg
 import msgspec
 
-from api.errors import Conflict, NotFound, Problem
-from api.geo import EARTH_RADIUS_M
 from api.hazards import repository
 from api.hazards.schemas import (
     Category,
@@ -40,6 +38,8 @@ from api.hazards.schemas import (
     parse_choices,
 )
 from api.hazards.storage import MAX_PHOTOS_PER_REPORT, PhotoRejected, PhotoStorage, check_photo
+from api.platform.errors import Conflict, NotFound, Problem
+from api.platform.geo import EARTH_RADIUS_M
 
 JOIN_RADIUS_M = 50.0
 JOIN_WINDOW = timedelta(hours=24)

@@ -7,10 +7,10 @@ import asyncio
 import asyncpg
 from litestar import Request, get
 
-from api.auth.guards import PUBLIC
-from api.db.migrations import schema_status
-from api.errors import Unavailable
-from api.types import Output
+from api.platform.auth.guards import PUBLIC
+from api.platform.db.migrations import schema_status
+from api.platform.errors import Unavailable
+from api.platform.types import Output
 
 
 class Health(Output, frozen=True):

@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
+from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from api.auth.guards import allow
-from api.auth.tokens import Principal, Role
-from api.db.pool import Db
-from api.types import Id
+from api.platform.auth.guards import allow
+from api.platform.auth.tokens import Principal, Role
+from api.platform.db.pool import Db
+from api.platform.types import Id
 from care.cases import service
 from care.cases.schemas import CaseDetail, CaseRead, CaseResolve, CaseState, NoteCreate, NoteRead
 
@@ -26,7 +27,7 @@ class CaseController(Controller):
     @get("/", opt=allow(*_STAFF))
     async def list_cases(
         self,
-        request: Request[Principal, str, object],
+        request: Request[Principal, str, State],
         db: Db,
         district: Annotated[str | None, QueryParameter(pattern=r"^11[0-9]{3}$")] = None,
         case_state: Annotated[CaseState | None, QueryParameter(name="state")] = None,
@@ -46,25 +47,25 @@ class CaseController(Controller):
         )
 
     @get("/{case_id:int}", opt=allow(*_STAFF))
-    async def read(self, request: Request[Principal, str, object], db: Db, case_id: FromPath[Id]) -> CaseDetail:
+    async def read(self, request: Request[Principal, str, State], db: Db, case_id: FromPath[Id]) -> CaseDetail:
         """One case, its notes, and the person's last ten check-ins."""
         return await service.get_case(db, principal=request.user, case_id=case_id, now=datetime.now(UTC))
 
     @post("/{case_id:int}/acknowledge", opt=allow(*_STAFF), status_code=HTTP_200_OK)
-    async def acknowledge(self, request: Request[Principal, str, object], db: Db, case_id: FromPath[Id]) -> CaseRead:
+    async def acknowledge(self, request: Request[Principal, str, State], db: Db, case_id: FromPath[Id]) -> CaseRead:
         """Take the case on; doing so again changes nothing."""
         return await service.acknowledge(db, principal=request.user, case_id=case_id, now=datetime.now(UTC))
 
     @post("/{case_id:int}/notes", opt=allow(*_STAFF, idempotent=True), status_code=HTTP_201_CREATED)
     async def add_note(
-        self, request: Request[Principal, str, object], db: Db, case_id: FromPath[Id], data: JSONBody[NoteCreate]
+        self, request: Request[Principal, str, State], db: Db, case_id: FromPath[Id], data: JSONBody[NoteCreate]
     ) -> NoteRead:
         """Record what was done or learnt."""
         return await service.add_note(db, principal=request.user, case_id=case_id, data=data, now=datetime.now(UTC))
 
     @post("/{case_id:int}/resolve", opt=allow(*_STAFF, idempotent=True), status_code=HTTP_200_OK)
     async def resolve(
-        self, request: Request[Principal, str, object], db: Db, case_id: FromPath[Id], data: JSONBody[CaseResolve]
+        self, request: Request[Principal, str, State], db: Db, case_id: FromPath[Id], data: JSONBody[CaseResolve]
     ) -> CaseRead:
         """Close the case with its outcome."""
         return await service.resolve(db, principal=request.user, case_id=case_id, data=data, now=datetime.now(UTC))

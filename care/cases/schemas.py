@@ -8,7 +8,7 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from api.types import Input, Output
+from api.platform.types import Input, Output
 
 NoteBody = Annotated[str, Meta(min_length=1, max_length=4000, description="What was done or learnt")]
 

@@ -7,8 +7,8 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from api.auth.tokens import Principal, Role
-from api.errors import Conflict, Forbidden, NotFound
+from api.platform.auth.tokens import Principal, Role
+from api.platform.errors import Conflict, Forbidden, NotFound
 from care import audit
 from care.cases import repository
 from care.cases.schemas import CaseDetail, CaseRead, CaseResolve, CaseState, NoteCreate, NoteRead

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from api.worker.registry import JobContext, job
+from api.platform.jobs.registry import JobContext, job
 from care.safety.service import sweep
 from notifications.service import Notifier
 

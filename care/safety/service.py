@@ -16,8 +16,8 @@ import asyncpg
 import structlog
 
 from care import repository as care_repository
+from care.addressing import local, to_guardian, to_person
 from care.cases import repository as cases_repository
-from care.contact import local, to_guardian, to_person
 from care.ladder import SLA
 from care.safety import messages, repository
 from notifications.service import Notifier, Outgoing

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import structlog
 
-from api.settings import Settings
+from api.platform.settings import Settings
 from notifications.channels.base import Channel, Failure, OutboundMessage, PushChannel, SendResult, TopicResult
 from notifications.channels.console import ConsoleChannel
 

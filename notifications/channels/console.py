@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from api.phones import mask_phone
+from api.platform.phones import mask_phone
 from notifications.channels.base import OutboundMessage, SendResult, TopicResult
 
 log = structlog.get_logger(__name__)

@@ -16,7 +16,7 @@ import structlog
 from firebase_admin import _http_client, credentials, exceptions, messaging
 from firebase_admin._retry import HttpxRetry
 
-from api.settings import FcmSettings
+from api.platform.settings import FcmSettings
 from notifications.channels.base import Failure, OutboundMessage, SendResult, TopicResult
 
 log = structlog.get_logger(__name__)

@@ -18,8 +18,8 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from api.phones import mask_phone
-from api.settings import TwilioSettings
+from api.platform.phones import mask_phone
+from api.platform.settings import TwilioSettings
 from notifications.channels.base import Failure, OutboundMessage, SendResult
 
 log = structlog.get_logger(__name__)

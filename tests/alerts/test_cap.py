@@ -21,7 +21,7 @@ from api.alerts.cap import (
     parse_cap,
 )
 from api.alerts.cap_render import render_cap, validate_cap12
-from api.districts import DISTRICTS
+from api.platform.districts import DISTRICTS
 
 CAP12 = "urn:oasis:names:tc:emergency:cap:1.2"
 

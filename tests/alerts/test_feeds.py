@@ -14,10 +14,10 @@ import pytest
 from api.alerts import jobs as alert_jobs
 from api.alerts.cap import parse_cap
 from api.alerts.feeds import FeedEntry, FeedError, FeedMemory, FeedReader, parse_index
-from api.settings import AlertSettings, Settings
-from api.worker.jobs import JOBS
-from api.worker.runner import run_job
-from notifications.testing.fake_cap_feed import ATOM_PATH, RSS_PATH, FakeCapFeed
+from api.platform.jobs.runner import run_job
+from api.platform.settings import AlertSettings, Settings
+from api.worker import JOBS
+from fakes.cap_feed import ATOM_PATH, RSS_PATH, FakeCapFeed
 from tests.alerts.feed_messages import BILLION_LAUGHS, EXTERNAL_ENTITY, seoul_message, unknown_severity
 
 NOW = datetime.now(UTC).replace(microsecond=0)

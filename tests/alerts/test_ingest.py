@@ -9,9 +9,9 @@ import pytest
 
 from api.alerts.cap import parse_cap
 from api.alerts.service import AlertRefused, ingest
-from api.auth.tokens import Principal, Role
 from api.evacuation import service as evacuation
-from api.settings import Settings
+from api.platform.auth.tokens import Principal, Role
+from api.platform.settings import Settings
 from care import service as care
 from care.schemas import GuardianIn, Home, PlanIn, RecipientCreate
 from notifications.service import Notifier

@@ -30,8 +30,8 @@ from api.alerts.kma_areas import (
     districts_for_kma_area,
     kma_area_for_district,
 )
-from api.districts import DISTRICTS
-from notifications.testing.fake_kma import FakeKma
+from api.platform.districts import DISTRICTS
+from fakes.kma import FakeKma
 
 
 def _item(**overrides: object) -> dict[str, object]:

@@ -13,11 +13,11 @@ from api.alerts import jobs as alert_jobs
 from api.alerts.kma import Command, KmaClient, WarningKind, WarningLevel
 from api.alerts.kma_areas import KMA_AREA_DISTRICTS, NORTH_WEST, SOUTH_EAST
 from api.alerts.sources import Tally, ingest_kma_warning, poll_kma
-from api.settings import AlertSettings, Settings
-from api.worker.jobs import JOBS
-from api.worker.runner import run_job
+from api.platform.jobs.runner import run_job
+from api.platform.settings import AlertSettings, Settings
+from api.worker import JOBS
+from fakes.kma import FakeKma
 from notifications.service import Notifier
-from notifications.testing.fake_kma import FakeKma
 
 NOW = datetime(2026, 7, 14, 3, 0, tzinfo=UTC)  # 12:00 in Seoul
 RAIN, WARNING = WarningKind.heavy_rain, WarningLevel.warning

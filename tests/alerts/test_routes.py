@@ -11,7 +11,7 @@ from defusedxml.ElementTree import fromstring
 
 from api.alerts.cap import parse_cap
 from api.alerts.cap_render import validate_cap12
-from api.auth.tokens import Role
+from api.platform.auth.tokens import Role
 from tests.alerts import cap_xml
 from tests.conftest import bearer, problem, sign_in
 

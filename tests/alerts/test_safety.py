@@ -9,10 +9,10 @@ import pytest
 
 from api.alerts.cap import parse_cap
 from api.alerts.service import ingest
-from api.auth.tokens import Principal, Role
-from api.settings import Settings
-from api.worker.jobs import JOBS
-from api.worker.runner import run_job
+from api.platform.auth.tokens import Principal, Role
+from api.platform.jobs.runner import run_job
+from api.platform.settings import Settings
+from api.worker import JOBS
 from care import service as care
 from care.inbound import handle_sms
 from care.schemas import GuardianIn, PlanIn, RecipientCreate

@@ -6,8 +6,8 @@ import asyncpg
 import pytest
 from litestar import get
 
-from api.auth.guards import allow
-from api.auth.tokens import Role
+from api.platform.auth.guards import allow
+from api.platform.auth.tokens import Role
 from tests.conftest import JWT_SECRET, bearer, last_code, outbox_sms, problem, sign_in
 
 PHONE = "010-2345-6789"
@@ -173,7 +173,7 @@ async def test_an_expired_token_is_401(client, token_for):
 async def test_a_token_signed_with_another_secret_is_401(client, settings):
     import msgspec
 
-    from api.auth.tokens import Principal, TokenIssuer
+    from api.platform.auth.tokens import Principal, TokenIssuer
 
     other = msgspec.structs.replace(settings.auth, jwt_secret=JWT_SECRET + "-other")
     forged = TokenIssuer(msgspec.structs.replace(settings, auth=other)).issue(

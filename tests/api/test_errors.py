@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.auth.tokens import Role
+from api.platform.auth.tokens import Role
 from tests.conftest import bearer, problem, sign_in
 
 
@@ -136,7 +136,7 @@ async def test_an_unexpected_failure_is_a_500_problem_that_leaks_nothing(setting
     from litestar.testing import AsyncTestClient
 
     from api.app import create_app
-    from api.auth.guards import PUBLIC
+    from api.platform.auth.guards import PUBLIC
 
     @get("/v1/boom", opt=PUBLIC)
     async def boom() -> str:

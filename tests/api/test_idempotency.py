@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from api.auth.tokens import Role
+from api.platform.auth.tokens import Role
 from tests.conftest import bearer, problem
 
 STAFF = {"email": "park@seoul.go.kr", "name": "박서연", "role": "social_worker", "districts": ["11110"]}

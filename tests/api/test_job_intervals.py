@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.settings import AlertSettings, Settings, SettingsError
-from api.worker.registry import JobContext, job
-from api.worker.runner import run_job
+from api.platform.jobs.registry import JobContext, job
+from api.platform.jobs.runner import run_job
+from api.platform.settings import AlertSettings, Settings, SettingsError
 
 NOW = datetime(2026, 11, 24, 0, 30, 45, tzinfo=UTC)
 
@@ -38,7 +38,7 @@ def test_the_period_comes_from_settings_and_the_slots_follow_it() -> None:
 
 
 def test_a_job_without_a_setting_keeps_its_declared_period() -> None:
-    from api.worker.jobs import JOBS
+    from api.worker import JOBS
 
     purge = JOBS["platform.purge-expired"]
     assert purge.for_settings(Settings()) is purge

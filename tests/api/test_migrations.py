@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from api.db.migrations import MigrationError, discover, migrate
-from api.districts import DISTRICTS
+from api.platform.db.migrations import MigrationError, discover, migrate
+from api.platform.districts import DISTRICTS
 from tests.conftest import MIGRATIONS
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.phones import mask_phone, normalise_phone
+from api.platform.phones import mask_phone, normalise_phone
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from api.settings import Settings, SettingsError
+from api.platform.settings import Settings, SettingsError
 
 
 def test_nothing_set_means_the_embedded_defaults():

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from api.worker.jobs import JOBS
-from api.worker.registry import Job, JobContext
-from api.worker.runner import run_job
+from api.platform.jobs.registry import Job, JobContext
+from api.platform.jobs.runner import run_job
+from api.worker import JOBS
 
 NOW = datetime(2026, 11, 24, 0, 30, tzinfo=UTC)
 

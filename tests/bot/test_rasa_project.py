@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench.chat import ARTIFACTS, BOT, KEPT, RASA, RASA_ENV, cross_validate, keep_artifacts, nlu_summary
+from bot.evaluation import ARTIFACTS, BOT, KEPT, RASA, RASA_ENV, cross_validate, keep_artifacts, nlu_summary
 
 PROJECT_ROOT = BOT.parent
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from twilio.request_validator import RequestValidator
 
-from api.auth.tokens import Role
-from api.settings import TwilioSettings
+from api.platform.auth.tokens import Role
+from api.platform.settings import TwilioSettings
 from tests.conftest import bearer, problem, sign_in
 
 PERSON = "010-2468-1357"
@@ -153,7 +153,7 @@ async def test_staff_reads_are_audited(client, worker, settings):
 def settings(settings):  # type: ignore[no-untyped-def]
     import msgspec
 
-    from api.settings import NotifySettings
+    from api.platform.settings import NotifySettings
 
     return msgspec.structs.replace(
         settings,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from api.auth.tokens import Role
+from api.platform.auth.tokens import Role
 from care.cases import repository
 from tests.conftest import bearer, problem
 

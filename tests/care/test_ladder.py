@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from api.auth.tokens import Principal, Role
-from api.db.pool import create_pool
-from api.settings import Settings
-from api.worker.jobs import JOBS
-from api.worker.runner import run_job
+from api.platform.auth.tokens import Principal, Role
+from api.platform.db.pool import create_pool
+from api.platform.jobs.runner import run_job
+from api.platform.settings import Settings
+from api.worker import JOBS
 from care import service
 from care.inbound import handle_sms
 from care.schemas import GuardianIn, PauseIn, PlanIn, QuietHours, RecipientCreate

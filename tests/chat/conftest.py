@@ -10,10 +10,10 @@ import msgspec
 import pytest
 from twilio.request_validator import RequestValidator
 
-from api.auth.tokens import Role
-from api.settings import NotifySettings, RasaSettings, Settings, TwilioSettings
-from notifications.testing.server import BackgroundServer
-from tests.chat.fake_rasa import FakeRasa, closed_port_url
+from api.platform.auth.tokens import Role
+from api.platform.settings import NotifySettings, RasaSettings, Settings, TwilioSettings
+from fakes.rasa import FakeRasa, closed_port_url
+from fakes.server import BackgroundServer
 from tests.conftest import bearer
 
 TWILIO_TOKEN = "chat-test-twilio-token"

@@ -11,14 +11,14 @@ from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from api.app import create_app
-from api.auth.tokens import Role
+from api.platform.auth.tokens import Role
 from bot.actions.care import ActionAskForHelp, ActionCheckIn
 from bot.actions.info import ActionCurrentWarnings, ActionFindShelter, ActionHazardGuidance
 from bot.actions.reports import ActionReportHazard, ValidateHazardReportForm
 from bot.actions.session import ActionFallback, ActionOptOut, ActionSessionStart
-from notifications.testing.server import BackgroundServer
+from fakes.rasa import closed_port_url
+from fakes.server import BackgroundServer
 from tests.chat.conftest import PERSON, enrol
-from tests.chat.fake_rasa import closed_port_url
 
 SENDER = f"sms-{PERSON}"
 STRANGER = "sms-010-7777-8888"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.auth.tokens import Role
+from api.platform.auth.tokens import Role
 from tests.chat.conftest import PERSON, enrol, fetch
 from tests.conftest import bearer, problem, sign_in
 

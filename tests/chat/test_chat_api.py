@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.chat.fake_rasa import FakeRasa
+from fakes.rasa import FakeRasa
 from tests.conftest import bearer, problem, sign_in
 
 APOLOGY_KO = "죄송합니다. 지금은 챗봇이 답할 수 없습니다"
@@ -94,7 +94,7 @@ async def test_rasa_slow_past_the_timeout_gets_an_apology(client, slow_rasa: Fak
 
 async def test_the_chatbot_switched_off_answers_with_the_apology_at_once(client, app):
     from api.chat.rasa import RasaClient
-    from api.settings import RasaSettings
+    from api.platform.settings import RasaSettings
 
     headers, _ = await citizen(client, language="en")
     app.state.rasa = RasaClient(RasaSettings(enabled="false"))

@@ -22,9 +22,9 @@ import pytest
 
 from api.app import create_app
 from api.cli import chatbot
-from api.db.embedded import drop_database
-from api.settings import PROJECT_ROOT, AuthSettings, HttpSettings, RasaSettings, Settings
-from notifications.testing.server import BackgroundServer
+from api.platform.db.embedded import drop_database
+from api.platform.settings import PROJECT_ROOT, AuthSettings, HttpSettings, RasaSettings, Settings
+from fakes.server import BackgroundServer
 from tests.api.test_supervisor import free_port
 from tests.chat.conftest import enrol, signed
 from tests.conftest import JWT_SECRET, bearer, sign_in

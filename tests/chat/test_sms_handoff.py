@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.worker.jobs import JOBS
-from api.worker.runner import run_job
+from api.platform.jobs.runner import run_job
+from api.worker import JOBS
+from fakes.rasa import FakeRasa
 from tests.chat.conftest import PERSON, enrol, fetch, text_us
-from tests.chat.fake_rasa import FakeRasa
 
 STRANGER = "+821077778888"
 

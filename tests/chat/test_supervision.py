@@ -10,10 +10,10 @@ import sys
 import asyncpg
 import pytest
 
-from api.auth.tokens import TokenIssuer
 from api.cli import chatbot
 from api.cli.supervisor import chatbot_processes
-from api.settings import AuthSettings, HttpSettings, RasaSettings, Settings
+from api.platform.auth.tokens import TokenIssuer
+from api.platform.settings import AuthSettings, HttpSettings, RasaSettings, Settings
 from tests.api.test_supervisor import free_port, run_env, wait_ready
 from tests.conftest import JWT_SECRET
 

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from api.accounts import service as accounts
 from api.accounts.schemas import StaffCreate
-from api.auth.tokens import Principal, Role
+from api.platform.auth.tokens import Principal, Role
 from care import service as care
 from care.schemas import GuardianIn, PlanIn, RecipientCreate
 

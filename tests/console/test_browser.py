@@ -17,14 +17,14 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from api.app import create_app
-from api.auth.tokens import Principal, Role
-from api.settings import PROJECT_ROOT, ConsoleSettings, Settings
-from api.worker.jobs import JOBS
-from api.worker.runner import run_job
+from api.console.i18n import SEOUL
+from api.platform.auth.tokens import Principal, Role
+from api.platform.jobs.runner import run_job
+from api.platform.settings import PROJECT_ROOT, ConsoleSettings, Settings
+from api.worker import JOBS
 from care import service as care
-from care.console.i18n import SEOUL
 from care.schemas import GuardianIn, PlanIn, RecipientCreate
-from notifications.testing.server import BackgroundServer
+from fakes.server import BackgroundServer
 from tests.console.conftest import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -10,8 +10,8 @@ import pytest
 
 from api.alerts.cap import parse_cap
 from api.alerts.service import ingest
-from api.worker.jobs import JOBS
-from api.worker.runner import run_job
+from api.platform.jobs.runner import run_job
+from api.worker import JOBS
 from care.cases import repository as cases_repository
 from tests.alerts import cap_xml
 from tests.console.conftest import csrf_of, enroll, sign_in

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from care.console.i18n import SEOUL
+from api.console.i18n import SEOUL
 from tests.console.conftest import csrf_of, enroll, sign_in
 
 VALID = {

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
-from api.settings import ConsoleSettings
-from care.console.sessions import SESSION_COOKIE, token_hash
+from api.console.sessions import SESSION_COOKIE, token_hash
+from api.platform.settings import ConsoleSettings
 from tests.console.conftest import PASSWORD, csrf_of, sign_in
 
 

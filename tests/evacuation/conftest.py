@@ -14,7 +14,7 @@ from api.app import ROUTES, create_app
 from api.evacuation import importer, service
 from api.evacuation.importer import ParsedFile
 from api.evacuation.routes import GuidanceController, ShelterController
-from api.settings import Settings
+from api.platform.settings import Settings
 
 AS_OF = date(2025, 7, 1)
 FILES = {

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from api import geo
+from api.platform import geo
 
 
 def test_a_degree_of_latitude_is_a_360th_of_the_meridian():

@@ -6,7 +6,7 @@ import pytest
 
 from api.evacuation import guidance
 from api.evacuation.schemas import Hazard
-from api.types import Language
+from api.platform.types import Language
 from tests.conftest import problem
 
 GUIDANCE = "/v1/guidance"

@@ -12,8 +12,8 @@ import asyncpg
 import pytest
 from click.testing import CliRunner
 
+from api.cli.evacuation import import_shelters, load_demo
 from api.evacuation import demo, service
-from api.evacuation.cli import import_shelters, load_demo
 from api.evacuation.importer import parse
 from tests.evacuation.conftest import AS_OF, FILES
 

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from api import geo
 from api.evacuation import service
 from api.evacuation.schemas import Hazard
+from api.platform import geo
 from tests.conftest import problem
 
 NEAREST = "/v1/shelters/nearest"

@@ -8,10 +8,10 @@ import asyncpg
 from litestar import Litestar
 
 from api.app import ROUTES, create_app
-from api.geo import EARTH_RADIUS_M
 from api.hazards.open311 import Open311Controller
 from api.hazards.routes import HazardReportController, IncidentAdminController, IncidentFeedController
-from api.settings import Settings
+from api.platform.geo import EARTH_RADIUS_M
+from api.platform.settings import Settings
 
 CONTROLLERS = (HazardReportController, IncidentFeedController, IncidentAdminController, Open311Controller)
 

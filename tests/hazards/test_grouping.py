@@ -11,11 +11,11 @@ import asyncpg
 import msgspec
 import pytest
 
-from api import geo
-from api.db.pool import create_pool
 from api.hazards import service
 from api.hazards.schemas import HazardReportCreate
-from api.settings import Settings
+from api.platform import geo
+from api.platform.db.pool import create_pool
+from api.platform.settings import Settings
 from tests.hazards import CITY_HALL, make_citizen, north_of, report_body
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

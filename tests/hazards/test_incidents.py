@@ -8,8 +8,8 @@ import asyncpg
 import pytest
 from litestar import Litestar
 
-from api.auth.tokens import Role
-from api.settings import Settings
+from api.platform.auth.tokens import Role
+from api.platform.settings import Settings
 from tests.conftest import bearer, problem
 from tests.hazards import CITY_HALL, hazards_app, make_citizen, north_of, report_body
 

@@ -6,9 +6,9 @@ import asyncpg
 import pytest
 from litestar import Litestar
 
-from api.auth.tokens import Role
 from api.hazards.storage import MAX_PHOTO_BYTES, MAX_PHOTOS_PER_REPORT
-from api.settings import Settings
+from api.platform.auth.tokens import Role
+from api.platform.settings import Settings
 from tests.conftest import bearer, problem
 from tests.hazards import CITY_HALL, HEIC, JPEG, PNG, WEBP, hazards_app, make_citizen, north_of, report_body
 

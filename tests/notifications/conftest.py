@@ -9,10 +9,10 @@ import asyncpg
 import msgspec
 import pytest
 
-from api.settings import FcmSettings, NotifySettings, Settings, TwilioSettings
+from api.platform.settings import FcmSettings, NotifySettings, Settings, TwilioSettings
+from fakes.fcm import FakeFcm
+from fakes.twilio import FakeTwilio
 from notifications.service import Notifier
-from notifications.testing.fake_fcm import FakeFcm
-from notifications.testing.fake_twilio import FakeTwilio
 
 TWILIO_SID = "AC" + "1" * 32
 TWILIO_TOKEN = "test-twilio-auth-token"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.settings import Settings, SettingsError
+from api.platform.settings import Settings, SettingsError
 from notifications.channels import ConsoleChannel, build_channels
 from notifications.channels.fcm import FcmChannel
 from notifications.channels.sms import TwilioSmsChannel

@@ -11,7 +11,7 @@ import pytest
 
 from api.accounts.schemas import CitizenUpdate
 from api.accounts.service import update_citizen
-from api.db.pool import create_pool
+from api.platform.db.pool import create_pool
 from notifications.channels import build_channels
 from notifications.dispatcher import Dispatcher
 from notifications.receipts import acknowledge

@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from firebase_admin import messaging
 
-from api.settings import FcmSettings
+from api.platform.settings import FcmSettings
+from fakes.fcm import FakeFcm, FakeFcmRemote
 from notifications.channels.base import Failure, OutboundMessage, PushChannel
 from notifications.channels.fcm import FcmChannel
-from notifications.testing.fake_fcm import FakeFcm, FakeFcmRemote
 
 PROJECT = "safecity-test"
 TITLE = "[서울시] 호우 경보"

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from api.worker.jobs import JOBS
-from api.worker.runner import run_job
+from api.platform.jobs.runner import run_job
+from api.worker import JOBS
 from notifications.service import NotificationError, Outgoing
 from notifications.sms_text import segments
 from tests.notifications.conftest import NOW, deliveries

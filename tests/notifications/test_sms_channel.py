@@ -10,10 +10,10 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from api.settings import TwilioSettings
+from api.platform.settings import TwilioSettings
+from fakes.twilio import FakeTwilio
 from notifications.channels.base import Failure, OutboundMessage, SendResult
 from notifications.channels.sms import TwilioSmsChannel
-from notifications.testing.fake_twilio import FakeTwilio
 
 SID = "AC" + "5a" * 16
 TOKEN = "test-auth-token-0123456789abcdef"

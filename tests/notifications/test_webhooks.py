@@ -7,7 +7,7 @@ import itertools
 import pytest
 from twilio.request_validator import RequestValidator
 
-from api.auth.tokens import Role
+from api.platform.auth.tokens import Role
 from tests.conftest import bearer, problem
 from tests.notifications.conftest import NOW, PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN, deliveries
 

@@ -1,0 +1,1 @@
+"""The ground floor: what every domain stands on, importing none of them."""

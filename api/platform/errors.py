@@ -1,0 +1,224 @@
+"""Every error leaves the API as ``application/problem+json`` (RFC 9457) with a ``detail`` a person can act on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+log = structlog.get_logger(__name__)
+
+
+class Problem(Exception):
+    """A failure the caller can do something about; services raise these, routes let them through.
+
+    ``code`` is a stable machine-readable name for clients (``otp_expired``, ``idempotency_key_reused`` …).
+    """
+
+    status: int = 400
+    title: str = "Bad Request"
+
+    def __init__(self, detail: str, *, code: str | None = None, status: int | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+        if status is not None:
+            self.status = status
+        self.extra = extra
+        self.headers: dict[str, str] = {}
+
+
+class Forbidden(Problem):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(Problem):
+    status = 404
+    title = "Not Found"
+
+
+class Conflict(Problem):
+    status = 409
+    title = "Conflict"
+
+
+class Unprocessable(Problem):
+    status = 422
+    title = "Unprocessable Content"
+
+
+class TooManyRequests(Problem):
+    status = 429
+    title = "Too Many Requests"
+
+    def __init__(self, detail: str, *, code: str | None = None, retry_after_s: int | None = None) -> None:
+        super().__init__(detail, code=code)
+        if retry_after_s is not None:
+            self.headers["Retry-After"] = str(retry_after_s)
+
+
+class Unavailable(Problem):
+    status = 503
+    title = "Service Unavailable"
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **members: Any,
+) -> Response[bytes]:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body["instance"] = request.url.path
+    request_id = request.scope.get("state", {}).get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    body.update({k: v for k, v in members.items() if v is not None})
+    return Response(
+        content=msgspec.json.encode(body),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _problem_handler(request: Request, exc: Problem) -> Response[bytes]:
+    return problem_response(
+        request,
+        status=exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        headers=exc.headers,
+        code=exc.code,
+        **exc.extra,
+    )
+
+
+def _validation_handler(request: Request, exc: ValidationException) -> Response[bytes]:
+    errors = [_validation_error(e, _aliases(request)) for e in exc.extra] if isinstance(exc.extra, list) else []
+    detail = "; ".join(e["message"] for e in errors) or exc.detail
+    return problem_response(
+        request,
+        status=400,
+        title="Invalid request",
+        detail=detail,
+        code="invalid_request",
+        errors=errors or None,
+    )
+
+
+def _aliases(request: Request) -> dict[str, str]:
+    """Python parameter names → the names clients send, for parameters declared under another name."""
+    try:
+        parameters = request.route_handler.parsed_fn_signature.parameters
+    except AttributeError:  # no route matched
+        return {}
+    aliases = {}
+    for name, field in parameters.items():
+        alias = getattr(field.kwarg_definition, "name", None) or getattr(field.kwarg_definition, "query", None)
+        if isinstance(alias, str) and alias != name:
+            aliases[name] = alias
+    return aliases
+
+
+def _validation_error(item: Any, aliases: dict[str, str]) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        return {"message": str(item)}
+    message = str(item.get("message", ""))
+    key, source = item.get("key"), item.get("source")
+    key = aliases.get(key, key) if isinstance(key, str) else key
+    if key and message == repr(key):  # Litestar reports a missing value as the bare KeyError
+        message = "A JSON body is required." if key == "data" else "This value is required."
+    where = f"{source} parameter `{key}`" if key and source and source != "body" else None
+    return {
+        k: v
+        for k, v in {
+            "message": f"{where}: {message}" if where else message,
+            "field": key,
+            "source": source,
+        }.items()
+        if v
+    }
+
+
+def _data_handler(request: Request, exc: asyncpg.DataError) -> Response[bytes]:
+    # Input the schemas let through but PostgreSQL cannot store (a NUL character, say): the caller's to fix.
+    log.warning("database refused a value", error=str(exc), sqlstate=exc.sqlstate)
+    return problem_response(
+        request, status=400, title="Invalid request", detail=f"A value cannot be stored: {exc}", code="invalid_value"
+    )
+
+
+def _integrity_handler(request: Request, exc: asyncpg.IntegrityConstraintViolationError) -> Response[bytes]:
+    # Services turn the conflicts they expect into Problems; this is the net under the ones they did not.
+    log.warning("integrity violation reached the edge", error=str(exc), constraint=exc.constraint_name)
+    return problem_response(
+        request,
+        status=409,
+        title="Conflict",
+        detail="The request conflicts with what is already stored; reload and try again.",
+        code="conflict",
+    )
+
+
+def _http_handler(request: Request, exc: HTTPException) -> Response[bytes]:
+    status = exc.status_code
+    if status >= 500:
+        return _internal_handler(request, exc)
+    title = _TITLES.get(status, "Error")
+    detail = exc.detail if exc.detail and exc.detail != title else _DETAILS.get(status, title)
+    return problem_response(request, status=status, title=title, detail=detail, headers=exc.headers)
+
+
+def _internal_handler(request: Request, exc: Exception) -> Response[bytes]:
+    log.exception("unhandled error", path=request.url.path, method=request.method)
+    return problem_response(
+        request,
+        status=HTTP_500_INTERNAL_SERVER_ERROR,
+        title="Internal Server Error",
+        detail="Something went wrong on our side. Try again, and quote the request_id if it happens again.",
+    )
+
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+_DETAILS = {
+    401: "Sign in first: send `Authorization: Bearer <token>`.",
+    403: "Your account is not allowed to do this.",
+    404: "There is nothing at this address.",
+    405: "This address does not accept that method.",
+}
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    Problem: _problem_handler,
+    ValidationException: _validation_handler,
+    asyncpg.DataError: _data_handler,
+    asyncpg.IntegrityConstraintViolationError: _integrity_handler,
+    HTTPException: _http_handler,
+    Exception: _internal_handler,
+}

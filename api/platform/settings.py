@@ -1,0 +1,331 @@
+"""Typed settings, read once from the environment.
+
+Every field has a default that makes the embedded mode work with nothing configured.
+Each group maps its fields to environment variables in ``ENV``; the README lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import ClassVar, Self
+
+import msgspec
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class _Group(msgspec.Struct, frozen=True, kw_only=True):
+    ENV: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Self:
+        raw = {field: environ[var] for field, var in cls.ENV.items() if environ.get(var, "") != ""}
+        try:
+            return msgspec.convert(raw, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(f"{cls.__name__}: {exc}") from exc
+
+
+class SettingsError(ValueError):
+    """A setting in the environment has a value we cannot use."""
+
+
+class PathSettings(_Group, frozen=True):
+    var_dir: str = str(PROJECT_ROOT / "var")
+    migrations_dir: str = str(PROJECT_ROOT / "migrations")
+
+    ENV: ClassVar[dict[str, str]] = {
+        "var_dir": "SAFECITY_VAR_DIR",
+        "migrations_dir": "SAFECITY_MIGRATIONS_DIR",
+    }
+
+
+class DatabaseSettings(_Group, frozen=True):
+    url: str | None = None
+    pool_min: int = 0
+    pool_max: int = 10
+    command_timeout: float = 30.0
+
+    ENV: ClassVar[dict[str, str]] = {
+        "url": "DATABASE_URL",
+        "pool_min": "DB_POOL_MIN",
+        "pool_max": "DB_POOL_MAX",
+        "command_timeout": "DB_COMMAND_TIMEOUT",
+    }
+
+
+class HttpSettings(_Group, frozen=True):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+
+    ENV: ClassVar[dict[str, str]] = {"host": "HOST", "port": "PORT", "workers": "WEB_CONCURRENCY"}
+
+
+class AuthSettings(_Group, frozen=True):
+    jwt_secret: str | None = None
+    issuer: str = "safecity"
+    audience: str = "safecity-api"
+    citizen_token_ttl_s: int = 30 * 24 * 3600
+    staff_token_ttl_s: int = 12 * 3600
+    otp_ttl_s: int = 300
+    otp_max_attempts: int = 5
+    otp_max_per_hour: int = 5
+
+    ENV: ClassVar[dict[str, str]] = {
+        "jwt_secret": "JWT_SECRET",
+        "issuer": "JWT_ISSUER",
+        "audience": "JWT_AUDIENCE",
+        "citizen_token_ttl_s": "AUTH_CITIZEN_TOKEN_TTL",
+        "staff_token_ttl_s": "AUTH_STAFF_TOKEN_TTL",
+        "otp_ttl_s": "AUTH_OTP_TTL",
+        "otp_max_attempts": "AUTH_OTP_MAX_ATTEMPTS",
+        "otp_max_per_hour": "AUTH_OTP_MAX_PER_HOUR",
+    }
+
+
+class LogSettings(_Group, frozen=True):
+    level: str = "INFO"
+    format: str = "json"
+
+    ENV: ClassVar[dict[str, str]] = {"level": "LOG_LEVEL", "format": "LOG_FORMAT"}
+
+
+class FcmSettings(_Group, frozen=True):
+    """Firebase Cloud Messaging. Push goes to the console unless a credentials file or an endpoint is given."""
+
+    credentials_file: str | None = None
+    project_id: str | None = None
+    endpoint: str | None = None  # another FCM base URL, e.g. the fake server in tests and local runs
+
+    ENV: ClassVar[dict[str, str]] = {
+        "credentials_file": "FCM_CREDENTIALS_FILE",
+        "project_id": "FCM_PROJECT_ID",
+        "endpoint": "FCM_ENDPOINT",
+    }
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.credentials_file or self.endpoint)
+
+
+class TwilioSettings(_Group, frozen=True):
+    """Twilio SMS. SMS goes to the console unless an account SID and auth token are given."""
+
+    account_sid: str | None = None
+    auth_token: str | None = None
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+    api_base_url: str | None = None  # another API base URL, e.g. the fake server in tests and local runs
+
+    ENV: ClassVar[dict[str, str]] = {
+        "account_sid": "TWILIO_ACCOUNT_SID",
+        "auth_token": "TWILIO_AUTH_TOKEN",
+        "from_number": "TWILIO_FROM_NUMBER",
+        "messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
+        "api_base_url": "TWILIO_API_BASE_URL",
+    }
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.account_sid and self.auth_token)
+
+
+class NotifySettings(_Group, frozen=True):
+    """The outbox and its dispatcher."""
+
+    public_url: str | None = None  # how providers reach this API, for webhook URLs and signature checks
+    batch_size: int = 500
+    lease_s: float = 60.0
+    poll_s: float = 1.0
+    max_attempts: int = 16  # with the default backoff, a lone message is retried for about two hours
+    backoff_base_s: float = 5.0
+    backoff_max_s: float = 900.0
+    sms_concurrency: int = 20
+    push_fallback_s: int = 300
+    sms_max_segments: int = 4
+
+    ENV: ClassVar[dict[str, str]] = {
+        "public_url": "PUBLIC_BASE_URL",
+        "batch_size": "NOTIFY_BATCH_SIZE",
+        "lease_s": "NOTIFY_LEASE",
+        "poll_s": "NOTIFY_POLL",
+        "max_attempts": "NOTIFY_MAX_ATTEMPTS",
+        "backoff_base_s": "NOTIFY_BACKOFF_BASE",
+        "backoff_max_s": "NOTIFY_BACKOFF_MAX",
+        "sms_concurrency": "NOTIFY_SMS_CONCURRENCY",
+        "push_fallback_s": "NOTIFY_PUSH_FALLBACK",
+        "sms_max_segments": "NOTIFY_SMS_MAX_SEGMENTS",
+    }
+
+
+class AlertSettings(_Group, frozen=True):
+    """Weather and disaster warning sources: KMA's warnings API and CAP feeds, each polled by the worker."""
+
+    kma_base_url: str = "https://apis.data.go.kr"
+    kma_service_key: str | None = None  # data.go.kr's *decoded* key; unset, the KMA poll is off
+    kma_poll_s: int = 60
+    kma_window_hours: int = 24
+    cap_feed_urls: str = ""  # comma-separated Atom/RSS indexes or single CAP message URLs; empty, the poll is off
+    cap_poll_s: int = 60
+    http_timeout_s: float = 10.0
+    max_bytes: int = 1_000_000
+
+    ENV: ClassVar[dict[str, str]] = {
+        "kma_base_url": "KMA_BASE_URL",
+        "kma_service_key": "KMA_SERVICE_KEY",
+        "kma_poll_s": "KMA_POLL_SECONDS",
+        "kma_window_hours": "KMA_WINDOW_HOURS",
+        "cap_feed_urls": "CAP_FEED_URLS",
+        "cap_poll_s": "CAP_POLL_SECONDS",
+        "http_timeout_s": "ALERTS_HTTP_TIMEOUT",
+        "max_bytes": "ALERTS_MAX_BYTES",
+    }
+
+    @property
+    def feed_urls(self) -> list[str]:
+        return [url.strip() for url in self.cap_feed_urls.split(",") if url.strip()]
+
+
+class ConsoleSettings(_Group, frozen=True):
+    """The social workers' web console: sessions, lock-out and the queue's live refresh."""
+
+    session_ttl_s: int = 12 * 3600  # a shift; then sign in again, however busy the session
+    idle_timeout_s: int = 3600  # an open queue page polls, so only a closed or abandoned console goes idle
+    lockout_attempts: int = 5
+    lockout_window_s: int = 900
+    poll_s: int = 10
+
+    ENV: ClassVar[dict[str, str]] = {
+        "session_ttl_s": "CONSOLE_SESSION_TTL",
+        "idle_timeout_s": "CONSOLE_IDLE_TIMEOUT",
+        "lockout_attempts": "CONSOLE_LOCKOUT_ATTEMPTS",
+        "lockout_window_s": "CONSOLE_LOCKOUT_WINDOW",
+        "poll_s": "CONSOLE_POLL",
+    }
+
+
+class RasaSettings(_Group, frozen=True):
+    """The chatbot: Rasa's REST channel (on localhost only) and the action server beside it."""
+
+    url: str = "http://127.0.0.1:5005"
+    timeout_s: float = 5.0
+    actions_port: int = 5055
+    enabled: str = "auto"  # "auto": on when bot/.venv has Rasa and a model is trained; "true" or "false"
+    tracker_db: str = "safecity_rasa"  # the tracker store's database, on the same server as safecity's
+
+    ENV: ClassVar[dict[str, str]] = {
+        "url": "RASA_URL",
+        "timeout_s": "RASA_TIMEOUT",
+        "actions_port": "ACTIONS_PORT",
+        "enabled": "RASA_ENABLED",
+        "tracker_db": "RASA_TRACKER_DB",
+    }
+
+    def off_because(self) -> str | None:
+        """Why the chatbot is off, or None when it is on."""
+        if self.enabled == "false":
+            return "RASA_ENABLED=false"
+        if self.enabled == "true":
+            return None
+        if not (PROJECT_ROOT / "bot" / ".venv" / "bin" / "rasa").exists():
+            return "bot/.venv has no Rasa (run `make bot`)"
+        if rasa_model() is None:
+            return "no trained model in bot/models (run `make bot-model`)"
+        return None
+
+
+def rasa_model() -> Path | None:
+    """The trained model: ``bot/models/current.tar.gz``, else the newest ``bot/models/*.tar.gz``."""
+    models = PROJECT_ROOT / "bot" / "models"
+    current = models / "current.tar.gz"
+    if current.exists():
+        return current
+    found = sorted(models.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime) if models.is_dir() else []
+    return found[-1] if found else None
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """All settings, one typed group per concern."""
+
+    paths: PathSettings = PathSettings()
+    db: DatabaseSettings = DatabaseSettings()
+    http: HttpSettings = HttpSettings()
+    auth: AuthSettings = AuthSettings()
+    log: LogSettings = LogSettings()
+    fcm: FcmSettings = FcmSettings()
+    twilio: TwilioSettings = TwilioSettings()
+    notify: NotifySettings = NotifySettings()
+    alerts: AlertSettings = AlertSettings()
+    console: ConsoleSettings = ConsoleSettings()
+    rasa: RasaSettings = RasaSettings()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every group from the environment (``os.environ`` by default)."""
+        env = os.environ if environ is None else environ
+        settings = cls(
+            paths=PathSettings.from_env(env),
+            db=DatabaseSettings.from_env(env),
+            http=HttpSettings.from_env(env),
+            auth=AuthSettings.from_env(env),
+            log=LogSettings.from_env(env),
+            fcm=FcmSettings.from_env(env),
+            twilio=TwilioSettings.from_env(env),
+            notify=NotifySettings.from_env(env),
+            alerts=AlertSettings.from_env(env),
+            console=ConsoleSettings.from_env(env),
+            rasa=RasaSettings.from_env(env),
+        )
+        if settings.log.format not in ("json", "console"):
+            raise SettingsError("LOG_FORMAT must be 'json' or 'console'")
+        twilio = settings.twilio
+        if twilio.enabled and not (twilio.from_number or twilio.messaging_service_sid):
+            raise SettingsError("Twilio needs a sender: set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
+        if bool(twilio.account_sid) and not twilio.auth_token:
+            raise SettingsError("TWILIO_ACCOUNT_SID is set without TWILIO_AUTH_TOKEN")
+        alerts = settings.alerts
+        if min(alerts.kma_poll_s, alerts.cap_poll_s, alerts.kma_window_hours, alerts.max_bytes) < 1:
+            raise SettingsError(
+                "KMA_POLL_SECONDS, CAP_POLL_SECONDS, KMA_WINDOW_HOURS and ALERTS_MAX_BYTES must be at least 1"
+            )
+        if not alerts.http_timeout_s > 0:
+            raise SettingsError("ALERTS_HTTP_TIMEOUT must be a positive number of seconds")
+        if settings.rasa.enabled not in ("auto", "true", "false"):
+            raise SettingsError("RASA_ENABLED must be 'auto', 'true' or 'false'")
+        if not settings.rasa.timeout_s > 0:
+            raise SettingsError("RASA_TIMEOUT must be a positive number of seconds")
+        if settings.auth.jwt_secret is not None and len(settings.auth.jwt_secret.encode()) < 32:
+            raise SettingsError("JWT_SECRET must be at least 32 bytes; `openssl rand -base64 48` makes one")
+        return settings
+
+    @property
+    def var_dir(self) -> Path:
+        return Path(self.paths.var_dir)
+
+    def jwt_secret(self) -> str:
+        """The signing secret: ``JWT_SECRET``, or one generated once and kept under the var dir.
+
+        The generated secret is shared by every process on this machine (API, worker, CLI),
+        so a token minted by ``safecity token`` works against a running API.
+        """
+        if self.auth.jwt_secret:
+            return self.auth.jwt_secret
+        path = self.var_dir / "jwt_secret"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            # Written aside and linked into place, so two processes starting at once agree on one secret.
+            tmp = path.with_name(f".jwt_secret.{secrets.token_hex(8)}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip()

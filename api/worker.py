@@ -1,0 +1,91 @@
+"""The worker process: APScheduler firing each job at the start of its slot, and the outbox dispatcher.
+
+Every scheduled job is declared beside its domain and listed here, in ``JOBS``: the worker is the one place
+that knows them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import UTC, datetime
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from api.accounts.jobs import purge_sign_in_codes
+from api.alerts.jobs import poll_cap_feeds, poll_kma_warnings
+from api.chat.jobs import sms_replies
+from api.platform.db.pool import create_pool
+from api.platform.jobs.housekeeping import purge_job
+from api.platform.jobs.registry import EPOCH, Job
+from api.platform.jobs.runner import run_job
+from api.platform.settings import Settings
+from care.jobs import care_sweep
+from care.safety.jobs import safety_sweep
+from notifications.channels import build_channels
+from notifications.dispatcher import Dispatcher
+from notifications.jobs import purge_old
+
+log = structlog.get_logger(__name__)
+
+JOBS: dict[str, Job] = {
+    j.name: j
+    for j in (
+        purge_job({"otp_challenges": purge_sign_in_codes}),
+        purge_old,
+        care_sweep,
+        safety_sweep,
+        poll_kma_warnings,
+        poll_cap_feeds,
+        sms_replies,
+    )
+}
+
+
+async def serve(settings: Settings, *, dispatch: bool = True, schedule: bool = True) -> None:
+    """Run the scheduler and the dispatcher until SIGINT or SIGTERM."""
+    pool = await create_pool(settings.db)
+    scheduler = AsyncIOScheduler(timezone=UTC)
+
+    async def fire(job: Job) -> None:
+        try:
+            await run_job(pool, job, now=datetime.now(UTC), settings=settings)
+        except Exception:
+            # One failed run must not stop the schedule; the slot was rolled back and the next one will try.
+            log.exception("job failed", job=job.name)
+
+    for job in (j.for_settings(settings) for j in JOBS.values()):
+        scheduler.add_job(
+            fire,
+            IntervalTrigger(seconds=job.every.total_seconds(), start_date=EPOCH, timezone=UTC),
+            args=[job],
+            id=job.name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=int(job.every.total_seconds()),
+        )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    channels = build_channels(settings) if dispatch else {}
+    tasks = []
+    if dispatch:
+        dispatcher = Dispatcher(pool, channels, settings.notify)
+        assert settings.db.url is not None  # create_pool refused to start without one
+        tasks.append(asyncio.create_task(dispatcher.run(stop, dsn=settings.db.url), name="dispatcher"))
+    if schedule:
+        scheduler.start()
+    log.info("worker started", jobs=sorted(JOBS) if schedule else [], dispatcher=dispatch)
+    try:
+        await stop.wait()
+    finally:
+        if schedule:
+            scheduler.shutdown(wait=False)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for channel in channels.values():
+            await channel.aclose()
+        await pool.close()
+        log.info("worker stopped")

@@ -1,1 +1,0 @@
-"""The worker process: scheduled jobs (APScheduler), each slot run once across all workers."""

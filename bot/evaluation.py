@@ -1,0 +1,170 @@
+"""Evaluating the bot's NLU: ``rasa test nlu`` cross-validation, scored per language (Hangul: Korean; Latin:
+English), with what the FallbackClassifier's threshold does to them. Used by tests/bot and bench.chat.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+BOT = PROJECT_ROOT / "bot"
+RASA = BOT / ".venv" / "bin" / "rasa"
+ARTIFACTS = PROJECT_ROOT / "var" / "artifacts" / "nlu"
+RASA_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+# The files `rasa test nlu --successes` writes that are worth keeping.
+KEPT = ("intent_report.json", "intent_errors.json", "intent_successes.json", "RegexEntityExtractor_report.json")
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e\u1100-\u11ff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def rasa(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Runs bot/.venv's ``rasa`` in bot/, output captured; raises with the output's tail when it fails."""
+    proc = subprocess.run(
+        [str(RASA), *args],
+        cwd=BOT,
+        env={**os.environ, **RASA_ENV},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"rasa {' '.join(args)} exited {proc.returncode}:\n{(proc.stdout + proc.stderr)[-4000:]}")
+    return proc
+
+
+def language_of(text: str) -> str:
+    """``ko`` for any Hangul (jamo shorthand such as ㅇㅇ included), else ``en`` for Latin letters, else ``other``."""
+    if _HANGUL.search(text):
+        return "ko"
+    if _LATIN.search(text):
+        return "en"
+    return "other"
+
+
+def scores(pairs: Iterable[tuple[str, str]]) -> dict:
+    """Accuracy, macro-F1 and per-intent precision/recall/F1 of (gold, predicted) intent pairs."""
+    pairs = list(pairs)
+    gold = Counter(g for g, _ in pairs)
+    predicted = Counter(p for _, p in pairs)
+    correct = Counter(g for g, p in pairs if g == p)
+    per_intent = {}
+    for intent in sorted(gold):
+        precision = correct[intent] / predicted[intent] if predicted[intent] else 0.0
+        recall = correct[intent] / gold[intent]
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_intent[intent] = {
+            "precision": round(precision, 3),
+            "recall": round(recall, 3),
+            "f1": round(f1, 3),
+            "support": gold[intent],
+        }
+    return {
+        "examples": len(pairs),
+        "accuracy": round(sum(correct.values()) / len(pairs), 3) if pairs else None,
+        "macro_f1": round(sum(s["f1"] for s in per_intent.values()) / len(per_intent), 3) if per_intent else None,
+        "per_intent": per_intent,
+    }
+
+
+def predictions(results: Path) -> list[dict]:
+    """The held-out predictions of a cross-validation: text, gold intent, predicted intent and its confidence."""
+    rows = []
+    for name in ("intent_successes.json", "intent_errors.json"):
+        for row in json.loads((results / name).read_text()):
+            prediction = row["intent_prediction"]
+            rows.append(
+                {
+                    "text": row["text"],
+                    "intent": row["intent"],
+                    "predicted": prediction["name"],
+                    "confidence": prediction["confidence"],
+                }
+            )
+    return rows
+
+
+def fallback_threshold() -> float:
+    """The FallbackClassifier's threshold in bot/config.yml."""
+    config = (BOT / "config.yml").read_text()
+    match = re.search(r"- name: FallbackClassifier\s*\n\s+threshold: ([0-9.]+)", config)
+    if match is None:
+        raise ValueError("bot/config.yml has no FallbackClassifier threshold")
+    return float(match.group(1))
+
+
+def fallback_effect(rows: list[dict], threshold: float) -> dict:
+    """What the threshold does to held-out predictions: right answers lost to the fallback, wrong ones caught."""
+    right = [r for r in rows if r["predicted"] == r["intent"]]
+    wrong = [r for r in rows if r["predicted"] != r["intent"]]
+    lost = sum(r["confidence"] < threshold for r in right)
+    caught = sum(r["confidence"] < threshold for r in wrong)
+    answered = len(rows) - lost - caught
+    return {
+        "threshold": threshold,
+        "correct_sent_to_fallback": round(lost / len(right), 3) if right else None,
+        "wrong_sent_to_fallback": round(caught / len(wrong), 3) if wrong else None,
+        "accuracy_of_answered": round((len(right) - lost) / answered, 3) if answered else None,
+    }
+
+
+def nlu_summary(results: Path) -> dict:
+    """Per-language and overall scores of a cross-validation's held-out predictions in ``results``."""
+    rows = predictions(results)
+    by_language: dict[str, list[dict]] = {}
+    for row in rows:
+        by_language.setdefault(language_of(row["text"]), []).append(row)
+    threshold = fallback_threshold()
+    return {
+        "overall": scores((r["intent"], r["predicted"]) for r in rows),
+        "languages": {
+            language: {
+                **scores((r["intent"], r["predicted"]) for r in group),
+                "fallback": fallback_effect(group, threshold),
+            }
+            for language, group in sorted(by_language.items())
+        },
+        "fallback": fallback_effect(rows, threshold),
+    }
+
+
+def cross_validate(folds: int, out: Path) -> float:
+    """Runs the cross-validation into ``out`` (replaced); its duration in seconds."""
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.perf_counter()
+    rasa(
+        "test",
+        "nlu",
+        "--cross-validation",
+        "--folds",
+        str(folds),
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+        "--nlu",
+        "data",
+        "--out",
+        str(out),
+        "--successes",
+        "--no-plot",
+    )
+    return time.perf_counter() - started
+
+
+def keep_artifacts(results: Path, artifacts: Path, summary: dict) -> None:
+    """Copies the reports worth keeping, and the per-language summary, to ``artifacts``."""
+    artifacts.mkdir(parents=True, exist_ok=True)
+    for name in KEPT:
+        if (results / name).exists():
+            shutil.copyfile(results / name, artifacts / name)
+    (artifacts / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")

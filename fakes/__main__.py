@@ -1,0 +1,47 @@
+"""Run the fake FCM and Twilio servers, for local runs and benchmarks: ``python -m fakes``.
+
+Prints one JSON line with their URLs and the environment that points safecity at them, then serves until
+Ctrl-C. Drive them over ``/_fake/control``; read what they received at ``/_fake/sent``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+
+from fakes.fcm import FakeFcm
+from fakes.server import BackgroundServer
+from fakes.twilio import FakeTwilio
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fcm-port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--twilio-port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--twilio-auth-token", default="local-fake-twilio-token")
+    args = parser.parse_args()
+
+    fcm = FakeFcm()
+    twilio = FakeTwilio(auth_token=args.twilio_auth_token)
+    fcm_server = BackgroundServer(fcm.app, port=args.fcm_port)
+    twilio_server = BackgroundServer(twilio.app, port=args.twilio_port)
+    with fcm_server, twilio_server:
+        env = {
+            "FCM_ENDPOINT": fcm_server.url,
+            "FCM_PROJECT_ID": "safecity-local",
+            "TWILIO_ACCOUNT_SID": twilio.account_sid,
+            "TWILIO_AUTH_TOKEN": twilio.auth_token,
+            "TWILIO_FROM_NUMBER": "+15005550006",
+            "TWILIO_API_BASE_URL": twilio_server.url,
+        }
+        print(json.dumps({"fcm": fcm_server.url, "twilio": twilio_server.url, "env": env}), flush=True)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        stop.wait()
+
+
+if __name__ == "__main__":
+    main()
