@@ -1,7 +1,7 @@
 """Typed settings, read once from the environment.
 
 Every field has a default that makes the embedded mode work with nothing configured.
-Each group maps its fields to environment variables in ``ENV``; the README lists them all.
+Each group maps its fields to environment variables in ``ENV``; docs/configuration.md lists them all.
 """
 
 from __future__ import annotations

@@ -18,11 +18,11 @@ from bot.evaluation import ARTIFACTS, BOT, KEPT, RASA, RASA_ENV, cross_validate,
 
 PROJECT_ROOT = BOT.parent
 
-# Measured with 5 folds (see README, "Chatbot"); the folds are shuffled afresh each run, so the floors leave room.
+# Measured with 5 folds (docs/chatbot.md, "Measured"); the folds are shuffled afresh each run: the floors leave room.
 MACRO_F1_FLOOR = 0.72
 LANGUAGE_MACRO_F1_FLOOR = 0.65
 
-# notes/bot-contract.md: the actions and the API rely on these names.
+# docs/chatbot.md, "The bot contract": the actions and the API rely on these names.
 INTENTS = {
     "greet", "goodbye", "check_in", "need_help", "report_hazard", "ask_shelter", "ask_warnings", "ask_guidance",
     "affirm", "deny", "stop", "thanks", "out_of_scope", "inform",
