@@ -13,7 +13,7 @@ from api.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from care import audit, messages, repository
 from care.addressing import local, to_guardian, to_person
 from care.cases import repository as cases_repository
-from care.ladder import GUARDIAN, SLA, URGENT
+from care.ladder import SLA, Step
 from care.safety import service as safety
 from care.schemas import (
     CheckinRead,
@@ -151,12 +151,12 @@ async def _all_clear(conn: asyncpg.Connection, notifier: Notifier, *, plan: Any,
     recipient_id = plan["recipient_id"]
     note = f"{local(at)} 안부 확인됨 (checked in)"
     cleared_cases = await cases_repository.all_clear(conn, recipient_id=recipient_id, slot_at=None, now=at, note=note)
-    told_guardian = plan["step"] >= GUARDIAN or bool(cleared_cases)
+    told_guardian = plan["step"] >= Step.GUARDIAN or bool(cleared_cases)
     if not told_guardian:
         return
     guardians = await repository.guardians_of(conn, recipient_id)
     # Every guardian heard the urgent step (of this slot, or of an earlier one whose case is still open).
-    everyone = plan["step"] >= URGENT or (plan["step"] == 0 and bool(cleared_cases))
+    everyone = plan["step"] >= Step.URGENT or (plan["step"] == 0 and bool(cleared_cases))
     if not everyone:
         guardians = guardians[:1]
     key = f"care:{recipient_id}:all-clear:{at.isoformat()}"

@@ -174,42 +174,32 @@ async def make_urgent(
     )
 
 
-_EXISTING_HELP_CASE = """
-    SELECT id FROM cases WHERE recipient_id = $1 AND reason = 'help_request' AND state <> 'resolved'
-"""
-
-
 async def open_help_case(
     conn: asyncpg.Connection, *, recipient_id: int, now: datetime, sla: timedelta
 ) -> tuple[int, bool]:
     """An urgent 'help_request' case for the recipient: (its id, True), or (the open one's id, False)."""
-    row = await conn.fetchrow(
+    opened = await conn.fetchval(
         """
-        WITH opened AS (
-            INSERT INTO cases (recipient_id, district, reason, priority, opened_at, sla_due_at)
-            SELECT id, district, 'help_request', 'urgent', $2::timestamptz, $3::timestamptz
-            FROM care_recipients WHERE id = $1
-            ON CONFLICT (recipient_id) WHERE reason = 'help_request' AND state <> 'resolved' DO NOTHING
-            RETURNING id
-        )
-        SELECT id, true AS opened FROM opened
-        UNION ALL
-        SELECT id, false FROM cases
-        WHERE recipient_id = $1 AND reason = 'help_request' AND state <> 'resolved'
-          AND NOT EXISTS (SELECT FROM opened)
-        LIMIT 1
+        INSERT INTO cases (recipient_id, district, reason, priority, opened_at, sla_due_at)
+        SELECT id, district, 'help_request', 'urgent', $2::timestamptz, $3::timestamptz
+        FROM care_recipients WHERE id = $1
+        ON CONFLICT (recipient_id) WHERE reason = 'help_request' AND state <> 'resolved' DO NOTHING
+        RETURNING id
         """,
         recipient_id,
         now,
         now + sla,
     )
-    if row is None:
-        # The open case that blocked the insert was committed after this statement's snapshot was taken.
-        existing = await conn.fetchval(_EXISTING_HELP_CASE, recipient_id)
-        if existing is None:
-            raise LookupError(f"there is no care recipient {recipient_id}")
-        return existing, False
-    return row["id"], row["opened"]
+    if opened is not None:
+        return opened, True
+    # A statement of its own, so it sees an open case committed after the insert's snapshot was taken.
+    existing = await conn.fetchval(
+        "SELECT id FROM cases WHERE recipient_id = $1 AND reason = 'help_request' AND state <> 'resolved'",
+        recipient_id,
+    )
+    if existing is None:
+        raise LookupError(f"there is no care recipient {recipient_id}")
+    return existing, False
 
 
 async def all_clear(

@@ -7,7 +7,6 @@ alarmed hears that the person is safe.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,15 +15,14 @@ import asyncpg
 import structlog
 
 from care import repository as care_repository
-from care.addressing import local, to_guardian, to_person
+from care.addressing import local, to_guardian
 from care.cases import repository as cases_repository
-from care.ladder import SLA
+from care.ladder import SLA, CaseAction, Cases, Kind, Rung, Step, Tell, climb
 from care.safety import messages, repository
-from notifications.service import Notifier, Outgoing
+from notifications.service import Notifier
 
 log = structlog.get_logger(__name__)
 
-ASKED, ASKED_AGAIN, GUARDIAN, CASE, URGENT = 1, 2, 3, 4, 5
 # In a warning, the second question comes sooner than a check-in's window would allow.
 ASK_AGAIN_AFTER = timedelta(minutes=15)
 BATCH = 20_000
@@ -65,9 +63,9 @@ async def answered(
         conn, recipient_id=recipient["recipient_id"], alert_ids=alert_ids, now=at, note=note
     )
     reached = max(c["step"] for c in checks)
-    if reached >= GUARDIAN:
+    if reached >= Step.GUARDIAN:
         guardians = await care_repository.guardians_of(conn, recipient["recipient_id"])
-        told = guardians if reached >= URGENT else guardians[:1]
+        told = guardians if reached >= Step.URGENT else guardians[:1]
         key = f"care:{recipient['recipient_id']}:safe:{at.isoformat()}"
         params: dict[str, object] = {"name": recipient["name"], "at": local(at)}
         items = [to_guardian(g, template=messages.GUARDIAN_SAFE, key=key, params=params) for g in told]
@@ -88,42 +86,7 @@ async def sweep(conn: asyncpg.Connection, *, notifier: Notifier, now: datetime) 
     """Advance every due safety check by one step, with its messages and cases, in one transaction."""
     async with conn.transaction():
         taken = await repository.advance_due(conn, now=now, limit=BATCH)
-        if not taken:
-            return {}
-        guardians: dict[int, list[asyncpg.Record]] = defaultdict(list)
-        if any(t["step"] in (GUARDIAN, URGENT) for t in taken):
-            for g in await care_repository.guardians_of_many(conn, [t["recipient_id"] for t in taken]):
-                guardians[g["recipient_id"]].append(g)
-        outgoing: list[Outgoing] = []
-        counts: dict[str, int] = defaultdict(int)
-        for step in taken:
-            key = f"care:{step['recipient_id']}:safety:{step['alert_id']}:{step['step']}"
-            params = _params(step)
-            match step["step"]:
-                case 2:
-                    outgoing.append(to_person(step, template=messages.ASK_AGAIN, key=key, params=params))
-                case 3:
-                    first = guardians[step["recipient_id"]][:1]
-                    outgoing += [
-                        to_guardian(g, template=messages.GUARDIAN_SILENT, key=key, params=params) for g in first
-                    ]
-                case 5:
-                    outgoing += [
-                        to_guardian(g, template=messages.GUARDIAN_URGENT, key=key, params=params)
-                        for g in guardians[step["recipient_id"]]
-                    ]
-            counts[f"step_{step['step']}"] += 1
-        pairs = [(t["recipient_id"], t["alert_id"]) for t in taken if t["step"] == CASE]
-        counts["cases_opened"] = len(
-            await cases_repository.open_safety_cases(conn, rows=pairs, now=now, sla=SLA["high"])
-        )
-        pairs = [(t["recipient_id"], t["alert_id"]) for t in taken if t["step"] == URGENT]
-        counts["cases_urgent"] = len(
-            await cases_repository.make_safety_urgent(conn, rows=pairs, now=now, sla=SLA["urgent"])
-        )
-        counts["deliveries"] = await notifier.enqueue_many(conn, items=outgoing, now=now)
-    log.info("safety sweep", **counts)
-    return dict(counts)
+        return await climb(conn, SAFETY_CHECK, taken, notifier=notifier, now=now)
 
 
 def _params(step: Any) -> dict[str, object]:
@@ -133,3 +96,23 @@ def _params(step: Any) -> dict[str, object]:
         "event_ko": (texts.get("ko") or {}).get("headline") or step["event"],
         "event_en": (texts.get("en") or {}).get("headline") or step["event"],
     }
+
+
+SAFETY_CHECK = Kind(
+    name="safety",
+    steps={
+        Step.FIRST_ASK: Rung(),  # the question went out with the warning (api.alerts.fanout)
+        Step.ASK_AGAIN: Rung(messages.ASK_AGAIN, Tell.PERSON),
+        Step.GUARDIAN: Rung(messages.GUARDIAN_SILENT, Tell.FIRST_GUARDIAN),
+        Step.CASE: Rung(case=CaseAction.OPEN),
+        Step.URGENT: Rung(messages.GUARDIAN_URGENT, Tell.EVERY_GUARDIAN, CaseAction.URGENT),
+    },
+    ladder_of=lambda t: f"safety:{t['alert_id']}",
+    params=_params,
+    cases=Cases(
+        of=lambda t: (t["recipient_id"], t["alert_id"]),
+        open=lambda conn, rows, now: cases_repository.open_safety_cases(conn, rows=rows, now=now, sla=SLA["high"]),
+        urgent=lambda conn, rows, now: cases_repository.make_safety_urgent(conn, rows=rows, now=now, sla=SLA["urgent"]),
+    ),
+    count_idle_cases=True,
+)
