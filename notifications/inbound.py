@@ -1,4 +1,8 @@
-"""Inbound SMS: opt-out and opt-in keywords, handled here; any other text goes to the domain that wants it.
+"""Inbound texts: the one keyword router for every text a person sends us, whatever the channel.
+
+Opt-out and opt-in words are handled here. Check-in and help words are recognised here too, so every channel
+reads them alike, and are handed with the text to the domains that act on them (care); any other text goes on
+to the next domain that wants it (the chatbot).
 
 Twilio's own opt-out handling knows English words only and answers them itself, so we answer only the
 Korean ones. Either way the number is recorded here, which is what stops our messages.
@@ -27,6 +31,8 @@ log = structlog.get_logger(__name__)
 class Keyword(StrEnum):
     stop = "stop"
     start = "start"
+    checkin = "checkin"
+    help = "help"
 
 
 # Twilio's standard keywords (which Twilio answers itself), then ours in Korean (which we answer).
@@ -39,7 +45,14 @@ _KOREAN = {
     **dict.fromkeys(("수신거부", "수신거절", "그만", "그만보내", "그만보내세요", "문자그만"), Keyword.stop),
     **dict.fromkeys(("시작", "수신동의", "다시시작"), Keyword.start),
 }
+# A call for help is read before a check-in: "도와주세요" must never count as "I'm fine".
+_HELP = frozenset({"helpme", "help", "sos", "도와주세요", "도와줘", "살려주세요", "살려줘", "도움", "도움요청", "119"})
+_CHECKIN = frozenset(
+    {"1", "ok", "okay", "yes", "fine", "good", "imok", "네", "예", "응", "좋아요", "괜찮아요", "괜찮아"}
+    | {"괜찮습니다", "잘있어요", "잘지내요", "확인", "이상없음"}
+)
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 class InboundSms(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,6 +61,8 @@ class InboundSms(msgspec.Struct, frozen=True, kw_only=True):
     to: str | None
     body: str
     received_at: datetime
+    # The check-in or help word the whole text is, as the router read it; None for any other text.
+    keyword: Keyword | None = None
 
 
 # A domain's handler: returns its name when it took the message, None to let the next one try.
@@ -55,12 +70,20 @@ InboundHandler = Callable[[asyncpg.Connection, InboundSms, Notifier], Awaitable[
 
 
 def keyword(body: str) -> tuple[Keyword, str] | None:
-    """The opt-out or opt-in keyword the whole message is, with its language; None for any other text."""
+    """The keyword the whole message is, with its language; None for any other text.
+
+    Words are matched whole, after NFKC, without spaces or punctuation and ignoring case.
+    """
     word = _NOISE.sub("", unicodedata.normalize("NFKC", body)).casefold()
     if word in _KOREAN:
         return _KOREAN[word], "ko"
     if word in _ENGLISH:
         return _ENGLISH[word], "en"
+    language = "ko" if _HANGUL.search(word) else "en"
+    if word in _HELP:
+        return Keyword.help, language
+    if word in _CHECKIN:
+        return Keyword.checkin, language
     return None
 
 
@@ -87,7 +110,7 @@ async def _route(
     conn: asyncpg.Connection, sms: InboundSms, notifier: Notifier, handlers: Sequence[InboundHandler]
 ) -> str:
     found = keyword(sms.body)
-    if found is not None:
+    if found is not None and found[0] in (Keyword.stop, Keyword.start):
         word, language = found
         if word is Keyword.stop:
             await recipients_repository.opt_out(
@@ -111,6 +134,7 @@ async def _route(
                 dedupe_key=f"sms-keyword:{sms.message_sid}",
             )
         return f"opt-{'out' if word is Keyword.stop else 'in'}"
+    sms = msgspec.structs.replace(sms, keyword=found[0] if found else None)
     for handler in handlers:
         taken = await handler(conn, sms, notifier)
         if taken:

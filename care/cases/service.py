@@ -52,7 +52,7 @@ async def get_case(conn: asyncpg.Connection, *, principal: Principal, case_id: i
     """A case with its notes and the recipient's latest check-ins."""
     async with conn.transaction():
         row = await repository.get_case(conn, case_id, now=now)
-        _check_visible(principal, case_id, row)
+        row = _visible(principal, case_id, row)
         notes = await repository.list_notes(conn, case_id)
         checkins = await repository.recent_checkins(conn, row["recipient"]["id"], limit=RECENT_CHECKINS)
         await audit.record(
@@ -133,15 +133,14 @@ async def resolve(
 
 
 async def _lock_visible(conn: asyncpg.Connection, principal: Principal, case_id: int) -> asyncpg.Record:
-    row = await repository.lock_case(conn, case_id)
-    _check_visible(principal, case_id, row)
-    return row
+    return _visible(principal, case_id, await repository.lock_case(conn, case_id))
 
 
-def _check_visible(principal: Principal, case_id: int, row: asyncpg.Record | None) -> None:
+def _visible(principal: Principal, case_id: int, row: asyncpg.Record | None) -> asyncpg.Record:
     # Another district's case is "not found", not "forbidden": its existence is itself personal data.
     if row is None or not principal.serves(row["district"]):
         raise NotFound(f"You have no case {case_id}.", code="case_not_found")
+    return row
 
 
 def _resolved(case_id: int) -> Conflict:
