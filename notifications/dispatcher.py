@@ -20,7 +20,7 @@ import structlog
 from api.platform.settings import NotifySettings
 from notifications import recipients_repository, repository
 from notifications.channels.base import Channel, Failure, OutboundMessage, SendResult
-from notifications.outcomes import is_outage, plan
+from notifications.outcomes import is_outage, outcome_of
 from notifications.topics import sync_topics
 
 log = structlog.get_logger(__name__)
@@ -76,7 +76,7 @@ class Dispatcher:
                 results = await _send(channel, sendable)
             outage = is_outage(results)
             now = self._clock()
-            outcome = plan(sendable, results, now=now, settings=self._settings, outage=outage)
+            outcome = outcome_of(sendable, results, now=now, settings=self._settings, outage=outage)
             for row in rows:
                 if row["id"] in blocked:
                     outcome.add(row, "suppressed", next_attempt=now, error="opted out by SMS")

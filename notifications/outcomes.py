@@ -59,7 +59,7 @@ def backoff(attempts: int, settings: NotifySettings, *, retry_after_s: float | N
     return timedelta(seconds=max(delay, retry_after_s or 0.0))
 
 
-def plan(
+def outcome_of(
     rows: Sequence[asyncpg.Record],
     results: Sequence[SendResult],
     *,
@@ -67,7 +67,7 @@ def plan(
     settings: NotifySettings,
     outage: bool,
 ) -> Outcome:
-    """Decide each row's next state from its send result.
+    """What to record for each row, given its send result: state, error, next attempt, dead tokens, opt-outs.
 
     In an outage (every message of the batch failed for a transient reason) the attempt is given back
     and the rows wait together, so that when the provider returns they leave in priority order.

@@ -4,32 +4,51 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, NamedTuple, get_type_hints
 
 import asyncpg
 
-# The columns ``insert_rows`` takes, one tuple per delivery, in this order.
-ROW_COLUMNS = (
-    "channel",
-    "recipient",
-    "topic",
-    "citizen_id",
-    "device_id",
-    "language",
-    "title",
-    "body",
-    "data",
-    "fallback",
-    "state",
-    "next_attempt_at",
-    "last_error",
-    "notice_id",
-    "template",
-    "priority",
-    "critical",
-    "overrides_opt_out",
-    "max_attempts",
-)
+
+class OutboxRow(NamedTuple):
+    """One delivery as ``insert_rows`` writes it: each field is an outbox column, with its SQL type beside it."""
+
+    channel: Annotated[str, "text"]
+    recipient: Annotated[str, "text"]
+    topic: Annotated[bool, "bool"]
+    citizen_id: Annotated[int | None, "int8"]
+    device_id: Annotated[int | None, "int8"]
+    language: Annotated[str, "text"]
+    title: Annotated[str | None, "text"]
+    body: Annotated[str, "text"]
+    data: Annotated[dict[str, str], "jsonb"]
+    fallback: Annotated[bool, "bool"]
+    state: Annotated[str, "text"]
+    next_attempt_at: Annotated[datetime, "timestamptz"]
+    last_error: Annotated[str | None, "text"]
+    notice_id: Annotated[int, "int8"]
+    template: Annotated[str, "text"]
+    priority: Annotated[int, "int2"]
+    critical: Annotated[bool, "bool"]
+    overrides_opt_out: Annotated[bool, "bool"]
+    max_attempts: Annotated[int, "int4"]
+
+
+ROW_COLUMNS = OutboxRow._fields
+
+
+def _insert_rows_sql() -> str:
+    # Written out from OutboxRow's own fields, once at import and never from input, so that the column list and the
+    # unnest arrays cannot fall out of step with the rows.
+    types = get_type_hints(OutboxRow, include_extras=True)
+    arrays = ", ".join(f"${i}::{types[name].__metadata__[0]}[]" for i, name in enumerate(ROW_COLUMNS, start=1))
+    now = f"${len(ROW_COLUMNS) + 1}"
+    return (
+        f"INSERT INTO outbox ({', '.join(ROW_COLUMNS)}, created_at, updated_at)"  # noqa: S608
+        f" SELECT u.*, {now}, {now} FROM unnest({arrays}) AS u"
+    )
+
+
+_INSERT_ROWS = _insert_rows_sql()
 
 
 async def insert_notice(
@@ -73,24 +92,14 @@ async def insert_notices(
     return {r["dedupe_key"]: r["id"] for r in rows}
 
 
-async def insert_rows(conn: asyncpg.Connection, *, rows: Sequence[Sequence[Any]], now: datetime) -> int:
-    """Insert deliveries of many notices (tuples in ``ROW_COLUMNS`` order) in one statement."""
+async def insert_rows(conn: asyncpg.Connection, *, rows: Sequence[OutboxRow], now: datetime) -> int:
+    """Insert deliveries of many notices in one statement, as one array per column."""
     if not rows:
         return 0
+    if not all(type(row) is OutboxRow for row in rows):
+        raise TypeError("insert_rows takes OutboxRow rows, built by name")
     columns = [list(c) for c in zip(*rows, strict=True)]
-    status = await conn.execute(
-        """
-        INSERT INTO outbox (channel, recipient, topic, citizen_id, device_id, language, title, body, data, fallback,
-                            state, next_attempt_at, last_error, notice_id, template, priority, critical,
-                            overrides_opt_out, max_attempts, created_at, updated_at)
-        SELECT u.*, $20, $20
-        FROM unnest($1::text[], $2::text[], $3::bool[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::text[],
-                    $9::jsonb[], $10::bool[], $11::text[], $12::timestamptz[], $13::text[], $14::int8[], $15::text[],
-                    $16::int2[], $17::bool[], $18::bool[], $19::int4[]) AS u
-        """,
-        *columns,
-        now,
-    )
+    status = await conn.execute(_INSERT_ROWS, *columns, now)
     return int(status.split()[-1])
 
 

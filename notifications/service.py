@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -17,6 +18,7 @@ from api.platform.districts import DISTRICTS
 from api.platform.phones import normalise_phone
 from api.platform.settings import NotifySettings
 from notifications import recipients_repository, repository, templates
+from notifications.repository import OutboxRow
 from notifications.schemas import Enqueued, Priority
 from notifications.sms_text import split_sms
 
@@ -155,23 +157,23 @@ class Notifier:
         if notice_id is None:
             return await self._existing(conn, dedupe_key)
         data = {"notice_id": str(notice_id), "template": template, "title_en": en.title or "", "body_en": en.body}
-        tail = self._tail(notice_id, template, priority, critical=False, overrides_opt_out=False)
+        shared = self._shared(notice_id, template, priority, critical=False, overrides_opt_out=False)
         rows = [
-            (
-                "push",
-                district_topic(d),
-                True,
-                None,
-                None,
-                "ko",
-                ko.title,
-                ko.body,
-                data,
-                False,
-                "pending",
-                now,
-                None,
-                *tail,
+            OutboxRow(
+                channel="push",
+                recipient=district_topic(d),
+                topic=True,
+                citizen_id=None,
+                device_id=None,
+                language="ko",
+                title=ko.title,
+                body=ko.body,
+                data=data,
+                fallback=False,
+                state="pending",
+                next_attempt_at=now,
+                last_error=None,
+                **shared,
             )
             for d in sorted(set(districts))
         ]
@@ -254,7 +256,7 @@ class Notifier:
         for d in await recipients_repository.devices_of(conn, [i.citizen_id for i, _, _ in todo if i.citizen_id]):
             devices.setdefault(d["citizen_id"], []).append((d["id"], d["fcm_token"]))
         blocked_phones = await recipients_repository.opted_out(conn, [i.phone for i, _, _ in todo if i.phone])
-        rows: list[tuple[object, ...]] = []
+        rows: list[OutboxRow] = []
         for item, text, notice_id in todo:
             pushes = devices.get(item.citizen_id, []) if item.citizen_id else []
             blocked = item.phone in blocked_phones
@@ -278,30 +280,30 @@ class Notifier:
         devices: Sequence[tuple[int, str]],
         blocked: bool,
         now: datetime,
-    ) -> list[tuple[object, ...]]:
-        """One person's deliveries of one notice, in ``repository.ROW_COLUMNS`` order.
+    ) -> list[OutboxRow]:
+        """One person's deliveries of one notice.
 
         A push per device; an SMS (split into parts) when there is no device, or held back as the fallback
         of a critical push. An SMS to a number that opted out is recorded as suppressed unless it overrides.
         """
-        tail = self._tail(notice_id, item.template, item.priority, item.critical, item.overrides_opt_out)
+        shared = self._shared(notice_id, item.template, item.priority, item.critical, item.overrides_opt_out)
         data = {"notice_id": str(notice_id), "template": item.template}
-        rows: list[tuple[object, ...]] = [
-            (
-                "push",
-                token,
-                False,
-                item.citizen_id,
-                device_id,
-                text.language,
-                text.title,
-                text.body,
-                data,
-                False,
-                "pending",
-                now,
-                None,
-                *tail,
+        rows = [
+            OutboxRow(
+                channel="push",
+                recipient=token,
+                topic=False,
+                citizen_id=item.citizen_id,
+                device_id=device_id,
+                language=text.language,
+                title=text.title,
+                body=text.body,
+                data=data,
+                fallback=False,
+                state="pending",
+                next_attempt_at=now,
+                last_error=None,
+                **shared,
             )
             for device_id, token in devices
         ]
@@ -310,33 +312,40 @@ class Notifier:
             state, error = ("suppressed", "opted out by SMS") if suppressed else ("pending", None)
             when = now + timedelta(seconds=self._settings.push_fallback_s) if devices else now
             rows += [
-                (
-                    "sms",
-                    item.phone,
-                    False,
-                    item.citizen_id,
-                    None,
-                    text.language,
-                    None,
-                    part,
-                    {},
-                    bool(devices),
-                    state,
-                    when,
-                    error,
-                    *tail,
+                OutboxRow(
+                    channel="sms",
+                    recipient=item.phone,
+                    topic=False,
+                    citizen_id=item.citizen_id,
+                    device_id=None,
+                    language=text.language,
+                    title=None,
+                    body=part,
+                    data={},
+                    fallback=bool(devices),
+                    state=state,
+                    next_attempt_at=when,
+                    last_error=error,
+                    **shared,
                 )
                 for part in split_sms(text.sms_body, self._settings.sms_max_segments)
             ]
         return rows
 
-    def _tail(
+    def _shared(
         self, notice_id: int, template: str, priority: Priority | None, critical: bool, overrides_opt_out: bool
-    ) -> tuple[object, ...]:
-        """The columns a notice's deliveries share: notice, template, priority, flags and attempts."""
+    ) -> dict[str, Any]:
+        """The ``OutboxRow`` fields a notice's deliveries share: notice, template, priority, flags and attempts."""
         urgent = templates.get(template).urgent or critical
         level = int(priority if priority is not None else _default_priority(urgent))
-        return (notice_id, template, level, critical, overrides_opt_out, self._settings.max_attempts)
+        return {
+            "notice_id": notice_id,
+            "template": template,
+            "priority": level,
+            "critical": critical,
+            "overrides_opt_out": overrides_opt_out,
+            "max_attempts": self._settings.max_attempts,
+        }
 
     async def _existing(self, conn: asyncpg.Connection, dedupe_key: str | None) -> Enqueued:
         row = await repository.notice_by_key(conn, dedupe_key or "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import threading
 import time
 import uuid
 import warnings
@@ -13,8 +14,7 @@ from typing import Any
 import firebase_admin
 import google.auth.credentials
 import structlog
-from firebase_admin import _http_client, credentials, exceptions, messaging
-from firebase_admin._retry import HttpxRetry
+from firebase_admin import credentials, exceptions, messaging
 
 from api.platform.settings import FcmSettings
 from notifications.channels.base import Failure, OutboundMessage, SendResult, TopicResult
@@ -100,12 +100,13 @@ class FcmChannel:
             credential, options, name=f"safecity-fcm-{uuid.uuid4().hex[:12]}"
         )
         try:
-            self._service = messaging._get_messaging_service(self._app)
-            if settings.endpoint:
-                _point_at(self._service, settings.endpoint)
-            self._service._async_client = _single_attempt_client(self._service._credential, timeout_s)
+            self._service, self._http = _messaging_service(self._app, endpoint=settings.endpoint, timeout_s=timeout_s)
         except BaseException:
-            firebase_admin.delete_app(self._app)  # no service registered yet, so nothing for it to close
+            # delete_app closes the messaging service, if one was made, with asyncio.run(): in a thread, so that inside
+            # a running loop it works and the error that matters is the one raised.
+            cleanup = threading.Thread(target=firebase_admin.delete_app, args=(self._app,), name="fcm-app-cleanup")
+            cleanup.start()
+            cleanup.join()
             raise
         self.project_id = self._app.project_id
         log.info("fcm channel ready", app=self._app.name, project_id=self.project_id, endpoint=settings.endpoint)
@@ -205,33 +206,47 @@ class FcmChannel:
             return
         app, self._app = self._app, None
         # delete_app closes the messaging service with asyncio.run(), which cannot run inside a running loop. Close
-        # the async client here; delete_app's second close of it is then a no-op, in a thread with no loop.
-        await self._service._async_client.aclose()
-        self._service._client.close()
+        # the async client here; delete_app's second close of it is then a no-op, in a thread with no loop. (The
+        # service's synchronous requests session is never used by the async calls, so it holds no connections.)
+        await self._http.aclose()
         await asyncio.to_thread(firebase_admin.delete_app, app)
 
 
-def _point_at(service: Any, endpoint: str) -> None:
-    """Send this messaging service's calls to ``endpoint`` (the fake server) instead of fcm.googleapis.com."""
-    # The SDK has no setting for the FCM host (emulator variables exist only for other products), so rewrite the two
-    # URLs the service derives from the hard-coded host. Fail loudly if a new SDK builds them differently.
-    base = endpoint.rstrip("/")
-    for attr in ("_fcm_url", "_fcm_topic_url"):
-        url = getattr(service, attr)
-        if not url.startswith(FCM_BASE_URL):
-            raise RuntimeError(f"firebase_admin messaging {attr} is {url!r}; expected it under {FCM_BASE_URL}")
-        setattr(service, attr, base + url[len(FCM_BASE_URL) :])
+def _messaging_service(app: firebase_admin.App, *, endpoint: str | None, timeout_s: float) -> tuple[Any, Any]:
+    """The app's messaging service, sending to ``endpoint`` if given, one attempt per call; and the client put in it.
 
+    The one place this module uses firebase-admin's private API, because the public API cannot do either thing:
+    - point messaging at another host: the SDK builds its FCM URLs on a hard-coded fcm.googleapis.com (its emulator
+      variables cover other products only), so for the fake server those URLs are rewritten;
+    - turn off the SDK's retries: its async client retries 500 and 503 four times with backoff inside
+      send_each_async, holding the whole batch for seconds while FCM is down. The outbox already retries each
+      message with its own backoff (and honours Retry-After), so make one attempt and report the outage at once.
+    tests/notifications/test_fcm_private_api.py checks every piece of it, so an upgrade that moves one fails there,
+    naming the version; here a missing piece fails loudly at start-up rather than sending to the wrong place.
+    """
+    from firebase_admin import _http_client  # private: see above
+    from firebase_admin._retry import HttpxRetry
 
-def _single_attempt_client(credential: google.auth.credentials.Credentials, timeout_s: float) -> Any:
-    """The SDK's async HTTP client, minus its retries."""
-    # By default the client retries 500 and 503 four times with exponential backoff inside send_each_async, holding
-    # the whole batch for seconds while FCM is down. The outbox already retries each message with its own backoff
-    # (and honours Retry-After), so make one attempt and report the outage back at once. max_retries=0 is one try.
-    # http2 stays on as the SDK has it: one multiplexed connection to FCM; over plain http:// (the fake) HTTP/1.1.
-    return _http_client.HttpxAsyncClient(
-        credential=credential, retry_config=HttpxRetry(max_retries=0), timeout=timeout_s
+    service = messaging._get_messaging_service(app)
+    if endpoint:
+        base = endpoint.rstrip("/")
+        for attr in ("_fcm_url", "_fcm_topic_url"):
+            url = getattr(service, attr, None)
+            if not isinstance(url, str) or not url.startswith(FCM_BASE_URL):
+                raise RuntimeError(
+                    f"firebase-admin {firebase_admin.__version__}: messaging {attr} is {url!r}, expected a URL under "
+                    f"{FCM_BASE_URL}; notifications/channels/fcm.py cannot point it at {endpoint}"
+                )
+            setattr(service, attr, base + url[len(FCM_BASE_URL) :])
+    if not hasattr(service, "_async_client"):
+        raise RuntimeError(f"firebase-admin {firebase_admin.__version__}: the messaging service has no _async_client")
+    # max_retries=0 is one try. http2 stays on as the SDK has it: one multiplexed connection to FCM; over plain
+    # http:// (the fake) HTTP/1.1.
+    client = _http_client.HttpxAsyncClient(
+        credential=app.credential.get_credential(), retry_config=HttpxRetry(max_retries=0), timeout=timeout_s
     )
+    service._async_client = client
+    return service, client
 
 
 def _fcm_messages(batch: Sequence[OutboundMessage]) -> list[messaging.Message]:

@@ -8,6 +8,8 @@ import pytest
 
 from api.platform.jobs.runner import run_job
 from api.worker import JOBS
+from notifications import repository
+from notifications.repository import OutboxRow
 from notifications.service import NotificationError, Outgoing
 from notifications.sms_text import segments
 from tests.notifications.conftest import NOW, deliveries
@@ -214,3 +216,35 @@ async def test_enqueue_many_sends_a_key_given_twice_once(pool, notifier):
         assert await notifier.enqueue_many(conn, items=[item, item], now=NOW) == 1
         assert await notifier.enqueue_many(conn, items=[item], now=NOW) == 0
     assert len(await deliveries(pool)) == 1
+
+
+async def test_an_outbox_row_lands_field_by_field_and_a_positional_tuple_is_refused(pool):
+    async with pool.acquire() as conn, conn.transaction():
+        notice_id = await repository.insert_notice(conn, dedupe_key=None, template="notice.test", now=NOW)
+        row = OutboxRow(
+            channel="sms",
+            recipient="+821055550099",
+            topic=False,
+            citizen_id=None,
+            device_id=None,
+            language="en",
+            title=None,
+            body="[safecity] by name",
+            data={"k": "v"},
+            fallback=True,
+            state="suppressed",
+            next_attempt_at=NOW + timedelta(seconds=7),
+            last_error="opted out by SMS",
+            notice_id=notice_id,
+            template="notice.test",
+            priority=1,
+            critical=True,
+            overrides_opt_out=False,
+            max_attempts=4,
+        )
+        assert await repository.insert_rows(conn, rows=[row], now=NOW) == 1
+        with pytest.raises(TypeError, match="OutboxRow"):
+            await repository.insert_rows(conn, rows=[tuple(row)], now=NOW)
+    [written] = await deliveries(pool, notice_id=notice_id)
+    assert {name: written[name] for name in repository.ROW_COLUMNS} == row._asdict()
+    assert written["created_at"] == written["updated_at"] == NOW
