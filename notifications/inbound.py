@@ -61,8 +61,12 @@ class InboundSms(msgspec.Struct, frozen=True, kw_only=True):
     to: str | None
     body: str
     received_at: datetime
-    # The check-in or help word the whole text is, as the router read it; None for any other text.
-    keyword: Keyword | None = None
+
+    @property
+    def keyword(self) -> Keyword | None:
+        """The keyword the whole text is, as the router reads it; None for any other text."""
+        found = keyword(self.body)
+        return found[0] if found else None
 
 
 # A domain's handler: returns its name when it took the message, None to let the next one try.
@@ -134,7 +138,6 @@ async def _route(
                 dedupe_key=f"sms-keyword:{sms.message_sid}",
             )
         return f"opt-{'out' if word is Keyword.stop else 'in'}"
-    sms = msgspec.structs.replace(sms, keyword=found[0] if found else None)
     for handler in handlers:
         taken = await handler(conn, sms, notifier)
         if taken:
