@@ -53,7 +53,8 @@ async def serve(settings: Settings, *, dispatch: bool = True, schedule: bool = T
         try:
             await run_job(pool, job, now=datetime.now(UTC), settings=settings)
         except Exception:
-            # One failed run must not stop the schedule; the slot was rolled back and the next one will try.
+            # One failed run must not stop the schedule. A job run in the slot's transaction had its slot rolled
+            # back; one run outside any has the error on its job_runs row. Either way the next slot runs.
             log.exception("job failed", job=job.name)
 
     for job in (j.for_settings(settings) for j in JOBS.values()):

@@ -98,6 +98,7 @@ class FakeCapFeed(FakeProvider):
             delay, down, garbage = self._delay, self._down, self._garbage
             entries = list(self._entries)
             document = self._documents.get(path)
+        await self._observed(path)
         if delay:
             await asyncio.sleep(delay)
         if down:

@@ -146,6 +146,7 @@ class FakeKma(FakeProvider):
             delay, down = self._delay, self._down
             failure = self._fail_next.popleft() if self._fail_next and not down else None
             items = list(self._items)
+        await self._observed(PWN_CD_PATH)
         if delay:
             await asyncio.sleep(delay)
         if down:

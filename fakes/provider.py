@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fakes.server import BackgroundServer
+
+Observer = Callable[[str], Awaitable[None]]
 
 
 class FakeProvider:
@@ -17,6 +19,7 @@ class FakeProvider:
         self._lock = threading.Lock()
         self._down = False
         self._delay = 0.0
+        self._observer: Observer | None = None
 
         # A plain coroutine function, not a bound method: uvicorn would take a bound method for an ASGI2 app.
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -37,6 +40,21 @@ class FakeProvider:
         with self._lock:
             self._delay = seconds
 
+    def observe(self, observer: Observer | None) -> None:
+        """Await ``observer(path)`` on each provider request before answering it (None stops).
+
+        It runs in the server's thread and event loop while the caller waits for its answer, so a test can look
+        at what the caller holds meanwhile (its database sessions, what it has written so far).
+        """
+        with self._lock:
+            self._observer = observer
+
+    async def _observed(self, path: str) -> None:
+        with self._lock:
+            observer = self._observer
+        if observer is not None:
+            await observer(path)
+
     def reset(self) -> None:
         """Forget what was recorded and every failure set up (subclasses extend this, under the lock)."""
         with self._lock:
@@ -45,6 +63,7 @@ class FakeProvider:
     def _clear_controls(self) -> None:
         self._down = False
         self._delay = 0.0
+        self._observer = None
 
     def control(self, command: Mapping[str, Any]) -> None:
         """Apply a ``POST /_fake/control`` body: ``reset`` first, then the fake's own commands, ``down``, ``delay``."""

@@ -1,8 +1,8 @@
 """CAP feeds: an Atom or RSS 2.0 index whose entries link to (or embed) CAP messages, or one CAP message's URL.
 
 Fetching only, with no database: conditional GETs on the index, a size limit and a deadline on every body,
-defusedxml on every document. What was already read is remembered per process (``FeedMemory``); it only
-spares requests, as alerts are de-duplicated by identifier when they are stored.
+defusedxml on every document. What was already read of a feed (its validators, the entries dealt with) is kept
+in the database by the poll (``api.alerts.feeds_repository``) and handed in here.
 """
 
 from __future__ import annotations
@@ -53,43 +53,19 @@ class FeedIndex(msgspec.Struct, frozen=True, kw_only=True):
     last_modified: str | None = None
 
 
-class FeedMemory:
-    """Per process: each index's validators and, per feed, the entries already dealt with."""
-
-    def __init__(self) -> None:
-        self.validators: dict[str, tuple[str | None, str | None]] = {}
-        self._done: dict[str, set[str]] = {}
-
-    def is_done(self, feed_url: str, key: str) -> bool:
-        return key in self._done.get(feed_url, ())
-
-    def mark_done(self, feed_url: str, key: str) -> None:
-        self._done.setdefault(feed_url, set()).add(key)
-
-    def forget_all_but(self, feed_url: str, keys: set[str]) -> None:
-        """Keep only what the feed still lists, so the memory is as large as the feeds, not their history."""
-        self._done[feed_url] = self._done.get(feed_url, set()) & keys
-
-    def remember_index(self, index: FeedIndex) -> None:
-        """Send this index's validators next time: call it only once every entry was dealt with."""
-        if index.etag or index.last_modified:
-            self.validators[index.url] = (index.etag, index.last_modified)
-
-
 class FeedReader:
     """Reads feeds and their messages over one ``httpx.AsyncClient``."""
 
-    def __init__(
-        self, http: httpx.AsyncClient, memory: FeedMemory, *, timeout_s: float = 10, max_bytes: int = 1_000_000
-    ) -> None:
+    def __init__(self, http: httpx.AsyncClient, *, timeout_s: float = 10, max_bytes: int = 1_000_000) -> None:
         self._http = http
-        self.memory = memory
         self._timeout = timeout_s
         self._max_bytes = max_bytes
 
-    async def index(self, url: str) -> FeedIndex:
-        """Read a feed URL: an Atom or RSS index, or a single CAP message (then its one entry is embedded)."""
-        etag, last_modified = self.memory.validators.get(url, (None, None))
+    async def index(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FeedIndex:
+        """Read a feed URL: an Atom or RSS index, or a single CAP message (then its one entry is embedded).
+
+        ``etag`` and ``last_modified`` are the validators of the last read whose every entry was dealt with.
+        """
         headers = {"Accept": _ACCEPT}
         if etag:
             headers["If-None-Match"] = etag

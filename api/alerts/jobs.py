@@ -1,4 +1,8 @@
-"""Scheduled polls of the warning sources: KMA's warnings API and the configured CAP feeds."""
+"""Scheduled polls of the warning sources: KMA's warnings API and the configured CAP feeds.
+
+Both run outside the slot's transaction (``transaction=False``): they wait on the network, and no connection or
+transaction may be held while they do; each alert is written in a short transaction of its own.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,15 @@ from typing import Any
 import httpx
 import structlog
 
-from api.alerts.feeds import FeedMemory, FeedReader
+from api.alerts.feeds import FeedReader
 from api.alerts.kma import KmaClient
 from api.alerts.sources import Tally, poll_feed, poll_kma
-from api.platform.jobs.registry import JobContext, job
+from api.platform.jobs.registry import PoolContext, job
 from notifications.service import Notifier
 
 log = structlog.get_logger(__name__)
 
-# What this process has read of each feed (validators, entries dealt with). Lost on restart, which costs one
-# full re-read: alerts are de-duplicated by identifier when stored.
-_feed_memory = FeedMemory()
+# Said once per process, as a log line: a source with no settings is off on every poll.
 _said_disabled: set[str] = set()
 
 
@@ -26,15 +28,16 @@ _said_disabled: set[str] = set()
     "alerts.poll-kma",
     every=timedelta(seconds=60),
     every_from=lambda settings: timedelta(seconds=settings.alerts.kma_poll_s),
+    transaction=False,
 )
-async def poll_kma_warnings(ctx: JobContext) -> dict[str, Any]:
+async def poll_kma_warnings(ctx: PoolContext) -> dict[str, Any]:
     """Read KMA's warnings for Seoul's areas of the last hours and ingest each line as a CAP alert."""
     alerts = ctx.settings.alerts
     if not alerts.kma_service_key:
         return _disabled("alerts.poll-kma", "KMA_SERVICE_KEY is not set")
     client = KmaClient(alerts.kma_base_url, alerts.kma_service_key, timeout_s=alerts.http_timeout_s)
     tally = await poll_kma(
-        ctx.conn,
+        ctx.pool,
         client,
         window=timedelta(hours=alerts.kma_window_hours),
         notifier=Notifier(ctx.settings.notify),
@@ -47,8 +50,9 @@ async def poll_kma_warnings(ctx: JobContext) -> dict[str, Any]:
     "alerts.poll-cap-feeds",
     every=timedelta(seconds=60),
     every_from=lambda settings: timedelta(seconds=settings.alerts.cap_poll_s),
+    transaction=False,
 )
-async def poll_cap_feeds(ctx: JobContext) -> dict[str, Any]:
+async def poll_cap_feeds(ctx: PoolContext) -> dict[str, Any]:
     """Read each configured CAP feed and ingest the CAP messages not read before."""
     alerts = ctx.settings.alerts
     urls = alerts.feed_urls
@@ -57,9 +61,9 @@ async def poll_cap_feeds(ctx: JobContext) -> dict[str, Any]:
     tally = Tally()
     notifier = Notifier(ctx.settings.notify)
     async with httpx.AsyncClient(timeout=alerts.http_timeout_s, follow_redirects=True) as http:
-        reader = FeedReader(http, _feed_memory, timeout_s=alerts.http_timeout_s, max_bytes=alerts.max_bytes)
+        reader = FeedReader(http, timeout_s=alerts.http_timeout_s, max_bytes=alerts.max_bytes)
         for url in urls:
-            await poll_feed(ctx.conn, reader, url, notifier=notifier, now=ctx.now, tally=tally)
+            await poll_feed(ctx.pool, reader, url, notifier=notifier, now=ctx.now, tally=tally)
     return tally.result()
 
 

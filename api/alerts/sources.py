@@ -1,23 +1,27 @@
 """Warning sources, polled: KMA's warning lines and CAP feeds, each message ingested on its own.
 
-``ingest`` runs each alert in a transaction of its own (a savepoint inside the job's), so one alert that
-fails leaves the others stored. What could not be ingested is counted with its reason, never raised: the
-next poll must run whatever this one met.
+No connection is held while a source is read. Each alert is then written in a short transaction of its own, on
+a connection taken from the pool for it, so one alert that fails leaves the others stored, and each is seen
+once written. A feed entry is remembered as dealt with in its alert's transaction, so the two commit or roll
+back together. What could not be ingested is counted with its reason, never raised: the next poll must run
+whatever this one met.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
 import structlog
 
-from api.alerts import repository, service, sources_repository
+from api.alerts import feeds_repository, repository, service, sources_repository
 from api.alerts.cap import CapAlert, CapError, CapReference, MsgType, parse_cap
-from api.alerts.feeds import FeedError, FeedReader
+from api.alerts.feeds import FeedEntry, FeedError, FeedIndex, FeedReader
 from api.alerts.kma import Command, KmaClient, KmaError, KmaUnavailable, KmaWarning
 from api.alerts.kma_cap import (
     KMA_SENDER,
@@ -73,6 +77,16 @@ class Tally:
             self.errors.append({"source": source, "reason": reason[:MAX_REASON], **details})
         log.warning("warning source unreadable", source=source, reason=reason, **details)
 
+    def merge(self, other: Tally) -> None:
+        """Add what ``other`` counted: one alert's tally, once its transaction committed."""
+        self.created += other.created
+        self.duplicate += other.duplicate
+        self.ignored += other.ignored
+        self.deliveries += other.deliveries
+        self.skipped += other.skipped
+        self.skips.extend(other.skips[: max(0, MAX_LISTED - len(self.skips))])
+        self.errors.extend(other.errors[: max(0, MAX_LISTED - len(self.errors))])
+
     def result(self) -> dict[str, Any]:
         return {
             "created": self.created,
@@ -96,6 +110,28 @@ def _note(event: str, **fields: str) -> None:
     log.info(event, **fields)
 
 
+T = TypeVar("T")
+
+
+async def in_own_transaction(
+    pool: asyncpg.Pool, tally: Tally, item: str, write: Callable[..., Awaitable[T]]
+) -> T | None:
+    """``write(conn, tally=…)`` in a short transaction of its own; None when the transaction failed.
+
+    What it counted reaches ``tally`` only once it committed: a rolled-back alert is a skip, never "created".
+    """
+    scratch = Tally()
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            written = await write(conn, tally=scratch)
+    except asyncpg.PostgresError as e:
+        log.exception("alert's transaction failed", item=item)
+        tally.skip(item, f"failed: {type(e).__name__}: {e}")
+        return None
+    tally.merge(scratch)
+    return written
+
+
 async def ingest_one(
     conn: asyncpg.Connection, cap: CapAlert, *, source: str, item: str, notifier: Notifier, now: datetime, tally: Tally
 ) -> bool:
@@ -105,7 +141,7 @@ async def ingest_one(
     except service.AlertRefused as e:
         tally.skip(item, e.detail)
     except Exception as e:
-        # ingest's own transaction has rolled back; the job's goes on with the next alert.
+        # ingest's savepoint has rolled back, and the alert's transaction commits nothing of it.
         log.exception("alert failed to ingest", item=item, identifier=cap.identifier)
         tally.skip(item, f"failed: {type(e).__name__}: {e}")
         return False
@@ -113,9 +149,12 @@ async def ingest_one(
 
 
 async def poll_kma(
-    conn: asyncpg.Connection, client: KmaClient, *, window: timedelta, notifier: Notifier, now: datetime
+    pool: asyncpg.Pool, client: KmaClient, *, window: timedelta, notifier: Notifier, now: datetime
 ) -> Tally:
-    """Read KMA's warning lines of the last ``window`` and ingest each; a KMA failure is an error in the tally."""
+    """Read KMA's warning lines of the last ``window``, then ingest each in its own transaction.
+
+    A KMA failure is an error in the tally.
+    """
     tally = Tally()
     try:
         warnings = await client.warnings(since=now - window, now=now)
@@ -126,7 +165,8 @@ async def poll_kma(
         tally.error("kma", f"{type(e).__name__}: {e}")
         return tally
     for warning in warnings:
-        await ingest_kma_warning(conn, warning, notifier=notifier, now=now, tally=tally)
+        write = partial(ingest_kma_warning, warning=warning, notifier=notifier, now=now)
+        await in_own_transaction(pool, tally, identifier(warning), write)
     return tally
 
 
@@ -157,41 +197,66 @@ async def ingest_kma_warning(
 
 
 async def poll_feed(
-    conn: asyncpg.Connection, reader: FeedReader, url: str, *, notifier: Notifier, now: datetime, tally: Tally
+    pool: asyncpg.Pool, reader: FeedReader, url: str, *, notifier: Notifier, now: datetime, tally: Tally
 ) -> None:
     """Read one feed URL and ingest each CAP message not dealt with before; a bad entry is a skip."""
+    async with pool.acquire() as conn:
+        memory = await feeds_repository.memory(conn, feed_url=url)
     try:
-        index = await reader.index(url)
+        index = await reader.index(url, etag=memory.etag, last_modified=memory.last_modified)
     except FeedError as e:
         tally.error("feed", e.reason, url=url)
         return
     if index.not_modified:
         return
-    memory = reader.memory
-    memory.forget_all_but(url, {entry.key for entry in index.entries})
     complete = True
     for entry in index.entries:
-        if memory.is_done(url, entry.key):
-            continue
-        item = entry.url or f"{url} ({entry.key[:19]}…)"
-        try:
-            cap = parse_cap(await reader.message(entry))
-        except FeedError as e:
-            tally.skip(item, e.reason)
-            if e.transient:
-                complete = False
-            else:
-                memory.mark_done(url, entry.key)
-            continue
-        except CapError as e:
-            tally.skip(item, f"not an acceptable CAP message: {e.reason}")
-            memory.mark_done(url, entry.key)
-            continue
-        if await ingest_one(conn, cap, source="feed", item=item, notifier=notifier, now=now, tally=tally):
-            memory.mark_done(url, entry.key)
-        else:
-            complete = False
-    # The index's validators are kept only when every entry was dealt with: a 304 next time must not hide an
-    # entry that failed for a reason that may pass.
-    if complete:
-        memory.remember_index(index)
+        if entry.key not in memory.done:
+            dealt_with = await _poll_entry(pool, reader, url, entry, notifier=notifier, now=now, tally=tally)
+            complete = complete and dealt_with
+    await _remember_index(pool, index, complete=complete, now=now)
+
+
+async def _poll_entry(
+    pool: asyncpg.Pool,
+    reader: FeedReader,
+    url: str,
+    entry: FeedEntry,
+    *,
+    notifier: Notifier,
+    now: datetime,
+    tally: Tally,
+) -> bool:
+    """Fetch an entry's message with no connection held, then ingest it; False when it is worth another try."""
+    item = entry.url or f"{url} ({entry.key[:19]}…)"
+    cap: CapAlert | None = None
+    try:
+        cap = parse_cap(await reader.message(entry))
+    except FeedError as e:
+        tally.skip(item, e.reason)
+        if e.transient:
+            return False
+    except CapError as e:
+        tally.skip(item, f"not an acceptable CAP message: {e.reason}")
+
+    async def write(conn: asyncpg.Connection, *, tally: Tally) -> bool:
+        # The alert and the memory of its entry commit together: neither is kept without the other.
+        if cap is not None and not await ingest_one(
+            conn, cap, source="feed", item=item, notifier=notifier, now=now, tally=tally
+        ):
+            return False  # nothing of it was written or remembered: the next poll tries it again
+        await feeds_repository.mark_done(conn, feed_url=url, key=entry.key, now=now)
+        return True
+
+    return await in_own_transaction(pool, tally, item, write) is True
+
+
+async def _remember_index(pool: asyncpg.Pool, index: FeedIndex, *, complete: bool, now: datetime) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await feeds_repository.keep_only(conn, feed_url=index.url, keys=[e.key for e in index.entries])
+        # The index's validators are kept only when every entry was dealt with: a 304 next time must not hide an
+        # entry that failed for a reason that may pass.
+        if complete:
+            await feeds_repository.remember_validators(
+                conn, feed_url=index.url, etag=index.etag, last_modified=index.last_modified, now=now
+            )

@@ -7,17 +7,16 @@ from typing import Any
 
 from api.chat import conversation
 from api.chat.rasa import RasaClient
-from api.platform.jobs.registry import JobContext, job
+from api.platform.jobs.registry import PoolContext, job
 from notifications.service import Notifier
 
 GRACE = timedelta(seconds=10)  # the fast path's time to answer before the job steps in
 
 
-@job("chat.sms-replies", every=timedelta(seconds=15))
-async def sms_replies(ctx: JobContext) -> dict[str, Any]:
+# Outside the slot's transaction: Rasa is never called inside one, and the slot's would sit idle for the whole run.
+@job("chat.sms-replies", every=timedelta(seconds=15), transaction=False)
+async def sms_replies(ctx: PoolContext) -> dict[str, Any]:
     """Forward to the chatbot every text still waiting for it, and send its answer (or an apology) by SMS."""
-    if ctx.pool is None:
-        raise RuntimeError("chat.sms-replies needs the worker's pool: Rasa is never called inside a transaction")
     rasa = RasaClient(ctx.settings.rasa)
     try:
         return await conversation.forward_due(

@@ -11,9 +11,9 @@ import httpx
 import msgspec
 import pytest
 
-from api.alerts import jobs as alert_jobs
+from api.alerts import feeds_repository
 from api.alerts.cap import parse_cap
-from api.alerts.feeds import FeedEntry, FeedError, FeedMemory, FeedReader, parse_index
+from api.alerts.feeds import FeedEntry, FeedError, FeedReader, parse_index
 from api.platform.jobs.runner import run_job
 from api.platform.settings import AlertSettings, Settings
 from api.worker import JOBS
@@ -40,7 +40,7 @@ def feed(fake_feed: FakeCapFeed) -> FakeCapFeed:
 @pytest.fixture
 async def reader() -> AsyncIterator[FeedReader]:
     async with httpx.AsyncClient() as http:
-        yield FeedReader(http, FeedMemory(), timeout_s=2, max_bytes=50_000)
+        yield FeedReader(http, timeout_s=2, max_bytes=50_000)
 
 
 # -- parsing indexes ------------------------------------------------------------------------------------------------
@@ -112,15 +112,20 @@ def test_unsafe_or_foreign_indexes_are_refused(body: bytes, reason: str) -> None
     assert not refused.value.transient
 
 
-def test_the_memory_keeps_only_what_each_feed_still_lists() -> None:
-    memory = FeedMemory()
-    memory.mark_done("a", "https://a.test/1.cap")
-    memory.mark_done("a", "https://a.test/2.cap")
-    memory.mark_done("b", "https://a.test/1.cap")
-    memory.forget_all_but("a", {"https://a.test/2.cap", "https://a.test/3.cap"})
-    assert not memory.is_done("a", "https://a.test/1.cap")
-    assert memory.is_done("a", "https://a.test/2.cap")
-    assert memory.is_done("b", "https://a.test/1.cap")
+async def test_the_memory_keeps_only_what_each_feed_still_lists(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        for feed_url, key in (
+            ("a", "https://a.test/1.cap"),
+            ("a", "https://a.test/2.cap"),
+            ("b", "https://a.test/1.cap"),
+        ):
+            await feeds_repository.mark_done(conn, feed_url=feed_url, key=key, now=NOW)
+        await feeds_repository.keep_only(conn, feed_url="a", keys={"https://a.test/2.cap", "https://a.test/3.cap"})
+        a = await feeds_repository.memory(conn, feed_url="a")
+        b = await feeds_repository.memory(conn, feed_url="b")
+    assert "https://a.test/1.cap" not in a.done
+    assert "https://a.test/2.cap" in a.done
+    assert "https://a.test/1.cap" in b.done
 
 
 # -- fetching -------------------------------------------------------------------------------------------------------
@@ -131,12 +136,11 @@ async def test_the_index_etag_is_sent_back_and_a_304_reads_nothing(feed: FakeCap
     first = await reader.index(f"{feed.url}{ATOM_PATH}")
     assert [e.url for e in first.entries] == [f"{feed.url}/a/1.cap"]
     assert first.etag
-    reader.memory.remember_index(first)
-    again = await reader.index(f"{feed.url}{ATOM_PATH}")
+    again = await reader.index(f"{feed.url}{ATOM_PATH}", etag=first.etag, last_modified=first.last_modified)
     assert again.not_modified and again.entries == []
     assert [r["if-none-match"] for r in feed.requests] == ["", first.etag]
     feed.put("/a/2.cap", seoul_message("two", now=NOW))
-    changed = await reader.index(f"{feed.url}{ATOM_PATH}")
+    changed = await reader.index(f"{feed.url}{ATOM_PATH}", etag=first.etag)
     assert [e.url for e in changed.entries] == [f"{feed.url}/a/2.cap", f"{feed.url}/a/1.cap"]
 
 
@@ -184,9 +188,7 @@ async def test_down_garbage_slow_and_missing_are_feed_errors(feed: FakeCapFeed, 
 
 
 @pytest.fixture
-def feed_settings(settings: Settings, feed: FakeCapFeed, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    # The job's memory is per process; each test starts as a fresh process would.
-    monkeypatch.setattr(alert_jobs, "_feed_memory", FeedMemory())
+def feed_settings(settings: Settings, feed: FakeCapFeed) -> Settings:
     alerts = AlertSettings(cap_feed_urls=f"{feed.url}{ATOM_PATH}", http_timeout_s=2, max_bytes=50_000)
     return msgspec.structs.replace(settings, alerts=alerts)
 
@@ -245,10 +247,11 @@ async def test_the_index_etag_is_honoured_and_entries_are_fetched_once(pool, fee
     assert (feed.fetched("/one.cap"), feed.fetched("/two.cap")) == (1, 1)
 
 
-async def test_a_restarted_process_reads_again_and_stores_nothing_twice(pool, feed, feed_settings, monkeypatch) -> None:
+async def test_a_lost_feed_memory_reads_again_and_stores_nothing_twice(pool, feed, feed_settings) -> None:
     feed.put("/one.cap", seoul_message("one", now=NOW))
     await poll_feeds(pool, feed_settings, NOW)
-    monkeypatch.setattr(alert_jobs, "_feed_memory", FeedMemory())
+    async with pool.acquire() as conn:
+        await conn.execute("TRUNCATE cap_feeds, cap_feed_entries")
     again = await poll_feeds(pool, feed_settings, NOW + timedelta(minutes=1))
     assert (again["created"], again["duplicate"]) == (0, 1)
     assert again["deliveries"] == 0

@@ -173,9 +173,8 @@ async def test_every_page_is_read(pool, kma, kma_settings) -> None:
     for hours in range(1, 6):
         kind = list(WarningKind)[hours]
         kma.issue(SOUTH_EAST, kind, WarningLevel.advisory, Command.issue, NOW - timedelta(hours=hours))
-    async with pool.acquire() as conn, conn.transaction():
-        client = KmaClient(kma.url, kma.service_key, page_size=2)
-        tally = await poll_kma(conn, client, window=timedelta(hours=24), notifier=_notifier(kma_settings), now=NOW)
+    client = KmaClient(kma.url, kma.service_key, page_size=2)
+    tally = await poll_kma(pool, client, window=timedelta(hours=24), notifier=_notifier(kma_settings), now=NOW)
     assert tally.created == 5
     pages = [q["pageNo"] for q in kma.queries if q["areaCode"] == SOUTH_EAST]
     assert pages == ["1", "2", "3"]

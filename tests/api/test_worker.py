@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from api.platform.jobs.registry import Job, JobContext
+from api.platform.jobs.registry import Job, JobContext, PoolContext
 from api.platform.jobs.runner import run_job
 from api.worker import JOBS
 
@@ -91,3 +91,67 @@ async def test_purge_removes_only_what_is_old(pool, settings, database_url):
         assert await conn.fetchval("SELECT count(*) FROM idempotency_keys") == 1
     finally:
         await conn.close()
+
+
+# -- jobs run outside the slot's transaction ------------------------------------------------------------------------
+
+
+def outside_job(calls: list[datetime], *, fail: bool = False, seen: list[object] | None = None) -> Job:
+    async def work(ctx: PoolContext) -> dict[str, int]:
+        calls.append(ctx.slot)
+        if seen is not None:
+            async with ctx.pool.acquire() as conn:
+                seen.append(await conn.fetchrow(OTHERS_IN_TRANSACTION))
+                seen.append(await conn.fetchrow("SELECT finished_at, error FROM job_runs WHERE job = 'test.outside'"))
+        await asyncio.sleep(0.05)
+        if fail:
+            raise RuntimeError("provider down")
+        return {"calls": len(calls)}
+
+    return Job(name="test.outside", every=timedelta(minutes=1), run=work, description="outside", transaction=False)
+
+
+# Sessions of this database, other than the one asking, that are inside a transaction.
+OTHERS_IN_TRANSACTION = (
+    "SELECT count(*) AS n, array_agg(state) AS states FROM pg_stat_activity"
+    " WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+)
+
+
+async def test_a_job_outside_the_transaction_runs_once_however_many_workers_race(pool, settings):
+    calls: list[datetime] = []
+    job = outside_job(calls)
+    results = await asyncio.gather(*(run_job(pool, job, now=NOW, settings=settings) for _ in range(4)))
+    assert calls == [datetime(2026, 11, 24, 0, 30, tzinfo=UTC)]
+    assert sorted(r.ran for r in results) == [False, False, False, True]
+    assert next(r.result for r in results if r.ran) == {"calls": 1}
+
+
+async def test_a_job_outside_the_transaction_runs_with_its_claim_committed_and_no_transaction_open(pool, settings):
+    seen: list[object] = []
+    await run_job(pool, outside_job([], seen=seen), now=NOW, settings=settings)
+    others, claim = seen
+    assert others["n"] == 0, others["states"]
+    # Seen from another connection while the job runs: the claim was committed before it started.
+    assert (claim["finished_at"], claim["error"]) == (None, None)
+
+
+async def test_a_failed_job_outside_the_transaction_records_its_error_and_the_next_slot_runs(
+    pool, settings, database_url
+):
+    calls: list[datetime] = []
+    with pytest.raises(RuntimeError, match="provider down"):
+        await run_job(pool, outside_job(calls, fail=True), now=NOW, settings=settings)
+    again = await run_job(pool, outside_job(calls), now=NOW + timedelta(seconds=30), settings=settings)
+    assert not again.ran  # the failed slot stays claimed: it is not run twice
+    later = await run_job(pool, outside_job(calls), now=NOW + timedelta(minutes=1), settings=settings)
+    assert later.ran and len(calls) == 2
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch("SELECT slot, finished_at, result, error FROM job_runs WHERE job = 'test.outside'")
+    finally:
+        await conn.close()
+    failed, succeeded = sorted(rows, key=lambda r: r["slot"])
+    assert failed["finished_at"] is not None and failed["result"] is None
+    assert failed["error"] == "RuntimeError: provider down"
+    assert succeeded["error"] is None and json.loads(succeeded["result"]) == {"calls": 2}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, overload
 
 import asyncpg
 
@@ -15,18 +15,31 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
-class JobContext:
-    """What a job run gets: its connection (inside the run's transaction), the time it runs as, and settings."""
+class PoolContext:
+    """What a job run outside the slot's transaction gets: the pool, the time it runs as, and settings.
 
-    conn: asyncpg.Connection
+    No connection is held for it: it takes one from the pool for each short transaction, and none while it
+    waits on the network.
+    """
+
+    pool: asyncpg.Pool
     now: datetime
     slot: datetime
     settings: Settings
-    # For work that must not sit inside the run's transaction (calling the chatbot, whose actions call the API).
-    pool: asyncpg.Pool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext(PoolContext):
+    """What a job run inside the slot's transaction gets: that transaction's connection besides.
+
+    The pool is for work that must not sit inside that transaction (calling the chatbot, whose actions call the API).
+    """
+
+    conn: asyncpg.Connection
 
 
 JobFunc = Callable[[JobContext], Awaitable[dict[str, Any]]]
+PoolJobFunc = Callable[[PoolContext], Awaitable[dict[str, Any]]]
 IntervalFrom = Callable[[Settings], timedelta]
 
 
@@ -35,14 +48,17 @@ class Job:
     """A job that runs once per ``every``-long slot, slots aligned to 2000-01-01T00:00Z.
 
     ``every_from``, when given, reads the period from settings; ``for_settings`` applies it, and the scheduler
-    and the runner both go through it, so they agree on the slots.
+    and the runner both go through it, so they agree on the slots. ``transaction`` says how the runner runs it:
+    inside the slot's transaction (``run`` takes a ``JobContext``), or outside any (``run`` takes a
+    ``PoolContext``), for a job that waits on the network.
     """
 
     name: str
     every: timedelta
-    run: JobFunc
+    run: JobFunc | PoolJobFunc
     description: str
     every_from: IntervalFrom | None = None
+    transaction: bool = True
 
     def for_settings(self, settings: Settings) -> Job:
         """This job with its period as ``settings`` configure it."""
@@ -59,14 +75,32 @@ class Job:
         return EPOCH + periods * self.every
 
 
-def job(name: str, *, every: timedelta, every_from: IntervalFrom | None = None) -> Callable[[JobFunc], Job]:
+@overload
+def job(
+    name: str, *, every: timedelta, every_from: IntervalFrom | None = None, transaction: Literal[True] = True
+) -> Callable[[JobFunc], Job]: ...
+
+
+@overload
+def job(
+    name: str, *, every: timedelta, every_from: IntervalFrom | None = None, transaction: Literal[False]
+) -> Callable[[PoolJobFunc], Job]: ...
+
+
+def job(
+    name: str, *, every: timedelta, every_from: IntervalFrom | None = None, transaction: bool = True
+) -> Callable[[Any], Job]:
     """Declare a scheduled job beside its domain: ``@job("platform.purge-expired", every=timedelta(hours=1))``.
 
-    ``every`` is the default period; ``every_from`` (settings → period) makes it configurable.
+    ``every`` is the default period; ``every_from`` (settings → period) makes it configurable. A job that
+    calls the network says ``transaction=False``: it is run with the pool and no transaction open (see
+    ``api.platform.jobs.runner``).
     """
 
-    def wrap(func: JobFunc) -> Job:
+    def wrap(func: JobFunc | PoolJobFunc) -> Job:
         summary = (func.__doc__ or name).strip().splitlines()[0]
-        return Job(name=name, every=every, run=func, description=summary, every_from=every_from)
+        return Job(
+            name=name, every=every, run=func, description=summary, every_from=every_from, transaction=transaction
+        )
 
     return wrap

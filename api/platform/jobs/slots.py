@@ -9,7 +9,7 @@ import asyncpg
 
 
 async def claim(conn: asyncpg.Connection, *, job: str, slot: datetime) -> bool:
-    """True when this transaction owns the slot; a concurrent claimer waits, then gets False."""
+    """True when this claim owns the slot; a concurrent claimer waits for an uncommitted claim, then gets False."""
     claimed = await conn.fetchval(
         "INSERT INTO job_runs (job, slot) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING true", job, slot
     )
@@ -22,6 +22,16 @@ async def finish(conn: asyncpg.Connection, *, job: str, slot: datetime, result: 
         job,
         slot,
         result,
+    )
+
+
+async def fail(conn: asyncpg.Connection, *, job: str, slot: datetime, error: str) -> None:
+    """Record that the slot's run failed: it stays claimed, so it is not run again."""
+    await conn.execute(
+        "UPDATE job_runs SET finished_at = clock_timestamp(), error = $3 WHERE job = $1 AND slot = $2",
+        job,
+        slot,
+        error,
     )
 
 
