@@ -1,4 +1,10 @@
-"""SQL for care recipients, their plans and the escalation ladder's state, and check-ins."""
+"""SQL for care recipients, their plans and the escalation ladder's state, and check-ins.
+
+Care's own tables: care_recipients, guardians, checkin_plans, care_steps, checkins. One value comes from
+outside them: a person's app account, ``citizens.id`` by phone (accounts' table), which a message to their
+app needs. Care is a floor below accounts and cannot call its service, so it is read here as a key lookup,
+read-only, beside the row that needs it.
+"""
 
 from __future__ import annotations
 
