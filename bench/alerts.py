@@ -39,6 +39,7 @@ import msgspec
 
 import api.alerts.fanout
 import api.alerts.repository
+import care.repository
 import care.safety.repository
 import notifications.recipients_repository
 import notifications.repository
@@ -67,7 +68,7 @@ PHASES = {
     "district_topics": (Notifier, "to_district_topics"),
     "district_sms": (Notifier, "to_district_citizens"),
     "fan_out_sql": (notifications.repository, "fan_out_to_districts"),
-    "care_recipients_sql": (api.alerts.repository, "care_recipients_in"),
+    "care_recipients_sql": (care.repository, "people_in_districts"),
     "safety_checks_sql": (care.safety.repository, "open_checks"),
     "care_enqueue": (Notifier, "enqueue_many"),
     "insert_notices_sql": (notifications.repository, "insert_notices"),

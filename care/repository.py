@@ -1,9 +1,15 @@
-"""SQL for care recipients, their plans and the escalation ladder's state, and check-ins."""
+"""SQL for care recipients, their plans and the escalation ladder's state, and check-ins.
+
+Care's own tables: care_recipients, guardians, checkin_plans, care_steps, checkins. One value comes from
+outside them: a person's app account, ``citizens.id`` by phone (accounts' table), which a message to their
+app needs. Care is a floor below accounts and cannot call its service, so it is read here as a key lookup,
+read-only, beside the row that needs it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 import asyncpg
 
@@ -312,3 +318,66 @@ async def steps_taken(conn: asyncpg.Connection, *, recipient_id: int, slot_at: d
         recipient_id,
         slot_at,
     )
+
+
+async def people_in_districts(conn: asyncpg.Connection, districts: Sequence[str]) -> list[asyncpg.Record]:
+    """Everyone in care in these districts, by id, with what a message to them and a shelter search need."""
+    return await conn.fetch(
+        """
+        SELECT r.id AS recipient_id, r.name, r.phone, r.language, r.district, r.contact_by,
+               r.reach_despite_opt_out, r.home_lat, r.home_lon,
+               (SELECT c.id FROM citizens c WHERE c.phone = r.phone) AS citizen_id
+        FROM care_recipients r
+        WHERE r.district = ANY($1::text[])
+        ORDER BY r.id
+        """,
+        list(districts),
+    )
+
+
+async def enrolment_by_phone(conn: asyncpg.Connection, phone: str) -> asyncpg.Record | None:
+    """The enrolment of a phone number: its id, language, district and home, or None."""
+    return await conn.fetchrow(
+        "SELECT id, language, district, home_lat, home_lon FROM care_recipients WHERE phone = $1", phone
+    )
+
+
+async def lock_recipient(conn: asyncpg.Connection, recipient_id: int) -> asyncpg.Record | None:
+    """The person's district and phone, their row locked until the transaction ends."""
+    return await conn.fetchrow("SELECT id, district, phone FROM care_recipients WHERE id = $1 FOR UPDATE", recipient_id)
+
+
+async def update_details(
+    conn: asyncpg.Connection,
+    *,
+    recipient_id: int,
+    name: str,
+    address: str,
+    language: str,
+    contact_by: str,
+    born: date | None,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """
+        UPDATE care_recipients
+        SET name = $2, address = $3, language = $4, contact_by = $5, birth_date = $6, updated_at = $7
+        WHERE id = $1
+        """,
+        recipient_id,
+        name,
+        address,
+        language,
+        contact_by,
+        born,
+        now,
+    )
+
+
+async def set_birth_date(conn: asyncpg.Connection, *, recipient_id: int, born: date | None) -> None:
+    await conn.execute("UPDATE care_recipients SET birth_date = $2 WHERE id = $1", recipient_id, born)
+
+
+async def delete_guardians(conn: asyncpg.Connection, recipient_id: int) -> None:
+    """Before a new list is written with ``insert_guardians``, in the same transaction."""
+    await conn.execute("DELETE FROM guardians WHERE recipient_id = $1", recipient_id)

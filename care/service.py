@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, NamedTuple
 
 import asyncpg
 import msgspec
@@ -210,6 +211,75 @@ async def recipient_for_citizen(conn: asyncpg.Connection, *, citizen_id: int) ->
     if recipient_id is None:
         raise NotFound("You are not enrolled in check-ins; your social worker can enrol you.", code="not_enrolled")
     return recipient_id
+
+
+class Enrolment(NamedTuple):
+    """What another domain may know of a phone number's enrolment in care: who, which language, where."""
+
+    recipient_id: int
+    language: str
+    district: str
+    home: tuple[float, float] | None
+
+
+async def enrolment_by_phone(conn: asyncpg.Connection, *, phone: str) -> Enrolment | None:
+    """The care enrolment of a phone number (E.164), or None for someone not in care."""
+    row = await repository.enrolment_by_phone(conn, phone)
+    if row is None:
+        return None
+    home = (row["home_lat"], row["home_lon"]) if row["home_lat"] is not None else None
+    return Enrolment(recipient_id=row["id"], language=row["language"], district=row["district"], home=home)
+
+
+async def people_in_districts(conn: asyncpg.Connection, *, districts: Sequence[str]) -> list[asyncpg.Record]:
+    """Everyone in care in these districts, by id: what ``contact.to_person`` needs, and their home.
+
+    Each row has recipient_id, name, phone, language, district, contact_by, reach_despite_opt_out,
+    home_lat and home_lon (None when not known) and citizen_id (their app account, or None).
+    """
+    return await repository.people_in_districts(conn, districts)
+
+
+async def set_birth_date(conn: asyncpg.Connection, *, recipient_id: int, born: date | None) -> None:
+    """Keep a person's date of birth (the console shows their age), in the caller's transaction."""
+    await repository.set_birth_date(conn, recipient_id=recipient_id, born=born)
+
+
+async def update_details(
+    conn: asyncpg.Connection,
+    *,
+    principal: Principal,
+    recipient_id: int,
+    details: dict[str, Any],
+    born: date | None,
+    now: datetime,
+) -> None:
+    """Change a person's name, address, language, contact channel, birth date and guardians, with the audit row.
+
+    ``details`` holds name, address, language, contact_by and guardians (``GuardianIn``), as the console's
+    form gives them; the guardians replace the ones stored.
+    """
+    async with conn.transaction():
+        current = await repository.lock_recipient(conn, recipient_id)
+        if current is None or not principal.serves(current["district"]):
+            raise NotFound(f"No recipient {recipient_id} in your districts.", code="recipient_not_found")
+        await repository.update_details(
+            conn,
+            recipient_id=recipient_id,
+            name=details["name"],
+            address=details["address"],
+            language=details["language"],
+            contact_by=details["contact_by"],
+            born=born,
+            now=now,
+        )
+        await repository.delete_guardians(conn, recipient_id)
+        await repository.insert_guardians(
+            conn,
+            recipient_id=recipient_id,
+            guardians=[(g.name, g.phone, g.relation, g.language.value) for g in details["guardians"]],
+        )
+        await audit.record(conn, actor=principal.subject, action="recipient.update", recipient_id=recipient_id, now=now)
 
 
 async def _set_plan(conn: asyncpg.Connection, *, recipient_id: int, plan: PlanIn, now: datetime) -> None:

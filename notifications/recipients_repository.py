@@ -1,4 +1,10 @@
-"""SQL for the people messages go to: their contacts and devices, SMS opt-outs, and SMS they sent us."""
+"""SQL for the people messages go to: their contacts and devices, SMS opt-outs, and SMS they sent us.
+
+Notifications owns sms_opt_outs, sms_inbound and the devices' topic columns (subscribed_topic, topic_pending,
+added by its migration). The people are accounts' citizens and devices, read here for their phone, language,
+district and tokens because notifications is a floor below accounts and cannot call its service; the one
+write to them is ``forget_device_tokens``, when FCM says a token is gone for good.
+"""
 
 from __future__ import annotations
 

@@ -120,6 +120,12 @@ async def fan_out_to_districts(
     ``texts`` maps each district to its texts: language → (title, body, sms_body), so that one statement
     can tell each district something of its own (its nearest shelter, say). With ``to_devices`` false, only
     the SMS. Opted-out numbers are recorded as suppressed.
+
+    The one statement here that reads accounts' tables (citizens: id, phone, language, district; devices: id,
+    citizen_id, fcm_token), and on purpose: a city-wide warning is a few hundred thousand rows that should never
+    leave the server, so the read and the write are one INSERT … SELECT, and it lives with what it writes
+    (the outbox, its states, the opt-outs), not in accounts, which must not write the outbox. Notifications
+    is a floor below accounts and cannot call its service; these columns are the contract, read-only.
     """
     districts = sorted(texts)
     status = await conn.execute(

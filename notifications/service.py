@@ -47,6 +47,14 @@ def district_topic(district: str) -> str:
     return f"district-{district}"
 
 
+async def opt_out(conn: asyncpg.Connection, *, phone: str, keyword: str, now: datetime, source: str = "sms") -> bool:
+    """Opt a number (E.164) out of SMS as a STOP texted to us does; False when it had opted out already.
+
+    Only messages that override an opt-out (critical care ones, replies to a text just received) still go to it.
+    """
+    return await recipients_repository.opt_out(conn, phone=phone, keyword=keyword, source=source, now=now)
+
+
 class Notifier:
     """Turns "tell this person this" into outbox rows; reachable from requests, jobs and the CLI alike."""
 

@@ -25,6 +25,23 @@ async def get_citizen(conn: asyncpg.Connection, citizen_id: int) -> asyncpg.Reco
     )
 
 
+async def get_citizen_by_phone(conn: asyncpg.Connection, phone: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, phone, language, district, display_name, created_at FROM citizens WHERE phone = $1",
+        phone,
+    )
+
+
+async def get_citizens(conn: asyncpg.Connection, citizen_ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT id, phone, language, district, display_name, created_at FROM citizens
+        WHERE id = ANY($1::bigint[]) ORDER BY id
+        """,
+        citizen_ids,
+    )
+
+
 async def lock_citizen(conn: asyncpg.Connection, citizen_id: int) -> asyncpg.Record | None:
     """The citizen's row, locked until the transaction ends, so concurrent edits apply one after the other."""
     return await conn.fetchrow(

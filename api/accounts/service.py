@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import asyncpg
 import msgspec
@@ -35,6 +36,24 @@ async def get_citizen(conn: asyncpg.Connection, *, citizen_id: int) -> CitizenRe
     if row is None:
         raise _citizen_gone()
     return msgspec.convert(dict(row), CitizenRead)
+
+
+async def find_citizen(conn: asyncpg.Connection, *, citizen_id: int) -> CitizenRead | None:
+    """The citizen with this id, or None: for other domains, which answer an unknown one in their own words."""
+    row = await repository.get_citizen(conn, citizen_id)
+    return None if row is None else msgspec.convert(dict(row), CitizenRead)
+
+
+async def find_citizen_by_phone(conn: asyncpg.Connection, *, phone: str) -> CitizenRead | None:
+    """The citizen registered with this phone number (E.164), or None."""
+    row = await repository.get_citizen_by_phone(conn, phone)
+    return None if row is None else msgspec.convert(dict(row), CitizenRead)
+
+
+async def citizens_by_id(conn: asyncpg.Connection, *, citizen_ids: Sequence[int]) -> list[CitizenRead]:
+    """The citizens with these ids that still exist, by id: how other domains reach many at once."""
+    rows = await repository.get_citizens(conn, sorted(set(citizen_ids)))
+    return [msgspec.convert(dict(r), CitizenRead) for r in rows]
 
 
 def _citizen_gone() -> NotFound:

@@ -13,12 +13,13 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
-from api.alerts import messages, repository
+from api.alerts import messages
 from api.alerts.areas import DISTRICT_CENTROIDS
 from api.alerts.kinds import SHELTER_HAZARD, HazardKind
 from api.alerts.messages import HEADLINE_CHARS, INSTRUCTION_CHARS, clip
 from api.evacuation.schemas import Hazard
-from api.evacuation.service import nearest_for_points
+from api.evacuation.service import nearest_for_points, shelter_names
+from care import service as care
 from care.addressing import to_person
 from care.safety import service as safety
 from notifications.service import Notifier, Outgoing
@@ -78,7 +79,8 @@ async def tell(
         now=now,
     )
     deliveries += to_care
-    # One statement for the whole broadcast: each district's own shelter rides in its texts.
+    # One statement for the whole broadcast: each district's own shelter rides in its texts. Alerts never read
+    # the citizens: notifications' fan-out does, server-side, in the INSERT … SELECT that writes the outbox.
     sms = await notifier.to_district_citizens(
         conn,
         districts=districts,
@@ -106,7 +108,7 @@ async def _tell_care(
 ) -> tuple[set[int], int]:
     """A personal message to everyone in care in the districts, asking "are you safe?" in a severe warning."""
     cancel = row["msg_type"] == "Cancel"
-    people = await repository.care_recipients_in(conn, row["districts"])
+    people = await care.people_in_districts(conn, districts=row["districts"])
     asked: set[int] = set()
     if cancel:
         await safety.stand_down(conn, alert_ids=replaced, now=now)
@@ -168,8 +170,7 @@ async def _nearest(
     if hazard is None or not points:
         return [None] * len(points)
     found = await nearest_for_points(conn, hazard=hazard, lats=[p[0] for p in points], lons=[p[1] for p in points])
-    names = await repository.shelters_by_id(conn, [i for i in found.shelter_ids if i is not None])
+    names = await shelter_names(conn, shelter_ids=[i for i in found.shelter_ids if i is not None])
     return [
-        None if i is None else Shelter(names[i]["name"], d)
-        for i, d in zip(found.shelter_ids, found.distances_m, strict=True)
+        None if i is None else Shelter(names[i], d) for i, d in zip(found.shelter_ids, found.distances_m, strict=True)
     ]

@@ -1,4 +1,8 @@
-"""SQL for alerts: storing them once, replacing them through references, and reading them for people."""
+"""SQL for alerts: storing them once, replacing them through references, and reading them for people.
+
+Its own tables only (alerts, alert_responses, the alert_rows view): who is in care comes from care.service,
+shelters from evacuation.service, and the citizens a warning reaches from notifications' district fan-out.
+"""
 
 from __future__ import annotations
 
@@ -132,26 +136,6 @@ async def latest_in_force(conn: asyncpg.Connection, *, sender: str, incident: st
         """,
         sender,
         incident,
-    )
-
-
-async def shelters_by_id(conn: asyncpg.Connection, ids: Sequence[int]) -> dict[int, asyncpg.Record]:
-    rows = await conn.fetch("SELECT id, name, kind FROM shelters WHERE id = ANY($1::bigint[])", list(set(ids)))
-    return {r["id"]: r for r in rows}
-
-
-async def care_recipients_in(conn: asyncpg.Connection, districts: Sequence[str]) -> list[asyncpg.Record]:
-    """Everyone in care in these districts, with what a message and a shelter search need."""
-    return await conn.fetch(
-        """
-        SELECT r.id AS recipient_id, r.name, r.phone, r.language, r.district, r.contact_by,
-               r.reach_despite_opt_out, r.home_lat, r.home_lon,
-               (SELECT c.id FROM citizens c WHERE c.phone = r.phone) AS citizen_id
-        FROM care_recipients r
-        WHERE r.district = ANY($1::text[])
-        ORDER BY r.id
-        """,
-        list(districts),
     )
 
 

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import structlog
 
-from api.chat import messages, repository
+from api.accounts import service as accounts
+from api.chat import messages, repository, service
 from api.chat.rasa import BotUnavailable, RasaClient
 from api.chat.schemas import MAX_MESSAGE_CHARS, ChatRead, ChatReply
 from api.platform.errors import Problem
@@ -45,8 +46,8 @@ async def talk(pool: asyncpg.Pool, rasa: RasaClient, *, citizen_id: int, message
     """One turn of the app's chat; when the bot cannot answer, an apology in the person's language."""
     text = checked_message(message)
     async with pool.acquire() as conn:
-        known = await repository.citizen_language(conn, citizen_id)
-    language = messages.language_of(text, known=known)
+        citizen = await accounts.find_citizen(conn, citizen_id=citizen_id)
+    language = messages.language_of(text, known=citizen.language.value if citizen else None)
     try:
         replies = await rasa.ask(sender=f"citizen-{citizen_id}", text=text, language=language, channel="app")
     except BotUnavailable as exc:
@@ -59,8 +60,8 @@ async def queue_sms(
     conn: asyncpg.Connection, *, message_sid: str, phone: str, body: str, received_at: datetime
 ) -> None:
     """Keep an inbound text for the bot, in the webhook's transaction; it is forwarded once that commits."""
-    row = await repository.person_by_phone(conn, phone)
-    known = row["care_language"] or row["citizen_language"]
+    citizen_language, care_language = (await service.person_by_phone(conn, phone)).languages
+    known = care_language or citizen_language
     language = messages.language_of(body, known=known)
     await repository.queue_inbound(
         conn, message_sid=message_sid, phone=phone, body=body, language=language, received_at=received_at

@@ -1,31 +1,10 @@
-"""The chat side's SQL: who a sender is, and the texts waiting for the bot."""
+"""The chat side's SQL: the texts waiting for the bot (who a sender is comes from accounts and care)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import asyncpg
-
-_PERSON = """
-    SELECT c.id AS citizen_id, c.language AS citizen_language, c.district AS citizen_district,
-           r.id AS recipient_id, r.language AS care_language, r.district AS care_district, r.home_lat, r.home_lon
-    FROM (SELECT $1::text AS phone) p
-    LEFT JOIN citizens c ON c.phone = p.phone
-    LEFT JOIN care_recipients r ON r.phone = p.phone
-"""
-
-
-async def person_by_phone(conn: asyncpg.Connection, phone: str) -> asyncpg.Record:
-    """The citizen account and the care enrolment of a number; either may be null."""
-    return await conn.fetchrow(_PERSON, phone)
-
-
-async def citizen_phone(conn: asyncpg.Connection, citizen_id: int) -> str | None:
-    return await conn.fetchval("SELECT phone FROM citizens WHERE id = $1", citizen_id)
-
-
-async def citizen_language(conn: asyncpg.Connection, citizen_id: int) -> str | None:
-    return await conn.fetchval("SELECT language FROM citizens WHERE id = $1", citizen_id)
 
 
 async def queue_inbound(

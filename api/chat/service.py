@@ -8,7 +8,8 @@ from typing import NamedTuple
 import asyncpg
 
 from api.accounts import service as accounts
-from api.chat import places, repository
+from api.accounts.schemas import CitizenRead
+from api.chat import places
 from api.chat.schemas import (
     BotReportIn,
     BotReportRead,
@@ -24,7 +25,8 @@ from api.platform.errors import NotFound, Problem, Unprocessable
 from api.platform.phones import normalise_phone
 from care import service as care
 from care.schemas import HelpRead
-from notifications import recipients_repository
+from care.service import Enrolment
+from notifications import service as notifications
 from notifications.service import Notifier
 
 
@@ -37,14 +39,34 @@ class Sender(NamedTuple):
     citizen_id: int | None
 
 
+class Person(NamedTuple):
+    """A phone number's citizen account and care enrolment; either may be None."""
+
+    citizen: CitizenRead | None
+    care: Enrolment | None
+
+    @property
+    def languages(self) -> tuple[str | None, str | None]:
+        """The language of the account and the one the social worker recorded."""
+        return (self.citizen.language.value if self.citizen else None, self.care.language if self.care else None)
+
+
+async def person_by_phone(conn: asyncpg.Connection, phone: str) -> Person:
+    """Who a number is, each part from the domain that owns it: its account (accounts), its enrolment (care)."""
+    return Person(
+        citizen=await accounts.find_citizen_by_phone(conn, phone=phone),
+        care=await care.enrolment_by_phone(conn, phone=phone),
+    )
+
+
 async def resolve(conn: asyncpg.Connection, sender: str) -> Sender:
     """The sender id as Rasa knows it; an unparseable one is a 400, an unknown citizen a 404."""
     kind, _, rest = sender.partition("-")
     if kind == "citizen" and rest.isdigit() and len(rest) < 19:
-        phone = await repository.citizen_phone(conn, int(rest))
-        if phone is None:
+        citizen = await accounts.find_citizen(conn, citizen_id=int(rest))
+        if citizen is None:
             raise NotFound(f"There is no citizen {rest}.", code="unknown_sender")
-        return Sender(sender, "app", phone, int(rest))
+        return Sender(sender, "app", citizen.phone, int(rest))
     if kind == "sms" and rest:
         try:
             return Sender(sender, "sms", normalise_phone(rest, mobile=False), None)
@@ -56,19 +78,19 @@ async def resolve(conn: asyncpg.Connection, sender: str) -> Sender:
 async def profile(conn: asyncpg.Connection, *, sender: str) -> PersonRead:
     """What the bot needs to know about the person: language, district, whether they are in care, home."""
     who = await resolve(conn, sender)
-    row = await repository.person_by_phone(conn, who.phone)
-    in_care = row["recipient_id"] is not None
+    person = await person_by_phone(conn, who.phone)
+    citizen, enrolment = person
     # An app user chose their language in the app; for a text, what their social worker recorded comes first.
-    choices = (row["citizen_language"], row["care_language"])
+    choices = person.languages
     language = next((lang for lang in (choices if who.channel == "app" else choices[::-1]) if lang), "ko")
-    home = Point(lat=row["home_lat"], lon=row["home_lon"]) if row["home_lat"] is not None else None
+    home = Point(lat=enrolment.home[0], lon=enrolment.home[1]) if enrolment and enrolment.home else None
     return PersonRead(
         sender=sender,
-        citizen_id=row["citizen_id"],
+        citizen_id=citizen.id if citizen else None,
         phone=who.phone,
         language=language,
-        district=row["care_district"] or row["citizen_district"],
-        in_care=in_care,
+        district=(enrolment.district if enrolment else None) or (citizen.district if citizen else None),
+        in_care=enrolment is not None,
         home=home,
     )
 
@@ -78,11 +100,11 @@ async def check_in(
 ) -> CheckinResult:
     """A check-in through the bot, for someone in care; for anyone else there is nothing to record."""
     who = await resolve(conn, sender)
-    row = await repository.person_by_phone(conn, who.phone)
-    if row["recipient_id"] is None:
+    enrolment = await care.enrolment_by_phone(conn, phone=who.phone)
+    if enrolment is None:
         return CheckinResult(in_care=False, recorded=False)
     await care.check_in(
-        conn, notifier=notifier, recipient_id=row["recipient_id"], channel="chat", kind="checkin", at=now, body=body
+        conn, notifier=notifier, recipient_id=enrolment.recipient_id, channel="chat", kind="checkin", at=now, body=body
     )
     return CheckinResult(in_care=True, recorded=True)
 
@@ -92,11 +114,11 @@ async def ask_for_help(
 ) -> HelpRead:
     """An urgent case for someone in care; a 404 ``not_in_care`` for anyone else (the bot tells them 119/112)."""
     who = await resolve(conn, sender)
-    row = await repository.person_by_phone(conn, who.phone)
-    if row["recipient_id"] is None:
+    enrolment = await care.enrolment_by_phone(conn, phone=who.phone)
+    if enrolment is None:
         raise NotFound("This person is not enrolled in care; there is no social worker to call.", code="not_in_care")
     return await care.ask_for_help(
-        conn, notifier=notifier, recipient_id=row["recipient_id"], channel="chat", at=now, body=body
+        conn, notifier=notifier, recipient_id=enrolment.recipient_id, channel="chat", at=now, body=body
     )
 
 
@@ -144,5 +166,5 @@ async def opt_out(conn: asyncpg.Connection, *, sender: str, now: datetime) -> Op
     if who.channel == "app":
         return OptOutRead(channel="app", opted_out=False)
     async with conn.transaction():
-        await recipients_repository.opt_out(conn, phone=who.phone, keyword="chatbot", source="sms", now=now)
+        await notifications.opt_out(conn, phone=who.phone, keyword="chatbot", source="sms", now=now)
     return OptOutRead(channel="sms", opted_out=True)

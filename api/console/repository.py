@@ -1,4 +1,13 @@
-"""SQL the console needs beyond the care and cases services: sessions, lock-out, calls, history, search."""
+"""SQL the console needs beyond the care and cases services: sessions, lock-out, calls, history, search.
+
+The console's read model: it shows a case with everything around it, so its reads join across owners, and
+that is all they do. It reads care's care_recipients, checkin_plans, care_steps and cases; care.safety's
+safety_checks; the alerts' alerts (a warning's headline and times); notifications' notices and outbox (the
+care messages and their fate); accounts' staff and staff_accounts (sign-in, names). It writes only its own
+tables, console_sessions, console_sign_in_failures and case_calls; a change to anything else (a person's
+details, guardians, birth date or plan, a case, an audit row) goes through its owner: care.service,
+care.cases.service, care.audit.
+"""
 
 from __future__ import annotations
 
@@ -223,44 +232,3 @@ async def search_people(
 
 async def birth_date(conn: asyncpg.Connection, recipient_id: int) -> date | None:
     return await conn.fetchval("SELECT birth_date FROM care_recipients WHERE id = $1", recipient_id)
-
-
-async def set_birth_date(conn: asyncpg.Connection, *, recipient_id: int, born: date | None) -> None:
-    await conn.execute("UPDATE care_recipients SET birth_date = $2 WHERE id = $1", recipient_id, born)
-
-
-async def lock_recipient(conn: asyncpg.Connection, recipient_id: int) -> asyncpg.Record | None:
-    """The person's district and phone, their row locked until the transaction ends."""
-    return await conn.fetchrow("SELECT id, district, phone FROM care_recipients WHERE id = $1 FOR UPDATE", recipient_id)
-
-
-async def update_details(
-    conn: asyncpg.Connection,
-    *,
-    recipient_id: int,
-    name: str,
-    address: str,
-    language: str,
-    contact_by: str,
-    born: date | None,
-    now: datetime,
-) -> None:
-    await conn.execute(
-        """
-        UPDATE care_recipients
-        SET name = $2, address = $3, language = $4, contact_by = $5, birth_date = $6, updated_at = $7
-        WHERE id = $1
-        """,
-        recipient_id,
-        name,
-        address,
-        language,
-        contact_by,
-        born,
-        now,
-    )
-
-
-async def delete_guardians(conn: asyncpg.Connection, recipient_id: int) -> None:
-    """Before the new list is written (by the care repository's insert, in the same transaction)."""
-    await conn.execute("DELETE FROM guardians WHERE recipient_id = $1", recipient_id)

@@ -14,7 +14,6 @@ from api.console import repository
 from api.platform.auth.tokens import Principal, Role
 from api.platform.errors import NotFound
 from care import audit
-from care import repository as care_repository
 from care import service as care
 from care.cases import repository as cases_repository
 from care.cases import service as cases
@@ -155,7 +154,7 @@ async def enroll(
     """Enrol through the care service and keep the date of birth, in one transaction."""
     async with conn.transaction():
         person = await care.enroll(conn, data=data, principal=principal, now=now)
-        await repository.set_birth_date(conn, recipient_id=person.id, born=born)
+        await care.set_birth_date(conn, recipient_id=person.id, born=born)
     return person
 
 
@@ -178,28 +177,8 @@ async def update_details(
     born: date | None,
     now: datetime,
 ) -> None:
-    """Change a person's details and guardians, with the audit row, in one transaction."""
-    async with conn.transaction():
-        current = await repository.lock_recipient(conn, recipient_id)
-        if current is None or not principal.serves(current["district"]):
-            raise NotFound(f"No recipient {recipient_id} in your districts.", code="recipient_not_found")
-        await repository.update_details(
-            conn,
-            recipient_id=recipient_id,
-            name=details["name"],
-            address=details["address"],
-            language=details["language"],
-            contact_by=details["contact_by"],
-            born=born,
-            now=now,
-        )
-        await repository.delete_guardians(conn, recipient_id)
-        await care_repository.insert_guardians(
-            conn,
-            recipient_id=recipient_id,
-            guardians=[(g.name, g.phone, g.relation, g.language.value) for g in details["guardians"]],
-        )
-        await audit.record(conn, actor=principal.subject, action="recipient.update", recipient_id=recipient_id, now=now)
+    """Change a person's details and guardians through the care service (its audit row, one transaction)."""
+    await care.update_details(conn, principal=principal, recipient_id=recipient_id, details=details, born=born, now=now)
 
 
 def plan_carry_over(person: RecipientRead) -> dict[str, Any]:

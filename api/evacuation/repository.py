@@ -245,3 +245,9 @@ async def nearest_for_points(
             widening,
             *bounds,
         )
+
+
+async def names_by_id(conn: asyncpg.Connection, ids: Sequence[int]) -> dict[int, str]:
+    """The names of these shelters, active or not, by id."""
+    rows = await conn.fetch("SELECT id, name FROM shelters WHERE id = ANY($1::bigint[])", sorted(set(ids)))
+    return {r["id"]: r["name"] for r in rows}

@@ -113,6 +113,11 @@ async def nearest_for_points(
     )
 
 
+async def shelter_names(conn: asyncpg.Connection, *, shelter_ids: Sequence[int]) -> dict[int, str]:
+    """The names of shelters by id, for messages that name the one ``nearest_for_points`` found."""
+    return await repository.names_by_id(conn, shelter_ids)
+
+
 async def guide(
     conn: asyncpg.Connection,
     *,

@@ -7,6 +7,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from api.accounts import service as accounts
 from api.hazards import messages, repository
 from api.hazards.schemas import (
     OPEN_STATUSES,
@@ -67,21 +68,22 @@ async def change_status(
             actor=actor,
             now=now,
         )
+        reporters = await accounts.citizens_by_id(conn, citizen_ids=await repository.reporter_ids(conn, incident_id))
         items = [
             Outgoing(
                 # One message per (incident, status change, citizen), however often this is retried.
-                dedupe_key=f"hazard-status:{incident_id}:{event_id}:{c['id']}",
+                dedupe_key=f"hazard-status:{incident_id}:{event_id}:{c.id}",
                 template=messages.BY_STATUS[change.status.value],
                 params={
-                    "category": messages.category_name(row["category"], c["language"]),
+                    "category": messages.category_name(row["category"], c.language.value),
                     "ref": f"#{incident_id}",
                     "reason": change.reason or "",
                 },
-                language=c["language"],
-                phone=c["phone"],
-                citizen_id=c["id"],
+                language=c.language.value,
+                phone=c.phone,
+                citizen_id=c.id,
             )
-            for c in await repository.reporters(conn, incident_id)
+            for c in reporters
         ]
         if items:
             await notifier.enqueue_many(conn, items=items, now=now)

@@ -272,17 +272,17 @@ async def insert_event(
     )
 
 
-async def reporters(conn: asyncpg.Connection, incident_id: int) -> list[asyncpg.Record]:
-    """Every citizen who reported the incident, once each, with where and in which language to tell them."""
-    return await conn.fetch(
+async def reporter_ids(conn: asyncpg.Connection, incident_id: int) -> list[int]:
+    """The citizens who reported the incident, once each, by id (reports sent on nobody's behalf have none)."""
+    rows = await conn.fetch(
         """
-        SELECT DISTINCT c.id, c.phone, c.language
-        FROM hazard_reports r JOIN citizens c ON c.id = r.citizen_id
-        WHERE r.incident_id = $1
-        ORDER BY c.id
+        SELECT DISTINCT citizen_id FROM hazard_reports
+        WHERE incident_id = $1 AND citizen_id IS NOT NULL
+        ORDER BY citizen_id
         """,
         incident_id,
     )
+    return [r["citizen_id"] for r in rows]
 
 
 async def merge_into(conn: asyncpg.Connection, *, source: int, target: int, now: datetime) -> None:

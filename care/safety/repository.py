@@ -1,4 +1,9 @@
-"""SQL for safety checks: opening them for a warning, advancing their ladders, and closing them on an answer."""
+"""SQL for safety checks: opening them for a warning, advancing their ladders, and closing them on an answer.
+
+safety_checks is created by the alerts' migration but written only here: care keeps the check's ladder.
+Advancing it reads, read-only, what its messages need from outside care: the warning's event and texts
+(alerts) and the person's app account (accounts' citizens, by phone); care is a floor below both.
+"""
 
 from __future__ import annotations
 
