@@ -19,7 +19,7 @@ import structlog
 
 from api.platform.settings import NotifySettings
 from notifications import recipients_repository, repository
-from notifications.channels.base import Channel, Failure, OutboundMessage, SendResult
+from notifications.channels.base import Channel, Failure, OutboundMessage, PushChannel, SendResult
 from notifications.outcomes import is_outage, outcome_of
 from notifications.topics import sync_topics
 
@@ -146,7 +146,7 @@ class Dispatcher:
         async with self._pool.acquire() as conn:
             reclaimed = await repository.reclaim_expired(conn, now=self._clock())
             push = self._channels.get("push")
-            topics = await sync_topics(conn, push) if push is not None and hasattr(push, "subscribe") else 0
+            topics = await sync_topics(conn, push) if isinstance(push, PushChannel) else 0
         if reclaimed:
             log.warning("outbox rows reclaimed after their lease expired", rows=reclaimed)
         return {"reclaimed": reclaimed, "topics": topics}

@@ -136,7 +136,7 @@ class Notifier:
         notice_id = await repository.insert_notice(conn, dedupe_key=item.dedupe_key, template=item.template, now=now)
         if notice_id is None:
             return await self._existing(conn, item.dedupe_key)
-        blocked = bool(item.phone) and item.phone in await recipients_repository.opted_out(conn, [item.phone])
+        blocked = item.phone is not None and item.phone in await recipients_repository.opted_out(conn, [item.phone])
         rows = self._rows(item, text, notice_id=notice_id, devices=devices, blocked=blocked, now=now)
         await repository.insert_rows(conn, rows=rows, now=now)
         return Enqueued(notice_id=notice_id, created=True, deliveries=len(rows))
@@ -210,7 +210,7 @@ class Notifier:
         """
         _in_transaction(conn)
         _check_districts(districts)
-        texts = {}
+        texts: dict[str, dict[str, tuple[str | None, str, str]]] = {}
         for district in sorted(set(districts)):
             values = {**params, **(district_params or {}).get(district, {})}
             texts[district] = {}
@@ -258,7 +258,7 @@ class Notifier:
         todo = [
             (i, r, notice_id)
             for i, r in zip(items, rendered, strict=True)
-            if (notice_id := created.pop(i.dedupe_key, None)) is not None
+            if (notice_id := created.pop(i.dedupe_key or "", None)) is not None
         ]
         devices: dict[int, list[tuple[int, str]]] = {}
         for d in await recipients_repository.devices_of(conn, [i.citizen_id for i, _, _ in todo if i.citizen_id]):

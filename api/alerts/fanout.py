@@ -35,7 +35,7 @@ class Shelter(NamedTuple):
     metres: float
 
 
-async def tell(
+async def queue_messages(
     conn: asyncpg.Connection,
     *,
     alert_id: int,
@@ -52,11 +52,11 @@ async def tell(
     """
     cancel = row["msg_type"] == "Cancel"
     shelter_hazard = None if cancel else SHELTER_HAZARD.get(HazardKind(row["hazard"]))
-    words = _words(row["texts"], event=row["event"])
+    words = _alert_params(row["texts"], event=row["event"])
     template = messages.ALL_CLEAR if cancel else messages.WARNING
     districts: list[str] = row["districts"]
     near_office = await _nearest(conn, shelter_hazard, [DISTRICT_CENTROIDS[d] for d in districts])
-    per_district = {d: {**words, **_shelter_words(s, home=False)} for d, s in zip(districts, near_office, strict=True)}
+    per_district = {d: {**words, **_shelter_params(s, home=False)} for d, s in zip(districts, near_office, strict=True)}
     deliveries = 0
     for district, params in per_district.items():
         topic = await notifier.to_district_topics(
@@ -123,14 +123,14 @@ async def _tell_care(
             chosen = messages.ALL_CLEAR
         else:
             chosen = messages.ARE_YOU_SAFE if person["recipient_id"] in asked else messages.PERSONAL
-        params = {**words, **_shelter_words(shelter, home=person["home_lat"] is not None), "name": person["name"]}
+        params = {**words, **_shelter_params(shelter, home=person["home_lat"] is not None), "name": person["name"]}
         # Keyed under the person, as every care message is, so their case page finds it.
         key = f"care:{person['recipient_id']}:alert:{alert_id}"
         items.append(to_person(person, template=chosen, key=key, params=params))
     return asked, await notifier.enqueue_many(conn, items=items, now=now)
 
 
-def _words(texts: Mapping[str, Any], *, event: str) -> dict[str, object]:
+def _alert_params(texts: Mapping[str, Any], *, event: str) -> dict[str, object]:
     """The alert's own words for the templates, clipped so that every message fits an SMS."""
     words: dict[str, object] = {}
     for lang in ("ko", "en"):
@@ -144,7 +144,7 @@ def _words(texts: Mapping[str, Any], *, event: str) -> dict[str, object]:
     return words
 
 
-def _shelter_words(shelter: Shelter | None, *, home: bool) -> dict[str, str]:
+def _shelter_params(shelter: Shelter | None, *, home: bool) -> dict[str, str]:
     if shelter is None:
         return {"shelter_ko": "", "shelter_en": ""}
     name, metres = clip(shelter.name, SHELTER_NAME_CHARS), shelter.metres
@@ -172,5 +172,6 @@ async def _nearest(
     found = await nearest_for_points(conn, hazard=hazard, lats=[p[0] for p in points], lons=[p[1] for p in points])
     names = await shelter_names(conn, shelter_ids=[i for i in found.shelter_ids if i is not None])
     return [
-        None if i is None else Shelter(names[i], d) for i, d in zip(found.shelter_ids, found.distances_m, strict=True)
+        None if i is None or d is None else Shelter(names[i], d)
+        for i, d in zip(found.shelter_ids, found.distances_m, strict=True)
     ]

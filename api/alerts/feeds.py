@@ -153,8 +153,9 @@ def _atom_entry(entry: Element, base_url: str) -> FeedEntry:
         return embedded
     content = entry.find(f"{{{ATOM_NS}}}content")
     # Some feeds put the CAP message in <content> as escaped text rather than as XML.
-    if content is not None and (content.text or "").lstrip().startswith("<") and "alert" in (content.text or ""):
-        return _embedded(content.text.strip().encode())
+    text = content.text if content is not None else None
+    if text and text.lstrip().startswith("<") and "alert" in text:
+        return _embedded(text.strip().encode())
     links = entry.findall(f"{{{ATOM_NS}}}link")
     # Elements without children are falsy, so no `or` between the choices: the first that matches wins.
     ranked = sorted(links, key=lambda link: (_media_type(link.get("type")) not in CAP_MEDIA_TYPES, _rel(link)))

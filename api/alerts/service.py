@@ -66,9 +66,17 @@ async def ingest(
             existing = await repository.find_by_identity(conn, sender=cap.sender, identifier=cap.identifier)
             return Ingested(outcome=Outcome.duplicate, alert_id=existing, reason="already received")
         replaced = await repository.replace(conn, ids=[r["id"] for r in referenced], by=alert_id, now=now)
-        told = await fanout.tell(conn, alert_id=alert_id, row=row, replaced=replaced, notifier=notifier, now=now)
+        told = await fanout.queue_messages(
+            conn, alert_id=alert_id, row=row, replaced=replaced, notifier=notifier, now=now
+        )
     log.info("alert ingested", alert_id=alert_id, identifier=cap.identifier, source=source, replaced=replaced, **told)
-    return Ingested(outcome=Outcome.created, alert_id=alert_id, replaced=replaced, **told)
+    return Ingested(
+        outcome=Outcome.created,
+        alert_id=alert_id,
+        replaced=replaced,
+        deliveries=told["deliveries"],
+        safety_checks=told["safety_checks"],
+    )
 
 
 async def list_alerts(
@@ -145,10 +153,12 @@ def _texts(infos: list[CapInfo]) -> dict[str, AlertText]:
         by_lang.setdefault(lang if lang in LANGUAGES else "other", info)
     texts = {}
     for lang in LANGUAGES:
-        info = by_lang.get(lang) or by_lang.get("en") or by_lang.get("ko") or by_lang.get("other")
-        if info is not None:
+        chosen = by_lang.get(lang) or by_lang.get("en") or by_lang.get("ko") or by_lang.get("other")
+        if chosen is not None:
             texts[lang] = AlertText(
-                headline=info.headline or info.event, description=info.description, instruction=info.instruction
+                headline=chosen.headline or chosen.event,
+                description=chosen.description,
+                instruction=chosen.instruction,
             )
     return texts
 

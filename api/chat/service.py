@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import asyncpg
 
@@ -82,7 +82,8 @@ async def profile(conn: asyncpg.Connection, *, sender: str) -> PersonRead:
     citizen, enrolment = person
     # An app user chose their language in the app; for a text, what their social worker recorded comes first.
     choices = person.languages
-    language = next((lang for lang in (choices if who.channel == "app" else choices[::-1]) if lang), "ko")
+    chosen = next((lang for lang in (choices if who.channel == "app" else choices[::-1]) if lang), "ko")
+    language: Literal["ko", "en"] = "en" if chosen == "en" else "ko"
     home = Point(lat=enrolment.home[0], lon=enrolment.home[1]) if enrolment and enrolment.home else None
     return PersonRead(
         sender=sender,

@@ -106,7 +106,7 @@ async def nearest_for_points(
         kinds=kinds,
         cell_m=BULK_CELL_M,
         widening=search_widening(),
-        bounds=tuple(QUERY_BOUNDS),
+        bounds=QUERY_BOUNDS,
     )
     return NearestForPoints(
         kinds=[ShelterKind(k) for k in kinds], shelter_ids=row["ids"], distances_m=row["distances_m"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import msgspec
 
@@ -67,6 +67,7 @@ class Channel(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
 class PushChannel(Channel, Protocol):
     """A push channel also manages topic subscriptions (a topic per district)."""
 
