@@ -15,7 +15,7 @@ from api.alerts.cap import CapError, parse_cap
 from api.alerts.cap_render import render_cap
 from api.alerts.schemas import AlertRead, AlertSource, Ingested, Outcome, SafeRead
 from api.platform.auth.guards import PUBLIC, allow, signed_in_citizen
-from api.platform.auth.tokens import Principal, Role
+from api.platform.auth.tokens import Principal, Role, Scope
 from api.platform.db.pool import Db
 from api.platform.districts import DISTRICTS
 from api.platform.errors import NotFound, Problem
@@ -41,7 +41,7 @@ class AlertController(Controller):
 
     @post(
         "/cap",
-        opt=allow(Role.operator, Role.service),
+        opt=allow(Role.operator, Role.service, scope=Scope.alerts_publish),
         status_code=HTTP_201_CREATED,
         request_max_body_size=CAP_BODY_LIMIT,
     )

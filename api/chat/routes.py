@@ -23,7 +23,7 @@ from api.chat.schemas import (
     PlaceRead,
 )
 from api.platform.auth.guards import PUBLIC, allow, signed_in_citizen
-from api.platform.auth.tokens import Principal, Role
+from api.platform.auth.tokens import Principal, Role, Scope
 from api.platform.db.pool import Db
 from care.schemas import HelpRead
 
@@ -57,31 +57,31 @@ class BotPeopleController(Controller):
     path = "/v1/bot/people/{sender:str}"
     tags = ["chat"]
 
-    @get("/", opt=allow(Role.service))
+    @get("/", opt=allow(Role.service, scope=Scope.chatbot))
     async def profile(self, db: Db, sender: Sender) -> PersonRead:
         """Who the bot is talking to: language, district, whether they are in care, and their home if known."""
         return await service.profile(db, sender=sender)
 
-    @post("/checkins", opt=allow(Role.service), status_code=HTTP_200_OK)
+    @post("/checkins", opt=allow(Role.service, scope=Scope.chatbot), status_code=HTTP_200_OK)
     async def check_in(self, request: Request, db: Db, sender: Sender, data: JSONBody[CheckinIn]) -> CheckinResult:
         """A check-in said to the bot: recorded (channel `chat`) for someone in care."""
         notifier = request.app.state.notifier
         return await service.check_in(db, notifier=notifier, sender=sender, body=data.body, now=_now())
 
-    @post("/help", opt=allow(Role.service), status_code=HTTP_201_CREATED)
+    @post("/help", opt=allow(Role.service, scope=Scope.chatbot), status_code=HTTP_201_CREATED)
     async def help(self, request: Request, db: Db, sender: Sender, data: JSONBody[HelpIn]) -> HelpRead:
         """Help asked of the bot: an urgent case for someone in care; 404 `not_in_care` otherwise."""
         notifier = request.app.state.notifier
         return await service.ask_for_help(db, notifier=notifier, sender=sender, body=data.body, now=_now())
 
-    @post("/hazard-reports", opt=allow(Role.service), status_code=HTTP_201_CREATED)
+    @post("/hazard-reports", opt=allow(Role.service, scope=Scope.chatbot), status_code=HTTP_201_CREATED)
     async def report(
         self, request: Request[Principal, Any, Any], db: Db, sender: Sender, data: JSONBody[BotReportIn]
     ) -> BotReportRead:
         """A hazard report at a named place; 422 `place_unknown` when the place is not in the gazetteer."""
         return await service.report_hazard(db, sender=sender, submitted_by=request.user.subject, data=data, now=_now())
 
-    @post("/opt-out", opt=allow(Role.service), status_code=HTTP_200_OK)
+    @post("/opt-out", opt=allow(Role.service, scope=Scope.chatbot), status_code=HTTP_200_OK)
     async def opt_out(self, db: Db, sender: Sender) -> OptOutRead:
         """Stop messages: a texter's number is opted out as STOP would; app users are told to use the app."""
         return await service.opt_out(db, sender=sender, now=_now())

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 from twilio.request_validator import RequestValidator
 
-from api.platform.auth.tokens import Role
+from api.platform.auth.tokens import Role, Scope
 from api.platform.settings import NotifySettings, RasaSettings, Settings, TwilioSettings
 from fakes.rasa import FakeRasa, closed_port_url
 from fakes.server import BackgroundServer
@@ -62,7 +62,7 @@ def slow_rasa() -> Iterator[FakeRasa]:
 
 @pytest.fixture
 def service(token_for) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return bearer(token_for(Role.service, subject="service:actions"))
+    return bearer(token_for(Role.service, subject="service:actions", scopes=(Scope.chatbot,)))
 
 
 @pytest.fixture

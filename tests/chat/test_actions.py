@@ -11,7 +11,7 @@ from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from api.app import create_app
-from api.platform.auth.tokens import Role
+from api.platform.auth.tokens import Role, Scope
 from bot.actions.care import ActionAskForHelp, ActionCheckIn
 from bot.actions.info import ActionCurrentWarnings, ActionFindShelter, ActionHazardGuidance
 from bot.actions.reports import ActionReportHazard, ValidateHazardReportForm
@@ -29,7 +29,9 @@ def api(settings, token_for, monkeypatch) -> Iterator[str]:  # type: ignore[no-u
     """The API on a real port, and the action client's environment pointing at it with a service token."""
     with BackgroundServer(create_app(settings), lifespan="on") as server:
         monkeypatch.setenv("SAFECITY_API_URL", server.url)
-        monkeypatch.setenv("SAFECITY_SERVICE_TOKEN", token_for(Role.service, subject="service:actions"))
+        monkeypatch.setenv(
+            "SAFECITY_SERVICE_TOKEN", token_for(Role.service, subject="service:actions", scopes=(Scope.chatbot,))
+        )
         yield server.url
 
 
