@@ -1,4 +1,4 @@
-"""The chat side's SQL: who a sender is, and the texts waiting for the bot."""
+"""The chat side's SQL: who a sender is, who is talking to the bot, and the texts waiting for it."""
 
 from __future__ import annotations
 
@@ -26,6 +26,23 @@ async def citizen_phone(conn: asyncpg.Connection, citizen_id: int) -> str | None
 
 async def citizen_language(conn: asyncpg.Connection, citizen_id: int) -> str | None:
     return await conn.fetchval("SELECT language FROM citizens WHERE id = $1", citizen_id)
+
+
+async def heard_from(conn: asyncpg.Connection, *, sender: str, at: datetime) -> None:
+    """Note that ``sender`` said something to the bot at ``at`` (a late, out-of-order note never moves it back)."""
+    await conn.execute(
+        """
+        INSERT INTO chat_conversations (sender, last_seen_at) VALUES ($1, $2)
+        ON CONFLICT (sender) DO UPDATE
+        SET last_seen_at = GREATEST(chat_conversations.last_seen_at, EXCLUDED.last_seen_at)
+        """,
+        sender,
+        at,
+    )
+
+
+async def last_heard(conn: asyncpg.Connection, sender: str) -> datetime | None:
+    return await conn.fetchval("SELECT last_seen_at FROM chat_conversations WHERE sender = $1", sender)
 
 
 async def queue_inbound(

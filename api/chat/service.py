@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import asyncpg
@@ -13,19 +13,26 @@ from api.chat.schemas import (
     BotReportIn,
     BotReportRead,
     CheckinResult,
+    HomeShelters,
     OptOutRead,
     PersonRead,
     PlaceRead,
-    Point,
 )
+from api.evacuation import service as evacuation
+from api.evacuation.schemas import Hazard
 from api.hazards import service as hazards
 from api.hazards.schemas import HazardReportCreate, Location
-from api.platform.errors import NotFound, Problem, Unprocessable
+from api.platform.errors import Forbidden, NotFound, Problem, Unprocessable
 from api.platform.phones import normalise_phone
 from care import service as care
 from care.schemas import HelpRead
 from notifications import recipients_repository
 from notifications.service import Notifier
+
+# How long after someone last spoke to the bot its actions may still act for them. An action runs within
+# seconds of the message that called for it; a text waits at most a few leases for its forwarder; an hour
+# covers both with room, and keeps a stolen or misused actions token away from everyone else.
+CONVERSATION_WINDOW = timedelta(hours=1)
 
 
 class Sender(NamedTuple):
@@ -37,47 +44,79 @@ class Sender(NamedTuple):
     citizen_id: int | None
 
 
-async def resolve(conn: asyncpg.Connection, sender: str) -> Sender:
-    """The sender id as Rasa knows it; an unparseable one is a 400, an unknown citizen a 404."""
+async def resolve(conn: asyncpg.Connection, sender: str, *, now: datetime) -> Sender:
+    """The sender id as Rasa knows it, if they are talking to the bot now.
+
+    An unparseable id is a 400; one not heard from within ``CONVERSATION_WINDOW`` a 403 (asked before the
+    account is looked up, so no answer tells which citizen ids exist); an unknown citizen a 404.
+    """
     kind, _, rest = sender.partition("-")
     if kind == "citizen" and rest.isdigit() and len(rest) < 19:
+        await _check_talking(conn, f"citizen-{int(rest)}", now=now)
         phone = await repository.citizen_phone(conn, int(rest))
         if phone is None:
             raise NotFound(f"There is no citizen {rest}.", code="unknown_sender")
         return Sender(sender, "app", phone, int(rest))
     if kind == "sms" and rest:
         try:
-            return Sender(sender, "sms", normalise_phone(rest, mobile=False), None)
+            phone = normalise_phone(rest, mobile=False)
         except ValueError as exc:
             raise Problem(f"The sender's phone number is not usable: {exc}.", code="bad_sender") from None
+        await _check_talking(conn, f"sms-{phone}", now=now)
+        return Sender(sender, "sms", phone, None)
     raise Problem("A sender is `citizen-<id>` or `sms-<phone number>`.", code="bad_sender")
 
 
-async def profile(conn: asyncpg.Connection, *, sender: str) -> PersonRead:
-    """What the bot needs to know about the person: language, district, whether they are in care, home."""
-    who = await resolve(conn, sender)
+async def _check_talking(conn: asyncpg.Connection, key: str, *, now: datetime) -> None:
+    last = await repository.last_heard(conn, key)
+    if last is None or last < now - CONVERSATION_WINDOW:
+        minutes = int(CONVERSATION_WINDOW.total_seconds() // 60)
+        raise Forbidden(
+            f"The bot acts only for someone talking to it, and {key} has said nothing to it in the last "
+            f"{minutes} minutes.",
+            code="no_conversation",
+        )
+
+
+async def profile(conn: asyncpg.Connection, *, sender: str, now: datetime) -> PersonRead:
+    """What the bot needs to know about the person: language, district, whether they are in care.
+
+    Not their phone or where they live: the bot needs neither to talk, and a shelter near home is searched
+    here (``nearest_shelters``) so the coordinates stay in the API.
+    """
+    who = await resolve(conn, sender, now=now)
     row = await repository.person_by_phone(conn, who.phone)
     in_care = row["recipient_id"] is not None
     # An app user chose their language in the app; for a text, what their social worker recorded comes first.
     choices = (row["citizen_language"], row["care_language"])
-    language = next((lang for lang in (choices if who.channel == "app" else choices[::-1]) if lang), "ko")
-    home = Point(lat=row["home_lat"], lon=row["home_lon"]) if row["home_lat"] is not None else None
+    first = next((lang for lang in (choices if who.channel == "app" else choices[::-1]) if lang), "ko")
     return PersonRead(
         sender=sender,
         citizen_id=row["citizen_id"],
-        phone=who.phone,
-        language=language,
+        language="en" if first == "en" else "ko",
         district=row["care_district"] or row["citizen_district"],
         in_care=in_care,
-        home=home,
+        has_home=row["home_lat"] is not None,
     )
+
+
+async def nearest_shelters(
+    conn: asyncpg.Connection, *, sender: str, hazard: Hazard, limit: int, now: datetime
+) -> HomeShelters:
+    """The nearest suitable shelters to the person's home, without the home itself; 404 ``no_home`` if unknown."""
+    who = await resolve(conn, sender, now=now)
+    row = await repository.person_by_phone(conn, who.phone)
+    if row["home_lat"] is None:
+        raise NotFound("No home is recorded for this person; search from a place they name.", code="no_home")
+    found = await evacuation.nearest(conn, hazard=hazard, lat=row["home_lat"], lon=row["home_lon"], limit=limit)
+    return HomeShelters(hazard=found.hazard, kinds=found.kinds, shelters=found.shelters)
 
 
 async def check_in(
     conn: asyncpg.Connection, *, notifier: Notifier, sender: str, body: str | None, now: datetime
 ) -> CheckinResult:
     """A check-in through the bot, for someone in care; for anyone else there is nothing to record."""
-    who = await resolve(conn, sender)
+    who = await resolve(conn, sender, now=now)
     row = await repository.person_by_phone(conn, who.phone)
     if row["recipient_id"] is None:
         return CheckinResult(in_care=False, recorded=False)
@@ -91,7 +130,7 @@ async def ask_for_help(
     conn: asyncpg.Connection, *, notifier: Notifier, sender: str, body: str | None, now: datetime
 ) -> HelpRead:
     """An urgent case for someone in care; a 404 ``not_in_care`` for anyone else (the bot tells them 119/112)."""
-    who = await resolve(conn, sender)
+    who = await resolve(conn, sender, now=now)
     row = await repository.person_by_phone(conn, who.phone)
     if row["recipient_id"] is None:
         raise NotFound("This person is not enrolled in care; there is no social worker to call.", code="not_in_care")
@@ -118,7 +157,7 @@ async def report_hazard(
             f"No place called {data.place!r} is known; name a station, district or landmark.", code="place_unknown"
         )
     place = found[0]
-    who = await resolve(conn, sender)
+    who = await resolve(conn, sender, now=now)
     report = HazardReportCreate(
         category=data.category,
         location=Location(lat=place.lat, lon=place.lon, address=place.name),
@@ -127,7 +166,7 @@ async def report_hazard(
     async with conn.transaction():
         citizen_id = who.citizen_id
         if citizen_id is None:
-            language = (await profile(conn, sender=sender)).language
+            language = (await profile(conn, sender=sender, now=now)).language
             citizen_id = await accounts.ensure_citizen(conn, phone=who.phone, language=language)
         reporter = hazards.Reporter(subject=submitted_by, citizen_id=citizen_id, source="chat")
         read = await hazards.report(conn, reporter=reporter, data=report, now=now)
@@ -140,7 +179,7 @@ async def report_hazard(
 
 async def opt_out(conn: asyncpg.Connection, *, sender: str, now: datetime) -> OptOutRead:
     """A texter is opted out as STOP would; an app user is told how to turn notifications off instead."""
-    who = await resolve(conn, sender)
+    who = await resolve(conn, sender, now=now)
     if who.channel == "app":
         return OptOutRead(channel="app", opted_out=False)
     async with conn.transaction():

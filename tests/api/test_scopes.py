@@ -21,6 +21,7 @@ SERVICE_ROUTES: dict[tuple[str, str], Scope] = {
     ("POST", "/v1/alerts/cap"): Scope.alerts_publish,
     ("POST", "/v1/care/signals"): Scope.sensors_write,
     ("GET", "/v1/bot/people/{sender:str}"): Scope.chatbot,
+    ("GET", "/v1/bot/people/{sender:str}/shelters"): Scope.chatbot,
     ("POST", "/v1/bot/people/{sender:str}/checkins"): Scope.chatbot,
     ("POST", "/v1/bot/people/{sender:str}/help"): Scope.chatbot,
     ("POST", "/v1/bot/people/{sender:str}/hazard-reports"): Scope.chatbot,
