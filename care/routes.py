@@ -10,7 +10,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from api.platform.auth.guards import allow, signed_in_citizen
-from api.platform.auth.tokens import Principal, Role
+from api.platform.auth.tokens import Principal, Role, Scope
 from api.platform.db.pool import Db
 from api.platform.types import Id
 from care import service
@@ -79,7 +79,7 @@ class CheckinController(Controller):
         notifier = request.app.state.notifier
         return await service.ask_for_help(db, notifier=notifier, recipient_id=recipient_id, channel="app", at=_now())
 
-    @post("/signals", opt=allow(Role.service), status_code=HTTP_201_CREATED)
+    @post("/signals", opt=allow(Role.service, scope=Scope.sensors_write), status_code=HTTP_201_CREATED)
     async def signal(self, request: Request[Principal, Any, Any], db: Db, data: JSONBody[SignalIn]) -> CheckinRead:
         """A home sensor saw life (motion, a door, power use); it counts as a check-in where the plan allows."""
         now = _now()

@@ -15,7 +15,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient, TestClient
 
 from api.app import create_app
-from api.platform.auth.tokens import Principal, Role, TokenIssuer
+from api.platform.auth.tokens import Principal, Role, Scope, TokenIssuer
 from api.platform.db.pool import create_pool
 from api.platform.settings import PROJECT_ROOT, AuthSettings, DatabaseSettings, PathSettings, RasaSettings, Settings
 from tests.database import TestServer
@@ -88,8 +88,22 @@ def token_for(settings: Settings) -> Callable[..., str]:
     """Mint a staff or service token as ``safecity token`` does."""
     issuer = TokenIssuer(settings)
 
-    def mint(role: Role, *, districts: tuple[str, ...] = (), subject: str | None = None, ttl_s: int = 3600) -> str:
-        principal = Principal(subject=subject or f"{role.value}:test", role=role, districts=districts)
+    def mint(
+        role: Role,
+        *,
+        districts: tuple[str, ...] = (),
+        subject: str | None = None,
+        ttl_s: int = 3600,
+        scopes: tuple[Scope, ...] = (),
+        senders: tuple[str, ...] = (),
+    ) -> str:
+        principal = Principal(
+            subject=subject or f"{role.value}:test",
+            role=role,
+            districts=districts,
+            scopes=scopes,
+            cap_senders=senders,
+        )
         return issuer.issue(principal, ttl_s=ttl_s)
 
     return mint

@@ -14,8 +14,9 @@ from api.alerts.atom import CAP_MEDIA_TYPE, render_atom
 from api.alerts.cap import CapError, parse_cap
 from api.alerts.cap_render import render_cap
 from api.alerts.schemas import AlertRead, AlertSource, Ingested, Outcome, SafeRead
+from api.alerts.senders import check_may_send
 from api.platform.auth.guards import PUBLIC, allow, signed_in_citizen
-from api.platform.auth.tokens import Principal, Role
+from api.platform.auth.tokens import Principal, Role, Scope
 from api.platform.db.pool import Db
 from api.platform.districts import DISTRICTS
 from api.platform.errors import NotFound, Problem
@@ -41,7 +42,7 @@ class AlertController(Controller):
 
     @post(
         "/cap",
-        opt=allow(Role.operator, Role.service),
+        opt=allow(Role.operator, Role.service, scope=Scope.alerts_publish),
         status_code=HTTP_201_CREATED,
         request_max_body_size=CAP_BODY_LIMIT,
     )
@@ -50,12 +51,14 @@ class AlertController(Controller):
 
         201 when stored; 200 with ``outcome`` ``duplicate`` (already received, nothing sent again) or
         ``ignored`` (an exercise, a test, a draft, or nothing in Seoul) and the reason; 400 for a message that
-        is not valid CAP, saying what is wrong; 422 for an expired alert or a Cancel of an unknown one.
+        is not valid CAP, saying what is wrong; 403 when a service token speaks as a sender it was not given, or
+        refers to another sender's alert; 422 for an expired alert or a Cancel of an unknown one.
         """
         try:
             cap = parse_cap(await request.body())
         except CapError as e:
             raise InvalidCap(f"This is not a CAP message we can take: {e.reason}.", code="cap_invalid") from None
+        check_may_send(request.user, cap)
         result = await service.ingest(db, cap, source=AlertSource.post, notifier=request.app.state.notifier, now=_now())
         status = HTTP_201_CREATED if result.outcome is Outcome.created else HTTP_200_OK
         return Response(result, status_code=status)

@@ -45,11 +45,14 @@ def checked_message(message: str) -> str:
 async def talk(pool: asyncpg.Pool, rasa: RasaClient, *, citizen_id: int, message: str) -> ChatRead:
     """One turn of the app's chat; when the bot cannot answer, an apology in the person's language."""
     text = checked_message(message)
+    sender = f"citizen-{citizen_id}"
     async with pool.acquire() as conn:
         citizen = await accounts.find_citizen(conn, citizen_id=citizen_id)
+        # Before Rasa is asked: its actions may act for this person only once this says they are talking.
+        await repository.heard_from(conn, sender=sender, at=datetime.now(UTC))
     language = messages.language_of(text, known=citizen.language.value if citizen else None)
     try:
-        replies = await rasa.ask(sender=f"citizen-{citizen_id}", text=text, language=language, channel="app")
+        replies = await rasa.ask(sender=sender, text=text, language=language, channel="app")
     except BotUnavailable as exc:
         log.warning("chatbot unavailable", channel="app", citizen_id=citizen_id, reason=str(exc))
         return ChatRead(replies=[ChatReply(text=messages.APOLOGY[language])], bot_available=False)
@@ -66,6 +69,7 @@ async def queue_sms(
     await repository.queue_inbound(
         conn, message_sid=message_sid, phone=phone, body=body, language=language, received_at=received_at
     )
+    await repository.heard_from(conn, sender=f"sms-{phone}", at=received_at)
 
 
 async def forward_sms(

@@ -1,10 +1,28 @@
-"""The chat side's SQL: the texts waiting for the bot (who a sender is comes from accounts and care)."""
+"""The chat side's SQL: who is talking to the bot, and the texts waiting for it (who a sender is comes from
+accounts and care)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import asyncpg
+
+
+async def heard_from(conn: asyncpg.Connection, *, sender: str, at: datetime) -> None:
+    """Note that ``sender`` said something to the bot at ``at`` (a late, out-of-order note never moves it back)."""
+    await conn.execute(
+        """
+        INSERT INTO chat_conversations (sender, last_seen_at) VALUES ($1, $2)
+        ON CONFLICT (sender) DO UPDATE
+        SET last_seen_at = GREATEST(chat_conversations.last_seen_at, EXCLUDED.last_seen_at)
+        """,
+        sender,
+        at,
+    )
+
+
+async def last_heard(conn: asyncpg.Connection, sender: str) -> datetime | None:
+    return await conn.fetchval("SELECT last_seen_at FROM chat_conversations WHERE sender = $1", sender)
 
 
 async def queue_inbound(

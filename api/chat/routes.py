@@ -18,12 +18,14 @@ from api.chat.schemas import (
     CheckinIn,
     CheckinResult,
     HelpIn,
+    HomeShelters,
     OptOutRead,
     PersonRead,
     PlaceRead,
 )
+from api.evacuation.schemas import Hazard
 from api.platform.auth.guards import PUBLIC, allow, signed_in_citizen
-from api.platform.auth.tokens import Principal, Role
+from api.platform.auth.tokens import Principal, Role, Scope
 from api.platform.db.pool import Db
 from care.schemas import HelpRead
 
@@ -31,6 +33,8 @@ PlaceParam = Annotated[
     str, QueryParameter(min_length=1, max_length=200, description="What someone called the place, Korean or English")
 ]
 Sender = Annotated[str, Parameter(description="`citizen-<id>` (the app's chat) or `sms-<phone>` (texts)")]
+HazardParam = Annotated[Hazard, QueryParameter(description="The hazard to shelter from")]
+ShelterLimit = Annotated[int, QueryParameter(ge=1, le=20, description="How many shelters of each kind group")]
 
 
 def _now() -> datetime:
@@ -53,35 +57,45 @@ class ChatController(Controller):
         return await conversation.talk(state.pool, state.rasa, citizen_id=citizen_id, message=data.message)
 
 
+# The actions' token acts for the person whose conversation called the action: only a `chatbot`-scoped token,
+# and (in the service) only for a sender heard from within the last hour.
+BOT = allow(Role.service, scope=Scope.chatbot)
+
+
 class BotPeopleController(Controller):
     path = "/v1/bot/people/{sender:str}"
     tags = ["chat"]
 
-    @get("/", opt=allow(Role.service))
+    @get("/", opt=BOT)
     async def profile(self, db: Db, sender: Sender) -> PersonRead:
-        """Who the bot is talking to: language, district, whether they are in care, and their home if known."""
-        return await service.profile(db, sender=sender)
+        """Who the bot is talking to: language, district, whether they are in care, whether a home is known."""
+        return await service.profile(db, sender=sender, now=_now())
 
-    @post("/checkins", opt=allow(Role.service), status_code=HTTP_200_OK)
+    @get("/shelters", opt=BOT)
+    async def shelters(self, db: Db, sender: Sender, hazard: HazardParam, limit: ShelterLimit = 1) -> HomeShelters:
+        """The nearest shelters suited to the hazard, from the person's home; 404 `no_home` when none is known."""
+        return await service.nearest_shelters(db, sender=sender, hazard=hazard, limit=limit, now=_now())
+
+    @post("/checkins", opt=BOT, status_code=HTTP_200_OK)
     async def check_in(self, request: Request, db: Db, sender: Sender, data: JSONBody[CheckinIn]) -> CheckinResult:
         """A check-in said to the bot: recorded (channel `chat`) for someone in care."""
         notifier = request.app.state.notifier
         return await service.check_in(db, notifier=notifier, sender=sender, body=data.body, now=_now())
 
-    @post("/help", opt=allow(Role.service), status_code=HTTP_201_CREATED)
+    @post("/help", opt=BOT, status_code=HTTP_201_CREATED)
     async def help(self, request: Request, db: Db, sender: Sender, data: JSONBody[HelpIn]) -> HelpRead:
         """Help asked of the bot: an urgent case for someone in care; 404 `not_in_care` otherwise."""
         notifier = request.app.state.notifier
         return await service.ask_for_help(db, notifier=notifier, sender=sender, body=data.body, now=_now())
 
-    @post("/hazard-reports", opt=allow(Role.service), status_code=HTTP_201_CREATED)
+    @post("/hazard-reports", opt=BOT, status_code=HTTP_201_CREATED)
     async def report(
         self, request: Request[Principal, Any, Any], db: Db, sender: Sender, data: JSONBody[BotReportIn]
     ) -> BotReportRead:
         """A hazard report at a named place; 422 `place_unknown` when the place is not in the gazetteer."""
         return await service.report_hazard(db, sender=sender, submitted_by=request.user.subject, data=data, now=_now())
 
-    @post("/opt-out", opt=allow(Role.service), status_code=HTTP_200_OK)
+    @post("/opt-out", opt=BOT, status_code=HTTP_200_OK)
     async def opt_out(self, db: Db, sender: Sender) -> OptOutRead:
         """Stop messages: a texter's number is opted out as STOP would; app users are told to use the app."""
         return await service.opt_out(db, sender=sender, now=_now())

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta
 
+from api.evacuation.schemas import Hazard, NearbyShelter, ShelterKind
 from api.hazards.schemas import Category, Description
 from api.platform.types import Input, Output
 
@@ -27,19 +28,21 @@ class ChatRead(Output, frozen=True, kw_only=True):
     bot_available: bool  # false: the replies are our apology, the bot was off, down or too slow
 
 
-class Point(Output, frozen=True, kw_only=True):
-    lat: float
-    lon: float
-
-
 class PersonRead(Output, frozen=True, kw_only=True):
     sender: str
     citizen_id: int | None
-    phone: str | None
     language: Literal["ko", "en"]
     district: str | None
     in_care: bool
-    home: Point | None
+    has_home: bool  # a home is recorded: GET …/shelters searches from it
+
+
+class HomeShelters(Output, frozen=True, kw_only=True):
+    """The nearest shelters to someone's home: the search's answer without its origin, which is their home."""
+
+    hazard: Hazard
+    kinds: list[ShelterKind]
+    shelters: list[NearbyShelter]
 
 
 class CheckinIn(Input, kw_only=True):

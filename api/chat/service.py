@@ -2,32 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, NamedTuple
 
 import asyncpg
 
 from api.accounts import service as accounts
 from api.accounts.schemas import CitizenRead
-from api.chat import places
+from api.chat import places, repository
 from api.chat.schemas import (
     BotReportIn,
     BotReportRead,
     CheckinResult,
+    HomeShelters,
     OptOutRead,
     PersonRead,
     PlaceRead,
-    Point,
 )
+from api.evacuation import service as evacuation
+from api.evacuation.schemas import Hazard
 from api.hazards import service as hazards
 from api.hazards.schemas import HazardReportCreate, Location
-from api.platform.errors import NotFound, Problem, Unprocessable
+from api.platform.errors import Forbidden, NotFound, Problem, Unprocessable
 from api.platform.phones import normalise_phone
 from care import service as care
 from care.schemas import HelpRead
 from care.service import Enrolment
 from notifications import service as notifications
 from notifications.service import Notifier
+
+# How long after someone last spoke to the bot its actions may still act for them. An action runs within
+# seconds of the message that called for it; a text waits at most a few leases for its forwarder; an hour
+# covers both with room, and keeps a stolen or misused actions token away from everyone else.
+CONVERSATION_WINDOW = timedelta(hours=1)
 
 
 class Sender(NamedTuple):
@@ -59,48 +66,81 @@ async def person_by_phone(conn: asyncpg.Connection, phone: str) -> Person:
     )
 
 
-async def resolve(conn: asyncpg.Connection, sender: str) -> Sender:
-    """The sender id as Rasa knows it; an unparseable one is a 400, an unknown citizen a 404."""
+async def resolve(conn: asyncpg.Connection, sender: str, *, now: datetime) -> Sender:
+    """The sender id as Rasa knows it, if they are talking to the bot now.
+
+    An unparseable id is a 400; one not heard from within ``CONVERSATION_WINDOW`` a 403 (asked before the
+    account is looked up, so no answer tells which citizen ids exist); an unknown citizen a 404.
+    """
     kind, _, rest = sender.partition("-")
     if kind == "citizen" and rest.isdigit() and len(rest) < 19:
+        await _check_talking(conn, f"citizen-{int(rest)}", now=now)
         citizen = await accounts.find_citizen(conn, citizen_id=int(rest))
         if citizen is None:
             raise NotFound(f"There is no citizen {rest}.", code="unknown_sender")
         return Sender(sender, "app", citizen.phone, int(rest))
     if kind == "sms" and rest:
         try:
-            return Sender(sender, "sms", normalise_phone(rest, mobile=False), None)
+            phone = normalise_phone(rest, mobile=False)
         except ValueError as exc:
             raise Problem(f"The sender's phone number is not usable: {exc}.", code="bad_sender") from None
+        await _check_talking(conn, f"sms-{phone}", now=now)
+        return Sender(sender, "sms", phone, None)
     raise Problem("A sender is `citizen-<id>` or `sms-<phone number>`.", code="bad_sender")
 
 
-async def profile(conn: asyncpg.Connection, *, sender: str) -> PersonRead:
-    """What the bot needs to know about the person: language, district, whether they are in care, home."""
-    who = await resolve(conn, sender)
+async def _check_talking(conn: asyncpg.Connection, key: str, *, now: datetime) -> None:
+    last = await repository.last_heard(conn, key)
+    if last is None or last < now - CONVERSATION_WINDOW:
+        minutes = int(CONVERSATION_WINDOW.total_seconds() // 60)
+        raise Forbidden(
+            f"The bot acts only for someone talking to it, and {key} has said nothing to it in the last "
+            f"{minutes} minutes.",
+            code="no_conversation",
+        )
+
+
+async def profile(conn: asyncpg.Connection, *, sender: str, now: datetime) -> PersonRead:
+    """What the bot needs to know about the person: language, district, whether they are in care.
+
+    Not their phone or where they live: the bot needs neither to talk, and a shelter near home is searched
+    here (``nearest_shelters``) so the coordinates stay in the API.
+    """
+    who = await resolve(conn, sender, now=now)
     person = await person_by_phone(conn, who.phone)
     citizen, enrolment = person
     # An app user chose their language in the app; for a text, what their social worker recorded comes first.
     choices = person.languages
     chosen = next((lang for lang in (choices if who.channel == "app" else choices[::-1]) if lang), "ko")
     language: Literal["ko", "en"] = "en" if chosen == "en" else "ko"
-    home = Point(lat=enrolment.home[0], lon=enrolment.home[1]) if enrolment and enrolment.home else None
     return PersonRead(
         sender=sender,
         citizen_id=citizen.id if citizen else None,
-        phone=who.phone,
         language=language,
         district=(enrolment.district if enrolment else None) or (citizen.district if citizen else None),
         in_care=enrolment is not None,
-        home=home,
+        has_home=enrolment is not None and enrolment.home is not None,
     )
+
+
+async def nearest_shelters(
+    conn: asyncpg.Connection, *, sender: str, hazard: Hazard, limit: int, now: datetime
+) -> HomeShelters:
+    """The nearest suitable shelters to the person's home, without the home itself; 404 ``no_home`` if unknown."""
+    who = await resolve(conn, sender, now=now)
+    enrolment = await care.enrolment_by_phone(conn, phone=who.phone)
+    if enrolment is None or enrolment.home is None:
+        raise NotFound("No home is recorded for this person; search from a place they name.", code="no_home")
+    lat, lon = enrolment.home
+    found = await evacuation.nearest(conn, hazard=hazard, lat=lat, lon=lon, limit=limit)
+    return HomeShelters(hazard=found.hazard, kinds=found.kinds, shelters=found.shelters)
 
 
 async def check_in(
     conn: asyncpg.Connection, *, notifier: Notifier, sender: str, body: str | None, now: datetime
 ) -> CheckinResult:
     """A check-in through the bot, for someone in care; for anyone else there is nothing to record."""
-    who = await resolve(conn, sender)
+    who = await resolve(conn, sender, now=now)
     enrolment = await care.enrolment_by_phone(conn, phone=who.phone)
     if enrolment is None:
         return CheckinResult(in_care=False, recorded=False)
@@ -114,7 +154,7 @@ async def ask_for_help(
     conn: asyncpg.Connection, *, notifier: Notifier, sender: str, body: str | None, now: datetime
 ) -> HelpRead:
     """An urgent case for someone in care; a 404 ``not_in_care`` for anyone else (the bot tells them 119/112)."""
-    who = await resolve(conn, sender)
+    who = await resolve(conn, sender, now=now)
     enrolment = await care.enrolment_by_phone(conn, phone=who.phone)
     if enrolment is None:
         raise NotFound("This person is not enrolled in care; there is no social worker to call.", code="not_in_care")
@@ -141,7 +181,7 @@ async def report_hazard(
             f"No place called {data.place!r} is known; name a station, district or landmark.", code="place_unknown"
         )
     place = found[0]
-    who = await resolve(conn, sender)
+    who = await resolve(conn, sender, now=now)
     report = HazardReportCreate(
         category=data.category,
         location=Location(lat=place.lat, lon=place.lon, address=place.name),
@@ -150,7 +190,7 @@ async def report_hazard(
     async with conn.transaction():
         citizen_id = who.citizen_id
         if citizen_id is None:
-            language = (await profile(conn, sender=sender)).language
+            language = (await profile(conn, sender=sender, now=now)).language
             citizen_id = await accounts.ensure_citizen(conn, phone=who.phone, language=language)
         reporter = hazards.Reporter(subject=submitted_by, citizen_id=citizen_id, source="chat")
         read = await hazards.report(conn, reporter=reporter, data=report, now=now)
@@ -163,7 +203,7 @@ async def report_hazard(
 
 async def opt_out(conn: asyncpg.Connection, *, sender: str, now: datetime) -> OptOutRead:
     """A texter is opted out as STOP would; an app user is told how to turn notifications off instead."""
-    who = await resolve(conn, sender)
+    who = await resolve(conn, sender, now=now)
     if who.channel == "app":
         return OptOutRead(channel="app", opted_out=False)
     async with conn.transaction():

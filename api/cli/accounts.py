@@ -13,7 +13,7 @@ import msgspec
 from api.accounts import service
 from api.accounts.schemas import StaffCreate
 from api.cli.common import database_url, load_settings
-from api.platform.auth.tokens import Principal, Role, TokenIssuer
+from api.platform.auth.tokens import Principal, Role, Scope, TokenIssuer
 from api.platform.districts import check_district
 from api.platform.errors import Problem
 from api.platform.phones import normalise_phone
@@ -43,6 +43,16 @@ def _in_database(work):
 @click.option("--district", "districts", multiple=True, help="social_worker: a district code (repeatable).")
 @click.option("--staff", "staff_email", help="social_worker/operator: take role and districts from this account.")
 @click.option("--subject", help="service: who the token is for, e.g. rasa-actions.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice([s.value for s in Scope]),
+    help="service: what the token may do (repeatable; at least one).",
+)
+@click.option(
+    "--sender", "senders", multiple=True, help="alerts:publish: a CAP <sender> it may speak for (repeatable)."
+)
 @click.option("--ttl", type=int, default=None, help="Lifetime in seconds (default: the role's usual lifetime).")
 def token(
     role: str,
@@ -50,11 +60,18 @@ def token(
     districts: tuple[str, ...],
     staff_email: str | None,
     subject: str | None,
+    scopes: tuple[str, ...],
+    senders: tuple[str, ...],
     ttl: int | None,
 ) -> None:
     """Mint a bearer token and print it alone on stdout."""
     settings = load_settings()
-    principal = _principal(Role(role), phone=phone, districts=districts, staff_email=staff_email, subject=subject)
+    if Role(role) is Role.service and not staff_email:
+        principal = _service_principal(subject=subject, scopes=scopes, senders=senders)
+    else:
+        if scopes or senders:
+            raise click.UsageError("--scope and --sender are for service tokens only (--role service)")
+        principal = _principal(Role(role), phone=phone, districts=districts, staff_email=staff_email, subject=subject)
     lifetime = ttl or (
         settings.auth.citizen_token_ttl_s if principal.role is Role.citizen else settings.auth.staff_token_ttl_s
     )
@@ -85,9 +102,28 @@ def _principal(
         if not codes:
             raise click.UsageError("a social_worker token needs --district (or --staff)")
         return Principal(subject=subject or _cli_subject(), role=role, districts=codes)
-    if role is Role.service:
-        return Principal(subject=f"service:{subject or 'cli'}", role=role)
     return Principal(subject=subject or _cli_subject(), role=role)
+
+
+def _service_principal(*, subject: str | None, scopes: tuple[str, ...], senders: tuple[str, ...]) -> Principal:
+    """A service token names what it may do: a service token with no scope could do nothing, so it is refused."""
+    if not scopes:
+        raise click.UsageError(f"a service token needs --scope, one or more of: {', '.join(s.value for s in Scope)}")
+    granted = tuple(Scope(s) for s in dict.fromkeys(scopes))
+    publishes = Scope.alerts_publish in granted
+    if publishes and not senders:
+        raise click.UsageError("--scope alerts:publish needs --sender, a CAP <sender> it may speak for (repeatable)")
+    if senders and not publishes:
+        raise click.UsageError("--sender is for --scope alerts:publish")
+    if any(not s.strip() or "," in s or any(c.isspace() for c in s) for s in senders):
+        # CAP forbids spaces and commas in <sender>; a sender with them could never match a message.
+        raise click.BadParameter("a CAP sender has no spaces or commas", param_hint="--sender")
+    return Principal(
+        subject=f"service:{subject or 'cli'}",
+        role=Role.service,
+        scopes=granted,
+        cap_senders=tuple(dict.fromkeys(senders)),
+    )
 
 
 def _cli_subject() -> str:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from api.platform.auth.tokens import Principal, Role, TokenIssuer
+from api.platform.auth.tokens import Principal, Role, Scope, TokenIssuer
 from api.platform.db.embedded import ensure_database
 from api.platform.settings import PROJECT_ROOT, Settings, rasa_model
 
@@ -50,9 +50,9 @@ async def processes(settings: Settings, *, database_url: str) -> list[tuple[str,
         "--port", str(rasa_port),
     ]  # fmt: skip
     actions_argv = [sys.executable, "-m", "rasa_sdk", "--actions", "bot.actions", "--port", str(rasa.actions_port)]
-    token = TokenIssuer(settings).issue(
-        Principal(subject="service:chatbot-actions", role=Role.service), ttl_s=ACTIONS_TOKEN_TTL_S
-    )
+    # Exactly the chatbot scope: the actions need the bot endpoints and the public ones, nothing else.
+    actions = Principal(subject="service:chatbot-actions", role=Role.service, scopes=(Scope.chatbot,))
+    token = TokenIssuer(settings).issue(actions, ttl_s=ACTIONS_TOKEN_TTL_S)
     api_url = f"http://127.0.0.1:{settings.http.port}"
     return [
         ("rasa", rasa_argv, {"ACTION_SERVER_URL": actions_url, **tracker_env(tracker_url)}),

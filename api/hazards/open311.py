@@ -3,7 +3,8 @@
 Services are the hazard categories; a service request is one report (its status is its incident's: open while
 submitted, acknowledged or in progress; closed once resolved or rejected, with the reason in status_notes).
 Reading is public. Creating needs an API key: a safecity bearer token, either a citizen's (whose reports they
-then follow in the app) or a service token (``safecity token --role service``), sent as
+then follow in the app) or a service token with the ``open311:submit`` scope
+(``safecity token --role service --scope open311:submit``), sent as
 ``Authorization: Bearer …`` or as the ``api_key`` form field. Requests are created in real time, so no tokens
 are issued; ``tokens/{id}`` answers for a request id, for clients that ask anyway. Personal fields of the spec
 (email, names, phone, device and account ids) are ignored, never stored: a request's description and address
@@ -30,7 +31,7 @@ from litestar.status_codes import HTTP_200_OK
 from api.hazards import messages, repository, service
 from api.hazards.schemas import OPEN_STATUSES, Category, HazardReportCreate
 from api.platform.auth.guards import PUBLIC
-from api.platform.auth.tokens import InvalidToken, Principal, Role
+from api.platform.auth.tokens import InvalidToken, Principal, Role, Scope
 from api.platform.db.pool import Db
 from api.platform.errors import EXCEPTION_HANDLERS, Problem
 
@@ -213,6 +214,11 @@ def _authenticate(request: Request[Any, Any, Any], form: dict[str, str]) -> Prin
         principal.role is Role.citizen and principal.citizen_id is None
     ):
         raise Open311Error("This api_key may not create requests: use a citizen or service token.", status=403)
+    if principal.role is Role.service and not principal.has_scope(Scope.open311_submit):
+        raise Open311Error(
+            f"This api_key may not create requests: a service token needs the {Scope.open311_submit.value} scope.",
+            status=403,
+        )
     return principal
 
 

@@ -46,8 +46,12 @@ async def _hazard(tracker: Tracker, district: str | None) -> str | None:
     return None
 
 
-async def _origin(tracker: Tracker) -> tuple[dict[str, float] | None, str | None, str | None]:
-    """Where to search from: a place named now, else home, else the district office; with the district."""
+# The origin "the person's home": the API searches from it without telling the bot where it is.
+HOME = "home"
+
+
+async def _origin(tracker: Tracker) -> tuple[dict[str, float] | str | None, str | None, str | None]:
+    """Where to search from: a place named now, else ``HOME``, else the district office; with the district."""
     named = next(tracker.get_latest_entity_values("place"), None)
     profile = (await call("GET", person(tracker.sender_id))).body
     district = profile.get("district") or tracker.get_slot("district")
@@ -56,13 +60,21 @@ async def _origin(tracker: Tracker) -> tuple[dict[str, float] | None, str | None
         if not found:
             return None, district, str(named)
         return {"lat": found[0]["lat"], "lon": found[0]["lon"]}, found[0]["district"], None
-    if profile.get("home"):
-        return profile["home"], district, None
+    if profile.get("has_home"):
+        return HOME, district, None
     if district:
         found = (await call("GET", "/v1/places", params={"q": district})).body
         if found:
             return {"lat": found[0]["lat"], "lon": found[0]["lon"]}, district, None
     return None, district, None
+
+
+async def _shelters(tracker: Tracker, origin: dict[str, float] | str, hazard: str) -> list[dict[str, Any]]:
+    if isinstance(origin, dict):
+        answer = await call("GET", "/v1/shelters/nearest", params={**origin, "hazard": hazard, "limit": 1})
+    else:  # HOME
+        answer = await call("GET", f"{person(tracker.sender_id)}/shelters", params={"hazard": hazard, "limit": 1})
+    return answer.body["shelters"]
 
 
 class ActionFindShelter(Action):
@@ -84,8 +96,7 @@ class ActionFindShelter(Action):
             if hazard is None:
                 dispatcher.utter_message(response="utter_ask_hazard_for_shelter")
                 return [SlotSet("offered_human", False)]
-            params = {**origin, "hazard": hazard, "limit": 1}
-            shelters = (await call("GET", "/v1/shelters/nearest", params=params)).body["shelters"]
+            shelters = await _shelters(tracker, origin, hazard)
         except ApiError as exc:
             log.warning("shelter search failed for %s: %s", tracker.sender_id, exc)
             dispatcher.utter_message(response="utter_sorry_failed")

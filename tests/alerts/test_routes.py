@@ -11,7 +11,7 @@ from defusedxml.ElementTree import fromstring
 
 from api.alerts.cap import parse_cap
 from api.alerts.cap_render import validate_cap12
-from api.platform.auth.tokens import Role
+from api.platform.auth.tokens import Role, Scope
 from tests.alerts import cap_xml
 from tests.conftest import bearer, problem, sign_in
 
@@ -107,7 +107,8 @@ async def test_only_operators_and_services_may_post(client, token_for) -> None:
     xml = cap_xml("who")
     anonymous = await post_cap(client, CAP, xml)
     worker = await post_cap(client, {**bearer(token_for(Role.social_worker, districts=("11680",))), **CAP}, xml)
-    service = await post_cap(client, {**bearer(token_for(Role.service)), **CAP}, xml)
+    publisher = token_for(Role.service, scopes=(Scope.alerts_publish,), senders=("safety@seoul.go.kr",))
+    service = await post_cap(client, {**bearer(publisher), **CAP}, xml)
     assert (anonymous.status_code, worker.status_code, service.status_code) == (401, 403, 201)
 
 

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from api.platform.auth.tokens import Scope, TokenIssuer
 from tests.conftest import JWT_SECRET, bearer
 
 
@@ -46,6 +47,19 @@ def test_a_social_worker_token_is_bound_to_its_districts(safecity, client_sync):
     assert client_sync.get("/v1/districts/11110/summary", headers=bearer(token)).status_code == 403
 
 
+def test_a_service_token_carries_the_scopes_and_senders_asked_for(safecity, settings):
+    result = safecity(
+        "token", "--role", "service", "--subject", "partner",
+        "--scope", "alerts:publish", "--scope", "open311:submit",
+        "--sender", "alerts@partner.example", "--sender", "ops@partner.example",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    principal = TokenIssuer(settings).verify(result.stdout.strip())
+    assert principal.subject == "service:partner"
+    assert principal.scopes == (Scope.alerts_publish, Scope.open311_submit)
+    assert principal.cap_senders == ("alerts@partner.example", "ops@partner.example")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -53,6 +67,13 @@ def test_a_social_worker_token_is_bound_to_its_districts(safecity, client_sync):
         (["--role", "citizen"], "needs --phone"),
         (["--role", "social_worker", "--district", "99999"], "not one of Seoul's 25"),
         (["--role", "citizen", "--phone", "12"], "not a"),
+        (["--role", "service", "--subject", "open311-partner"], "needs --scope"),
+        (["--role", "service", "--scope", "alerts:publish"], "needs --sender"),
+        (["--role", "service", "--scope", "chatbot", "--sender", "a@b"], "--sender is for --scope alerts:publish"),
+        (["--role", "service", "--scope", "alerts:publish", "--sender", "a b"], "no spaces or commas"),
+        (["--role", "service", "--scope", "everything"], "Invalid value for '--scope'"),
+        (["--role", "operator", "--scope", "chatbot"], "for service tokens only"),
+        (["--role", "citizen", "--phone", "010-1111-2222", "--sender", "a@b"], "for service tokens only"),
     ],
 )
 def test_token_refuses_what_it_cannot_mint_and_prints_no_token(safecity, args, message):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
 from twilio.request_validator import RequestValidator
 
-from api.platform.auth.tokens import Role
+from api.platform.auth.tokens import Role, Scope
 from api.platform.settings import TwilioSettings
 from tests.conftest import bearer, problem, sign_in
 
@@ -102,7 +103,7 @@ async def test_someone_not_enrolled_cannot_check_in(client, worker):
 
 
 async def test_a_home_sensor_counts_only_where_the_plan_allows(client, worker, token_for):
-    sensors = bearer(token_for(Role.service, subject="service:sensors"))
+    sensors = bearer(token_for(Role.service, subject="service:sensors", scopes=(Scope.sensors_write,)))
     allows = await enrolled(client, worker)
     refuses = await enrolled(client, worker, phone="010-2468-0000", plan={**PLAN, "accept_signals": False})
     for person, counted in ((allows, True), (refuses, False)):
@@ -114,6 +115,21 @@ async def test_a_home_sensor_counts_only_where_the_plan_allows(client, worker, t
         "/v1/care/signals", json=signal, headers=bearer(token_for(Role.citizen, subject="citizen:1"))
     )
     assert citizen.status_code == 403
+
+
+async def test_only_a_sensors_token_may_post_signs_of_life(client, worker, token_for, settings):
+    person = await enrolled(client, worker)
+    signal = {"recipient_id": person["id"], "device_id": "motion-kitchen", "kind": "motion"}
+    for scopes in ((), (Scope.open311_submit,), (Scope.chatbot, Scope.alerts_publish)):
+        other = bearer(token_for(Role.service, subject="service:other", scopes=scopes))
+        response = await client.post("/v1/care/signals", json=signal, headers=other)
+        assert response.status_code == 403
+        assert problem(response)["scope"] == "sensors:write"
+    conn = await asyncpg.connect(settings.db.url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM checkins") == 0
+    finally:
+        await conn.close()
 
 
 async def test_a_plan_is_paused_with_a_reason_and_replaced(client, worker):

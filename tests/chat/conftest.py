@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from datetime import timedelta
 
 import asyncpg
 import msgspec
 import pytest
 from twilio.request_validator import RequestValidator
 
-from api.platform.auth.tokens import Role
+from api.platform.auth.tokens import Role, Scope
 from api.platform.settings import NotifySettings, RasaSettings, Settings, TwilioSettings
 from fakes.rasa import FakeRasa, closed_port_url
 from fakes.server import BackgroundServer
@@ -62,7 +63,7 @@ def slow_rasa() -> Iterator[FakeRasa]:
 
 @pytest.fixture
 def service(token_for) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return bearer(token_for(Role.service, subject="service:actions"))
+    return bearer(token_for(Role.service, subject="service:actions", scopes=(Scope.chatbot,)))
 
 
 @pytest.fixture
@@ -103,6 +104,28 @@ async def fetch(url: str, query: str, *args: object) -> list[asyncpg.Record]:
         return await conn.fetch(query, *args)
     finally:
         await conn.close()
+
+
+@pytest.fixture
+def talking(settings: Settings):  # type: ignore[no-untyped-def]
+    """``await talking(sender, …)``: these senders said something to the bot just now.
+
+    For tests of the bot's endpoints alone; the app's chat and the SMS hand-off record it themselves
+    (test_bot_scope.py shows they do).
+    """
+
+    async def record(*senders: str, ago: timedelta = timedelta(0)) -> None:
+        conn = await asyncpg.connect(settings.db.url)
+        try:
+            await conn.executemany(
+                "INSERT INTO chat_conversations (sender, last_seen_at) VALUES ($1, now() - $2::interval) "
+                "ON CONFLICT (sender) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at",
+                [(sender, ago) for sender in senders],
+            )
+        finally:
+            await conn.close()
+
+    return record
 
 
 def pytest_configure(config: pytest.Config) -> None:

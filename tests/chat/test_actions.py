@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -11,7 +11,7 @@ from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from api.app import create_app
-from api.platform.auth.tokens import Role
+from api.platform.auth.tokens import Role, Scope
 from bot.actions.care import ActionAskForHelp, ActionCheckIn
 from bot.actions.info import ActionCurrentWarnings, ActionFindShelter, ActionHazardGuidance
 from bot.actions.reports import ActionReportHazard, ValidateHazardReportForm
@@ -25,11 +25,14 @@ STRANGER = "sms-010-7777-8888"
 
 
 @pytest.fixture
-def api(settings, token_for, monkeypatch) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The API on a real port, and the action client's environment pointing at it with a service token."""
+async def api(settings, token_for, monkeypatch, talking) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
+    """The API on a real port, and the action client's environment pointing at it with a chatbot token."""
+    await talking(SENDER, "sms-+821077778888")  # the trackers' senders, as their messages would have recorded
     with BackgroundServer(create_app(settings), lifespan="on") as server:
         monkeypatch.setenv("SAFECITY_API_URL", server.url)
-        monkeypatch.setenv("SAFECITY_SERVICE_TOKEN", token_for(Role.service, subject="service:actions"))
+        monkeypatch.setenv(
+            "SAFECITY_SERVICE_TOKEN", token_for(Role.service, subject="service:actions", scopes=(Scope.chatbot,))
+        )
         yield server.url
 
 
@@ -173,12 +176,13 @@ async def test_with_the_api_down_every_changing_action_says_so_and_nothing_is_wr
             assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0, table  # noqa: S608
 
 
-async def test_opt_out_for_a_texter_and_for_an_app_user(api, client, pool):
+async def test_opt_out_for_a_texter_and_for_an_app_user(api, client, pool, talking):
     messages, _ = await run(ActionOptOut(), tracker(STRANGER))
     assert responses(messages) == ["utter_opted_out"]
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT phone FROM sms_opt_outs") == "+821077778888"
         citizen_id = await conn.fetchval("INSERT INTO citizens (phone) VALUES ('+821055556666') RETURNING id")
+    await talking(f"citizen-{citizen_id}")
     messages, _ = await run(ActionOptOut(), tracker(f"citizen-{citizen_id}"))
     assert responses(messages) == ["utter_opt_out_app"]
 
@@ -230,7 +234,7 @@ async def load_demo_shelters(pool) -> None:  # type: ignore[no-untyped-def]
         await load_demo(conn)
 
 
-async def test_without_a_hazard_or_a_home_the_district_office_and_the_season_decide(api, pool):
+async def test_without_a_hazard_or_a_home_the_district_office_and_the_season_decide(api, pool, talking):
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -239,6 +243,7 @@ async def test_without_a_hazard_or_a_home_the_district_office_and_the_season_dec
         citizen_id = await conn.fetchval(
             "INSERT INTO citizens (phone, district) VALUES ('+821055557777', '11140') RETURNING id"
         )
+    await talking(f"citizen-{citizen_id}")
     messages, events = await run(ActionFindShelter(), tracker(f"citizen-{citizen_id}"))
     month = datetime.now(ZoneInfo("Asia/Seoul")).month
     if month in (4, 5, 10):  # spring and autumn: the bot asks which hazard

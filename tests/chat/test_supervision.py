@@ -12,7 +12,7 @@ import pytest
 
 from api.cli import chatbot
 from api.cli.supervisor import chatbot_processes
-from api.platform.auth.tokens import TokenIssuer
+from api.platform.auth.tokens import Scope, TokenIssuer
 from api.platform.settings import AuthSettings, HttpSettings, RasaSettings, Settings
 from tests.api.test_supervisor import free_port, run_env, wait_ready
 from tests.conftest import JWT_SECRET
@@ -50,6 +50,7 @@ async def test_when_on_rasa_listens_on_localhost_and_the_actions_get_a_service_t
     assert actions_env["SANIC_HOST"] == "127.0.0.1"
     principal = TokenIssuer(settings).verify(actions_env["SAFECITY_SERVICE_TOKEN"])
     assert principal.role.value == "service"
+    assert principal.scopes == (Scope.chatbot,)  # the bot endpoints, and nothing else a service may do
     conn = await asyncpg.connect(pg_server.url)
     try:
         assert await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = 'safecity_rasa_probe'") == 1

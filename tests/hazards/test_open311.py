@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from litestar import Litestar
 
-from api.platform.auth.tokens import Role
+from api.platform.auth.tokens import Role, Scope
 from api.platform.settings import Settings
 from tests.conftest import bearer
 from tests.hazards import CITY_HALL, hazards_app, make_citizen, north_of
@@ -48,7 +48,7 @@ def app(settings: Settings) -> Litestar:
 
 @pytest.fixture
 def service_key(token_for) -> str:  # type: ignore[no-untyped-def]
-    return token_for(Role.service, subject="service:open311-gateway")
+    return token_for(Role.service, subject="service:open311-gateway", scopes=(Scope.open311_submit,))
 
 
 def form(point=CITY_HALL, **fields) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -248,6 +248,19 @@ async def test_creating_needs_a_citizen_or_service_key(client, token_for, fmt):
         response = await client.post(url, data=data)
         assert response.status_code == 403, response.text
         assert errors_of(response)[0][0] == "403"
+
+
+async def test_a_service_key_without_the_open311_scope_creates_nothing(client, token_for, settings):
+    for scopes in ((), (Scope.chatbot, Scope.alerts_publish, Scope.sensors_write)):
+        key = token_for(Role.service, subject="service:other", scopes=scopes)
+        response = await client.post(f"{BASE}/requests.json", data=form(api_key=key))
+        assert response.status_code == 403, response.text
+        assert "open311:submit" in errors_of(response)[0][1]
+    conn = await asyncpg.connect(settings.db.url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM hazard_reports") == 0
+    finally:
+        await conn.close()
 
 
 @pytest.mark.parametrize(

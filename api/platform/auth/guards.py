@@ -1,7 +1,9 @@
 """Authentication and authorisation.
 
 Every route declares who may call it, with ``opt=PUBLIC`` or ``opt=allow(Role…)``. A route that
-declares nothing is refused to everyone: the default is deny.
+declares nothing is refused to everyone: the default is deny. The same holds one level down for service
+tokens: a route that admits ``Role.service`` names the one scope a service token needs for it
+(``allow(Role.service, scope=Scope.chatbot)``), and a service route that names none refuses every service token.
 
 Who a staff account is now (its role, districts, whether it is active) is the accounts domain's to say; the
 app hands that lookup in as ``app.state.staff_lookup``, so this floor imports no domain.
@@ -18,7 +20,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from api.platform.auth.tokens import InvalidToken, Principal, Role, TokenIssuer
+from api.platform.auth.tokens import InvalidToken, Principal, Role, Scope, TokenIssuer
+from api.platform.errors import Forbidden
 
 PUBLIC: dict[str, Any] = {"exclude_from_auth": True, "public": True}
 
@@ -26,14 +29,21 @@ PUBLIC: dict[str, Any] = {"exclude_from_auth": True, "public": True}
 StaffLookup = Callable[[asyncpg.Connection, Principal], Awaitable[Principal | None]]
 
 
-def allow(*roles: Role, district_param: str | None = None, idempotent: bool = False) -> dict[str, Any]:
+def allow(
+    *roles: Role, scope: Scope | None = None, district_param: str | None = None, idempotent: bool = False
+) -> dict[str, Any]:
     """Route options: these roles may call it.
 
+    ``scope`` is what a service token must hold to pass; the other roles are not asked for one.
     ``district_param`` names a path parameter: only staff who serve that district pass. ``idempotent`` runs
     the route under ``Idempotency-Key`` in one transaction that is rolled back whole on any non-2xx, so it
     suits routes whose failures leave nothing behind (not, for instance, one that counts failed attempts).
     """
+    if scope is not None and Role.service not in roles:
+        raise ValueError("a scope restricts service tokens; this route admits none")
     opt: dict[str, Any] = {"roles": frozenset(roles)}
+    if scope is not None:
+        opt["scope"] = scope
     if district_param:
         opt["district_param"] = district_param
     if idempotent:
@@ -47,6 +57,17 @@ def signed_in_citizen(connection: ASGIConnection) -> int:
     if citizen_id is None:
         raise NotAuthorizedException("This token names no citizen account; sign in by phone.")
     return citizen_id
+
+
+def check_scope(principal: Principal, scope: Scope | None) -> None:
+    """A service principal passes only with the scope named; a route (or a step) that names none refuses it."""
+    if scope is None:
+        raise Forbidden("This route names no scope, so no service token may call it.", code="scope_missing")
+    if not principal.has_scope(scope):
+        held = " ".join(principal.scopes) or "none"
+        raise Forbidden(
+            f"This needs the {scope.value} scope; this token's scopes: {held}.", code="scope_missing", scope=scope
+        )
 
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -92,6 +113,8 @@ def authorize(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
         raise PermissionDeniedException("This route declares no roles, so nobody may call it.")
     if principal.role not in roles:
         raise PermissionDeniedException(f"A {principal.role.value} account may not do this.")
+    if principal.role is Role.service:
+        check_scope(principal, opt.get("scope"))
     param = opt.get("district_param")
     if param is not None:
         district = str(connection.path_params[param])

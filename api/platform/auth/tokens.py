@@ -1,4 +1,4 @@
-"""Bearer JWTs: who the caller is, their role, and for social workers their districts."""
+"""Bearer JWTs: who the caller is, their role, for social workers their districts, for services their scopes."""
 
 from __future__ import annotations
 
@@ -21,13 +21,35 @@ class Role(StrEnum):
     service = "service"
 
 
+class Scope(StrEnum):
+    """What a service token may do; a service token holds one or more, and nothing else."""
+
+    alerts_publish = "alerts:publish"  # POST CAP alerts, as one of the token's senders
+    open311_submit = "open311:submit"  # create Open311 service requests
+    chatbot = "chatbot"  # the bot endpoints, for a sender in a live conversation
+    sensors_write = "sensors:write"  # home sensors' signs of life
+
+
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    """The authenticated caller, as the token describes them."""
+    """The authenticated caller, as the token describes them.
+
+    ``scopes`` and ``cap_senders`` belong to service principals only: the other roles are what their role
+    says, and a scope on them would be a second, conflicting answer to what they may do.
+    """
 
     subject: str
     role: Role
     districts: tuple[str, ...] = ()
     phone: str | None = None
+    scopes: tuple[Scope, ...] = ()
+    # The CAP <sender> values an alerts:publish token may speak for.
+    cap_senders: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.role is not Role.service and (self.scopes or self.cap_senders):
+            raise ValueError(f"scopes are for service tokens; a {self.role.value} token has none")
+        if self.cap_senders and Scope.alerts_publish not in self.scopes:
+            raise ValueError(f"CAP senders come with the {Scope.alerts_publish.value} scope")
 
     @property
     def citizen_id(self) -> int | None:
@@ -40,6 +62,9 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     def _id_of(self, kind: str) -> int | None:
         prefix, _, ident = self.subject.partition(":")
         return int(ident) if prefix == kind and ident.isdigit() else None
+
+    def has_scope(self, scope: Scope) -> bool:
+        return scope in self.scopes
 
     def serves(self, district: str) -> bool:
         """Operators serve the whole city; social workers their own districts; nobody else any."""
@@ -75,6 +100,10 @@ class TokenIssuer:
             claims["districts"] = list(principal.districts)
         if principal.phone:
             claims["phone"] = principal.phone
+        if principal.scopes:
+            claims["scope"] = " ".join(s.value for s in principal.scopes)  # space-separated, as OAuth 2.0's
+        if principal.cap_senders:
+            claims["senders"] = list(principal.cap_senders)
         return jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
 
     def verify(self, token: str) -> Principal:
@@ -92,8 +121,25 @@ class TokenIssuer:
                 role=Role(claims["role"]),
                 districts=tuple(claims.get("districts", ())),
                 phone=claims.get("phone"),
+                scopes=_scopes(claims.get("scope", "")),
+                cap_senders=_strings(claims.get("senders", [])),
             )
         except jwt.ExpiredSignatureError as exc:
             raise InvalidToken("the token has expired; sign in again") from exc
         except (jwt.InvalidTokenError, ValueError, KeyError, TypeError) as exc:
             raise InvalidToken("the token is not valid") from exc
+
+
+def _scopes(claim: object) -> tuple[Scope, ...]:
+    """The scopes a token names; one this version does not know grants nothing rather than voiding the token."""
+    if not isinstance(claim, str):
+        raise TypeError("scope is a space-separated string")
+    known = {s.value for s in Scope}
+    return tuple(Scope(name) for name in dict.fromkeys(claim.split()) if name in known)
+
+
+def _strings(claim: object) -> tuple[str, ...]:
+    # A bare string would otherwise become a tuple of its characters, each a "sender".
+    if not isinstance(claim, list) or not all(isinstance(v, str) for v in claim):
+        raise TypeError("senders is a list of strings")
+    return tuple(claim)
