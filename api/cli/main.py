@@ -15,6 +15,7 @@ import click
 
 from api.cli.accounts import staff, token
 from api.cli.common import database_url, load_settings, with_url
+from api.cli.console import staff_unlock
 from api.cli.evacuation import import_shelters, load_demo
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -30,6 +31,7 @@ def main() -> None:
 
 
 main.add_command(token)
+staff.add_command(staff_unlock)
 main.add_command(staff)
 main.add_command(import_shelters)
 main.add_command(load_demo)

@@ -24,9 +24,13 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "signin.password": ("비밀번호", "Password"),
     "signin.submit": ("로그인", "Sign in"),
     "signin.bad": ("이메일 또는 비밀번호가 올바르지 않습니다.", "The email or password is not right."),
-    "signin.locked": (
-        "로그인 실패가 너무 많아 계정이 잠겼습니다. {minutes}분 뒤에 다시 시도하세요.",
-        "Too many failed sign-ins: this account is locked. Try again in {minutes} minutes.",
+    "signin.slowed_s": (
+        "이 주소에서 로그인 실패가 많아 기다려야 합니다. {seconds}초 뒤에 다시 시도하세요.",
+        "Too many failed sign-ins from this address: try again in {seconds} seconds.",
+    ),
+    "signin.slowed_m": (
+        "이 주소에서 로그인 실패가 많아 기다려야 합니다. {minutes}분 뒤에 다시 시도하세요.",
+        "Too many failed sign-ins from this address: try again in {minutes} minutes.",
     ),
     "signin.expired": ("다시 로그인해 주세요.", "Please sign in again."),
     "signin.signed_out": ("로그아웃되었습니다.", "You are signed out."),
@@ -138,6 +142,41 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "The form's security token did not match. Reload the page and try again.",
     ),
     "error.back": ("대기열로 돌아가기", "Back to the queue"),
+    "security.title": ("내 계정 보안 알림", "Security notices for your account"),
+    "security.banner": (
+        "내 계정 보안 알림 {count}건을 확인하세요.",
+        "Please read {count} security notices for your account.",
+    ),
+    "security.slowed_new": (
+        "로그인한 적 없는 주소(참조 {label})에서 내 계정 비밀번호가 {failures}번 틀렸습니다. "
+        "그 주소는 이제 시도할 때마다 기다려야 합니다.",
+        "Your password was typed wrong {failures} times from an address you never signed in from (ref {label}); "
+        "it must now wait before each try.",
+    ),
+    "security.slowed_known": (
+        "로그인한 적 있는 주소(참조 {label})에서 내 계정 비밀번호가 {failures}번 틀렸습니다.",
+        "Your password was typed wrong {failures} times from an address you signed in from before (ref {label}).",
+    ),
+    "security.unlocked": (
+        "운영자 {actor}님이 내 계정의 로그인 대기를 해제했습니다.",
+        "An operator, {actor}, lifted a sign-in wait on your account.",
+    ),
+    "security.advice": ("본인이 아니라면 운영자에게 알리세요.", "If this was not you, tell an operator."),
+    "security.none": ("새 보안 알림이 없습니다.", "No new security notices."),
+    "security.seen": ("확인했습니다", "I have read these"),
+    "ops.sign_in": ("로그인 대기 중인 주소", "Sign-in sources made to wait"),
+    "ops.sign_in_source": ("주소 (참조)", "Source (ref)"),
+    "ops.sign_in_email": ("계정", "Account"),
+    "ops.sign_in_failures": ("실패 (이 계정 / 주소 전체)", "Failures (this account / all from the source)"),
+    "ops.sign_in_last": ("마지막 실패", "Last failure"),
+    "ops.sign_in_retry": ("다음 시도 가능", "May try again"),
+    "ops.sign_in_now": ("지금", "now"),
+    "ops.sign_in_no_account": ("없는 계정", "no such account"),
+    "ops.sign_in_none": ("기다리는 주소가 없습니다.", "No source is waiting."),
+    "ops.unlock": ("해제", "Unlock"),
+    "ops.unlock_source": ("이 주소의 모든 계정 해제", "Unlock this source for every account"),
+    "ops.unlock_account": ("계정 해제 (모든 주소)", "Unlock an account (every source)"),
+    "ops.unlocked": ("로그인 대기를 해제했습니다.", "The wait is lifted."),
     "ops.title": ("운영 현황", "Operations"),
     "ops.delivery": ("발송 현황 (최근 24시간)", "Delivery health (last 24 hours)"),
     "ops.channel": ("채널", "Channel"),

@@ -1,12 +1,12 @@
-"""SQL the console needs beyond the care and cases services: sessions, lock-out, calls, history, search.
+"""SQL the console needs beyond the care and cases services: sessions, calls, history, search.
 
 The console's read model: it shows a case with everything around it, so its reads join across owners, and
 that is all they do. It reads care's care_recipients, checkin_plans, care_steps and cases; care.safety's
 safety_checks; the alerts' alerts (a warning's headline and times); notifications' notices and outbox (the
-care messages and their fate); accounts' staff and staff_accounts (sign-in, names). It writes only its own
-tables, console_sessions, console_sign_in_failures and case_calls; a change to anything else (a person's
-details, guardians, birth date or plan, a case, an audit row) goes through its owner: care.service,
-care.cases.service, care.audit.
+care messages and their fate); accounts' staff and staff_accounts (sign-in, names). It writes only the
+console's own tables, console_sessions and case_calls (sign-in and its lock-out have theirs, in
+signin_repository.py); a change to anything else (a person's details, guardians, birth date or plan, a case,
+an audit row) goes through its owner: care.service, care.cases.service, care.audit.
 """
 
 from __future__ import annotations
@@ -16,33 +16,7 @@ from datetime import date, datetime, timedelta
 
 import asyncpg
 
-# Sessions and sign-in
-
-
-async def lock_email(conn: asyncpg.Connection, email: str) -> None:
-    """Serialise sign-in attempts for one email until the transaction ends, so the lock-out count is exact."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('console-sign-in:' || $1, 0))", email)
-
-
-async def recent_failures(conn: asyncpg.Connection, *, email: str, since: datetime) -> list[datetime]:
-    """Times of this email's failed sign-ins since ``since``, newest first."""
-    rows = await conn.fetch(
-        "SELECT at FROM console_sign_in_failures WHERE email = $1 AND at > $2 ORDER BY at DESC", email, since
-    )
-    return [r["at"] for r in rows]
-
-
-async def record_failure(conn: asyncpg.Connection, *, email: str, now: datetime) -> None:
-    await conn.execute("INSERT INTO console_sign_in_failures (email, at) VALUES ($1, $2)", email, now)
-
-
-async def clear_failures(conn: asyncpg.Connection, *, email: str, before: datetime) -> None:
-    """Forget this email's failures (a right password), and everyone's too old to count."""
-    await conn.execute("DELETE FROM console_sign_in_failures WHERE email = $1 OR at < $2", email, before)
-
-
-async def staff_credentials(conn: asyncpg.Connection, email: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT id, password_hash, active FROM staff WHERE email = $1", email)
+# Sessions (signing in is in signin_repository)
 
 
 async def insert_session(
@@ -79,14 +53,16 @@ async def purge_sessions(conn: asyncpg.Connection, *, now: datetime, idle: timed
 async def touch_session(
     conn: asyncpg.Connection, *, token_hash: bytes, now: datetime, idle: timedelta
 ) -> asyncpg.Record | None:
-    """The live session of an active account, its idle clock restarted; None when expired, idle or deactivated."""
+    """The live session of an active account, idle clock restarted, unread notices counted; or None."""
     return await conn.fetchrow(
         """
         UPDATE console_sessions s SET last_seen_at = $2
         FROM staff_accounts a
         WHERE s.token_hash = $1 AND a.id = s.staff_id AND a.active
           AND s.expires_at > $2 AND s.last_seen_at > $2 - $3::interval
-        RETURNING s.staff_id, s.csrf_token, a.name, a.email, a.role, a.districts
+        RETURNING s.staff_id, s.csrf_token, a.name, a.email, a.role, a.districts,
+                  (SELECT count(*) FROM console_security_notices n
+                    WHERE n.staff_id = s.staff_id AND n.seen_at IS NULL) AS unseen_notices
         """,
         token_hash,
         now,

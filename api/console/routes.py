@@ -1,4 +1,4 @@
-"""The social workers' console: sign-in, the live case queue, a case and what to do with it, operators' health.
+"""The social workers' console: sign-in, the live case queue, a case and what to do with it; the router.
 
 Every route here is public to the bearer-token guard and checks the console session itself (``session``), so
 the JSON API's auth is untouched; every POST takes ``form``, which refuses a missing or wrong CSRF token.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, Router, get, post
 from litestar.di import Provide
@@ -18,8 +19,11 @@ from litestar.static_files import create_static_files_router
 from api.console import service
 from api.console.forms import CALL_RESULTS, CALLEES, Form, read_call, read_note, read_resolve
 from api.console.i18n import translator
+from api.console.lockout import SlowDown
+from api.console.operators import OperatorsController
 from api.console.pages import EXCEPTION_HANDLERS, STATIC, page, safe_next
 from api.console.people import PeopleController
+from api.console.security import SecurityController, slow_down_notice
 from api.console.sessions import (
     CSRF_FIELD,
     LANGUAGE_COOKIE,
@@ -37,14 +41,13 @@ from api.console.sessions import (
     same,
     settings_of,
 )
-from api.console.signin import LockedOut, SignInRefused, sign_in, sign_out
+from api.console.signin import SignInRefused, sign_in, sign_out
 from api.platform.auth.guards import PUBLIC
 from api.platform.db.pool import Db
-from api.platform.errors import Conflict, Forbidden
+from api.platform.errors import Conflict
 from api.platform.types import Id
 from care.cases import service as cases
 from care.cases.schemas import CaseState, Outcome, Priority
-from notifications.schemas import DeliveryState
 
 NextParam = Annotated[str | None, QueryParameter(name="next")]
 StateParam = Annotated[str | None, QueryParameter(name="state")]
@@ -102,19 +105,25 @@ class SignInController(Controller):
                 db,
                 email=email,
                 password=str(form.get("password") or ""),
+                # The peer, or the client a trusted proxy named (uvicorn's FORWARDED_ALLOW_IPS), never a header.
+                address=request.client.host if request.client else "unknown",
                 settings=settings_of(request),
                 now=_now(),
                 user_agent=request.headers.get("user-agent"),
             )
-        except LockedOut as exc:
-            t = translator(language(request))
-            return self._form(
-                request, next_=target, notice=t("signin.locked", minutes=exc.minutes), email=email, status=429
-            )
+        except SlowDown as exc:
+            notice = slow_down_notice(translator(language(request)), exc.retry_after_s)
+            response = self._form(request, next_=target, notice=notice, email=email, status=429)
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+            return response
         except SignInRefused:
             return self._form(request, next_=target, notice="signin.bad", email=email, status=401)
+        # Unread notices about this account come first: someone may be trying its password.
+        goal = safe_next(target)
+        if created.notices:
+            goal = "/console/security?next=" + quote(goal, safe="/")
         return Redirect(
-            safe_next(target),
+            goal,
             status_code=303,
             cookies=[cookie(request, SESSION_COOKIE, created.token), cleared(request, SIGN_IN_CSRF_COOKIE)],
         )
@@ -283,25 +292,6 @@ def _back(case_id: int) -> Redirect:
     return Redirect(f"/console/cases/{case_id}", status_code=303)
 
 
-class OperatorsController(Controller):
-    path = "/operators"
-
-    @get("/", name="console.operators")
-    async def health(self, request: Request, db: Db, session: Session) -> Template:
-        """Operators' page: one section per concern: delivery health, then the warnings in force."""
-        if not session.is_operator:
-            raise Forbidden("Only operators see this page.", code="operators_only")
-        summary = await service.delivery_health(db, now=_now())
-        channels = sorted({c.channel for c in summary.by_channel})
-        counts = {(c.channel, c.state): c.count for c in summary.by_channel}
-        states = [s.value for s in DeliveryState]
-        delivery = {"summary": summary, "channels": channels, "counts": counts, "states": states}
-        in_force = await service.alerts_in_force(db, now=_now())
-        # Each section is a template and its data.
-        sections = [("_ops_delivery.html", delivery), ("_ops_alerts.html", {"alerts": in_force})]
-        return page(request, session, "operators.html", sections=sections)
-
-
 def console_router() -> Router:
     """Everything under /console: pages, their static files, their own sign-in and error pages."""
     static = create_static_files_router(path="/static", directories=[STATIC], name="console.static", opt=PUBLIC)
@@ -313,6 +303,7 @@ def console_router() -> Router:
             CaseController,
             PeopleController,
             OperatorsController,
+            SecurityController,
             static,
         ],
         opt=PUBLIC,

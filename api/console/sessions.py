@@ -44,6 +44,7 @@ class ConsoleSession(msgspec.Struct, frozen=True, kw_only=True):
     email: str
     csrf_token: str
     token_hash: bytes
+    unseen_notices: int = 0  # about wrong passwords tried for this account, or an operator's unlock
 
     @property
     def is_operator(self) -> bool:
@@ -102,7 +103,12 @@ async def load_session(conn: asyncpg.Connection, *, token: str | None, settings:
         raise SignInRequired
     principal = Principal(subject=f"staff:{row['staff_id']}", role=Role(row["role"]), districts=tuple(row["districts"]))
     return ConsoleSession(
-        principal=principal, name=row["name"], email=row["email"], csrf_token=row["csrf_token"], token_hash=hashed
+        principal=principal,
+        name=row["name"],
+        email=row["email"],
+        csrf_token=row["csrf_token"],
+        token_hash=hashed,
+        unseen_notices=row["unseen_notices"],
     )
 
 

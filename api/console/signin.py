@@ -1,9 +1,8 @@
-"""Signing in to the console: the password checked with argon2, lock-out after repeated failures, sessions."""
+"""Signing in to the console: the password checked with argon2, waits for failing sources (lockout), sessions."""
 
 from __future__ import annotations
 
 import asyncio
-import math
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -12,7 +11,9 @@ import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from api.console import repository
+from api.console import lockout, repository
+from api.console import signin_repository as signins
+from api.console.lockout import KNOWN_FOR
 from api.console.sessions import new_token, token_hash
 from api.platform.settings import ConsoleSettings
 
@@ -23,17 +24,10 @@ class SignInRefused(Exception):
     """Wrong email or password, or no password, or a deactivated account: the same answer for each."""
 
 
-class LockedOut(Exception):
-    """Too many failures lately: refused, even with the right password, until ``minutes`` have passed."""
-
-    def __init__(self, minutes: int) -> None:
-        super().__init__(f"locked out for {minutes} more minutes")
-        self.minutes = minutes
-
-
 class NewSession(msgspec.Struct, frozen=True, kw_only=True):
     token: str
     staff_id: int
+    notices: int  # security notices the staff member has not read yet
 
 
 @cache
@@ -54,44 +48,66 @@ async def sign_in(
     *,
     email: str,
     password: str,
+    address: str,
     settings: ConsoleSettings,
     now: datetime,
     user_agent: str | None,
 ) -> NewSession:
-    """A new session for the staff member with this email and password; ``LockedOut`` or ``SignInRefused``."""
+    """A new session for this email and password from this client address; ``SlowDown`` or ``SignInRefused``."""
     email = email.strip().lower()[:254]
-    window = timedelta(seconds=settings.lockout_window_s)
+    since = now - timedelta(seconds=settings.lockout_window_s)
     async with conn.transaction():
-        await repository.lock_email(conn, email)
-        failures = await repository.recent_failures(conn, email=email, since=now - window)
-        if len(failures) >= settings.lockout_attempts:
-            # Attempts while locked are not counted: they would keep the account locked for ever.
-            unlocks_at = failures[settings.lockout_attempts - 1] + window
-            raise LockedOut(max(1, math.ceil((unlocks_at - now).total_seconds() / 60)))
-        account = await repository.staff_credentials(conn, email)
-        password_hash = account["password_hash"] if account is not None else None
-        ok = await asyncio.to_thread(_verify, password_hash, password)
-        session: NewSession | None = None
+        await signins.lock_email(conn, email)
+        source = await signins.source_of(conn, address)
+        account = await signins.staff_credentials(conn, email)
+        known = account is not None and await signins.is_known_source(
+            conn, staff_id=account["id"], source=source, since=now - KNOWN_FOR
+        )
+        if not known:
+            # Unchecked and uncounted while it waits: an attacker's tries cost them time, never the owner.
+            await lockout.check(conn, email=email, source=source, settings=settings, now=now)
+        ok = await asyncio.to_thread(_verify, account["password_hash"] if account else None, password)
         if not ok or account is None or not account["active"]:
-            await repository.record_failure(conn, email=email, now=now)
+            failures = await signins.record_failure(conn, email=email, source=source, now=now, since=since)
+            if account is not None and failures == settings.lockout_attempts:
+                await signins.insert_notice(
+                    conn,
+                    staff_id=account["id"],
+                    kind="source_slowed",
+                    source=source,
+                    known_source=known,
+                    failures=failures,
+                    now=now,
+                )
+            session = None
         else:
-            await repository.clear_failures(conn, email=email, before=now - window)
-            await repository.purge_sessions(conn, now=now, idle=timedelta(seconds=settings.idle_timeout_s))
-            token = new_token()
-            await repository.insert_session(
-                conn,
-                token_hash=token_hash(token),
-                staff_id=account["id"],
-                csrf_token=new_token(),
-                now=now,
-                expires_at=now + timedelta(seconds=settings.session_ttl_s),
-                user_agent=(user_agent or "")[:300] or None,
+            await signins.clear_failures(conn, email=email, source=source, before=since)
+            await signins.remember_source(
+                conn, staff_id=account["id"], source=source, now=now, forget_before=now - KNOWN_FOR
             )
-            session = NewSession(token=token, staff_id=account["id"])
-    # The failure is recorded (committed) first, so that it counts towards the lockout.
+            session = await _open_session(conn, account["id"], settings=settings, now=now, user_agent=user_agent)
+    # The failure is recorded (committed) first, so that it counts.
     if session is None:
         raise SignInRefused
     return session
+
+
+async def _open_session(
+    conn: asyncpg.Connection, staff_id: int, *, settings: ConsoleSettings, now: datetime, user_agent: str | None
+) -> NewSession:
+    await repository.purge_sessions(conn, now=now, idle=timedelta(seconds=settings.idle_timeout_s))
+    token = new_token()
+    await repository.insert_session(
+        conn,
+        token_hash=token_hash(token),
+        staff_id=staff_id,
+        csrf_token=new_token(),
+        now=now,
+        expires_at=now + timedelta(seconds=settings.session_ttl_s),
+        user_agent=(user_agent or "")[:300] or None,
+    )
+    unread = len(await signins.unseen_notices(conn, staff_id))
+    return NewSession(token=token, staff_id=staff_id, notices=unread)
 
 
 async def sign_out(conn: asyncpg.Connection, *, hashed_token: bytes) -> None:

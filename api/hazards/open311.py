@@ -7,9 +7,13 @@ then follow in the app) or a service token with the ``open311:submit`` scope
 (``safecity token --role service --scope open311:submit``), sent as
 ``Authorization: Bearer …`` or as the ``api_key`` form field. Requests are created in real time, so no tokens
 are issued; ``tokens/{id}`` answers for a request id, for clients that ask anyway. Personal fields of the spec
-(email, names, phone, device and account ids) are ignored, never stored: a request's description and address
-are public here, as on FixMyStreet, but who sent it never is. ``lat`` and ``long`` are required, since
-safecity groups reports by place and does not geocode ``address_string``.
+(email, names, phone, device and account ids) are ignored, never stored. ``lat`` and ``long`` are required,
+since safecity groups reports by place and does not geocode ``address_string``.
+
+Only public reports are service requests here (api.hazards.public): every request filed through this
+interface, and app reports whose reporter chose so; any other id is 404, as if it did not exist. Their
+descriptions and status notes are shown without phone numbers or e-mail addresses; an app report shows on
+the ~50 m grid and without its address; who sent a request is never shown.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_200_OK
 
-from api.hazards import messages, repository, service
+from api.hazards import messages, public, repository, service
 from api.hazards.schemas import OPEN_STATUSES, Category, HazardReportCreate
 from api.platform.auth.guards import PUBLIC
 from api.platform.auth.tokens import InvalidToken, Principal, Role, Scope
@@ -38,7 +42,7 @@ from api.platform.errors import EXCEPTION_HANDLERS, Problem
 log = structlog.get_logger(__name__)
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-CHANGESET = "2026-11-24T00:00:00+09:00"  # when this endpoint's behaviour last changed
+CHANGESET = "2026-12-02T00:00:00+09:00"  # when this endpoint's behaviour last changed
 SEOUL = ZoneInfo("Asia/Seoul")
 MAX_REQUESTS = 1000
 MAX_SPAN = timedelta(days=90)
@@ -137,23 +141,24 @@ def _service(code: str, lang: str) -> dict[str, Any]:
 
 
 def _request(row: Any, lang: str) -> dict[str, Any]:
+    lat, lon = public.point(row["lat"], row["lon"], source=row["source"])
     return {
         "service_request_id": row["id"],
         "status": "closed" if row["status"] in _CLOSED else "open",
-        "status_notes": row["status_reason"],
+        "status_notes": public.text(row["status_reason"]),
         "service_name": messages.category_name(row["category"], lang),
         "service_code": row["category"],
-        "description": row["description"] or None,
+        "description": public.text(row["description"]) or None,
         "agency_responsible": "Seoul Metropolitan Government" if lang == "en" else "서울특별시",
         "service_notice": None,
         "requested_datetime": _w3(row["reported_at"]),
         "updated_datetime": _w3(row["updated_at"]),
         "expected_datetime": None,
-        "address": row["address"],
+        "address": public.address(row["address"], source=row["source"]),
         "address_id": None,
         "zipcode": None,
-        "lat": row["lat"],
-        "long": row["lon"],
+        "lat": lat,
+        "long": lon,
         "media_url": None,
     }
 

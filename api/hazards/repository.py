@@ -72,6 +72,7 @@ async def insert_report(
     citizen_id: int | None,
     submitted_by: str,
     source: str,
+    is_public: bool,
     category: str,
     description: str,
     lat: float,
@@ -84,8 +85,8 @@ async def insert_report(
     return await conn.fetchval(
         """
         INSERT INTO hazard_reports (incident_id, citizen_id, submitted_by, source, category, description,
-                                    lat, lon, address, media_url, observed_at, reported_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                    lat, lon, address, media_url, observed_at, reported_at, is_public)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
         RETURNING id
         """,
         incident_id,
@@ -100,6 +101,7 @@ async def insert_report(
         media_url,
         observed_at,
         now,
+        is_public,
     )
 
 
@@ -329,15 +331,29 @@ async def feed(
     before_id: int | None,
     limit: int,
 ) -> list[asyncpg.Record]:
-    """Incidents in the box (min lon, min lat, max lon, max lat), newest first."""
+    """Incidents in the box (min lon, min lat, max lon, max lat) with a public report, newest first.
+
+    Counts and times are of the public reports only, so the map tells nothing of private ones; the status
+    is the incident's (operators' work, which its reporters are told of).
+    """
     return await conn.fetch(
         """
-        SELECT * FROM hazard_incidents
-        WHERE point(lon, lat) <@ box(point($1, $2), point($3, $4))
-          AND status <> 'merged' AND status = ANY($5::text[])
-          AND ($6::text[] IS NULL OR category = ANY($6::text[]))
-          AND ($7::bigint IS NULL OR id < $7)
-        ORDER BY id DESC
+        SELECT i.id, i.category, i.status, i.status_reason, i.lat, i.lon,
+               p.report_count, p.first_reported_at, p.last_reported_at,
+               greatest(i.status_changed_at, p.last_reported_at) AS updated_at
+        FROM hazard_incidents i
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS report_count, min(r.reported_at) AS first_reported_at,
+                   max(r.reported_at) AS last_reported_at
+            FROM hazard_reports r
+            WHERE r.incident_id = i.id AND r.is_public
+        ) p
+        WHERE point(i.lon, i.lat) <@ box(point($1, $2), point($3, $4))
+          AND i.status <> 'merged' AND i.status = ANY($5::text[])
+          AND ($6::text[] IS NULL OR i.category = ANY($6::text[]))
+          AND ($7::bigint IS NULL OR i.id < $7)
+          AND p.report_count > 0
+        ORDER BY i.id DESC
         LIMIT $8
         """,
         *bbox,
@@ -358,18 +374,24 @@ async def open311_requests(
     end: datetime | None,
     limit: int,
 ) -> list[asyncpg.Record]:
-    """Reports as Open311 service requests; ``ids`` overrides every other filter, as the spec says."""
+    """Public reports as Open311 service requests; ``ids`` overrides every other filter, as the spec says.
+
+    A request is updated when it is filed and when its incident's status changes, not when someone else's
+    report joins the incident (which would tell of private reports).
+    """
     return await conn.fetch(
         """
-        SELECT id, category, description, lat, lon, address, reported_at, status, status_reason,
-               greatest(reported_at, incident_updated_at) AS updated_at
-        FROM hazard_report_details
-        WHERE CASE WHEN $1::bigint[] IS NOT NULL THEN id = ANY($1::bigint[])
-                   ELSE ($2::text[] IS NULL OR category = ANY($2::text[]))
-                        AND ($3::text[] IS NULL OR status = ANY($3::text[]))
-                        AND reported_at >= $4 AND reported_at <= $5
+        SELECT r.id, r.source, r.category, r.description, r.lat, r.lon, r.address, r.reported_at,
+               i.status, i.status_reason, greatest(r.reported_at, i.status_changed_at) AS updated_at
+        FROM hazard_reports r
+        JOIN hazard_incidents i ON i.id = r.incident_id
+        WHERE r.is_public
+          AND CASE WHEN $1::bigint[] IS NOT NULL THEN r.id = ANY($1::bigint[])
+                   ELSE ($2::text[] IS NULL OR r.category = ANY($2::text[]))
+                        AND ($3::text[] IS NULL OR i.status = ANY($3::text[]))
+                        AND r.reported_at >= $4 AND r.reported_at <= $5
               END
-        ORDER BY reported_at DESC, id DESC
+        ORDER BY r.reported_at DESC, r.id DESC
         LIMIT $6
         """,
         list(ids) if ids is not None else None,

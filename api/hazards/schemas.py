@@ -47,6 +47,13 @@ Description = Annotated[str, Meta(max_length=4000, description="What is there; a
 Address = Annotated[str, Meta(min_length=1, max_length=300, description="A street address or landmark")]
 Reason = Annotated[str, Meta(min_length=1, max_length=1000)]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
+PublicChoice = Annotated[
+    bool,
+    Meta(
+        description="Show this report on the public map and Open311: its description without phone numbers or "
+        "e-mail addresses, and its place to about 50 m, never who sent it. Private (false) unless chosen."
+    ),
+]
 
 
 def check_in_seoul(lat: float, lon: float) -> None:
@@ -104,6 +111,7 @@ class HazardReportCreate(Input, kw_only=True):
     location: Location
     description: Description = ""
     observed_at: AwareDatetime | None = None
+    public: PublicChoice = False
 
     def __post_init__(self) -> None:
         self.description = self.description.strip()
@@ -145,6 +153,7 @@ class HazardReportRead(Output, frozen=True, kw_only=True):
     observed_at: datetime
     reported_at: datetime
     source: str
+    public: bool
     photos: list[PhotoRead]
     incident: IncidentSummary
 
@@ -216,7 +225,7 @@ class PointGeometry(Output, frozen=True, kw_only=True):
 
 
 class IncidentProperties(Output, frozen=True, kw_only=True):
-    """What the public sees of an incident: no reporter, no free text a reporter wrote."""
+    """What the public sees of an incident: counted and dated from its public reports; no reporter, no free text."""
 
     category: Category
     status: Status

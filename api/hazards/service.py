@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 import asyncpg
 import msgspec
 
-from api.hazards import repository
+from api.hazards import public, repository
 from api.hazards.schemas import (
     Category,
     HazardReportCreate,
@@ -109,6 +109,7 @@ async def report(
             citizen_id=reporter.citizen_id,
             submitted_by=reporter.subject,
             source=reporter.source,
+            is_public=public.is_public(source=reporter.source, chosen=data.public),
             category=data.category.value,
             description=data.description,
             lat=lat,
@@ -217,7 +218,7 @@ async def feed(
     before_id: int | None,
     limit: int,
 ) -> IncidentFeed:
-    """Incidents for the public map: where, what and how far along; nothing about who reported them."""
+    """Incidents with a public report, for the public map: where (on the grid), what, how far along; no one's text."""
     box = parse_bbox(bbox)
     categories = parse_choices(category, Category, "category")
     statuses = parse_choices(status, Status, "status") or [s for s in Status if s is not Status.merged]
@@ -229,22 +230,24 @@ async def feed(
         before_id=before_id,
         limit=limit,
     )
-    features = [
-        IncidentFeature(
+    features = []
+    for r in rows:
+        # The incident's point is where its first report was, which may be a private one: always on the grid.
+        lat, lon = public.coarse(r["lat"], r["lon"])
+        feature = IncidentFeature(
             id=r["id"],
-            geometry=PointGeometry(coordinates=(r["lon"], r["lat"])),
+            geometry=PointGeometry(coordinates=(lon, lat)),
             properties=IncidentProperties(
                 category=Category(r["category"]),
                 status=Status(r["status"]),
-                status_notes=r["status_reason"],
+                status_notes=public.text(r["status_reason"]),
                 report_count=r["report_count"],
                 first_reported_at=r["first_reported_at"],
                 last_reported_at=r["last_reported_at"],
                 updated_at=r["updated_at"],
             ),
         )
-        for r in rows
-    ]
+        features.append(feature)
     return IncidentFeed(features=features, next_before_id=features[-1].id if len(features) == limit else None)
 
 
@@ -271,6 +274,7 @@ def _report_read(row: asyncpg.Record) -> HazardReportRead:
         observed_at=row["observed_at"],
         reported_at=row["reported_at"],
         source=row["source"],
+        public=row["is_public"],
         photos=photos,
         incident=IncidentSummary(
             id=row["incident_id"],

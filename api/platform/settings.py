@@ -195,8 +195,13 @@ class ConsoleSettings(_Group, frozen=True):
 
     session_ttl_s: int = 12 * 3600  # a shift; then sign in again, however busy the session
     idle_timeout_s: int = 3600  # an open queue page polls, so only a closed or abandoned console goes idle
+    # Wrong passwords from one address for one account before each further try waits 2, 4, 8 … seconds.
     lockout_attempts: int = 5
-    lockout_window_s: int = 900
+    # How long a wrong password counts; a day, so that the waits add up instead of starting over.
+    lockout_window_s: int = 24 * 3600
+    lockout_max_wait_s: int = 3600
+    # Wrong passwords from one address for any accounts before that address waits for every account.
+    lockout_source_attempts: int = 20
     poll_s: int = 10
 
     ENV: ClassVar[dict[str, str]] = {
@@ -204,6 +209,8 @@ class ConsoleSettings(_Group, frozen=True):
         "idle_timeout_s": "CONSOLE_IDLE_TIMEOUT",
         "lockout_attempts": "CONSOLE_LOCKOUT_ATTEMPTS",
         "lockout_window_s": "CONSOLE_LOCKOUT_WINDOW",
+        "lockout_max_wait_s": "CONSOLE_LOCKOUT_MAX_WAIT",
+        "lockout_source_attempts": "CONSOLE_LOCKOUT_SOURCE_ATTEMPTS",
         "poll_s": "CONSOLE_POLL",
     }
 

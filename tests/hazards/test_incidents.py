@@ -156,8 +156,8 @@ async def test_only_operators_work_incidents(client, citizen, token_for):
 
 async def test_merging_moves_the_reports_and_closes_the_source(client, db, citizen, operator):
     kim, lee = await citizen("+821022220008"), await citizen("+821022220009")
-    a = await reported(client, kim)
-    b = await reported(client, lee, north_of(CITY_HALL, 300))
+    a = await reported(client, kim, public=True)
+    b = await reported(client, lee, north_of(CITY_HALL, 300), public=True)
     source, target = a["incident"]["id"], b["incident"]["id"]
     response = await client.post(f"{ADMIN}/{source}/merge", json={"into": target}, headers=operator)
     assert response.status_code == 200, response.text
@@ -170,8 +170,9 @@ async def test_merging_moves_the_reports_and_closes_the_source(client, db, citiz
     assert (await client.get(f"/v1/hazard-reports/{a['id']}", headers=kim)).json()["incident"]["id"] == target
     await set_status(client, operator, target, "acknowledged")
     assert len(await outbox(db, "hazards.acknowledged")) == 2
-    # The public map no longer shows the merged one.
-    assert source not in [f["id"] for f in (await client.get("/v1/incidents")).json()["features"]]
+    # The public map no longer shows the merged one, but the one it went into.
+    shown = [f["id"] for f in (await client.get("/v1/incidents")).json()["features"]]
+    assert source not in shown and target in shown
 
     again = await client.post(f"{ADMIN}/{source}/merge", json={"into": target}, headers=operator)
     assert again.status_code == 409
