@@ -71,6 +71,7 @@ def api(host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
     from api.platform.logging import configure_logging
+    from api.platform.server import uvicorn_options
 
     settings = load_settings()
     configure_logging(settings.log, process="api")
@@ -86,6 +87,7 @@ def api(host: str | None, port: int | None, workers: int | None) -> None:
             access_log=False,
             proxy_headers=True,
             server_header=False,
+            **uvicorn_options(settings.http),
         )
 
 

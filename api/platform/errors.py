@@ -177,9 +177,30 @@ def _http_handler(request: Request, exc: HTTPException) -> Response[bytes]:
     status = exc.status_code
     if status >= 500:
         return _internal_handler(request, exc)
+    if status == 413:
+        return _too_large(request, exc)
     title = _TITLES.get(status, "Error")
     detail = exc.detail if exc.detail and exc.detail != title else _DETAILS.get(status, title)
     return problem_response(request, status=status, title=title, detail=detail, headers=exc.headers)
+
+
+def _too_large(request: Request, exc: HTTPException) -> Response[bytes]:
+    # Raised before the body is read (its Content-Length) or as soon as a streamed body passes the limit.
+    try:
+        limit = request.route_handler.resolve_request_max_body_size()
+    except AttributeError:  # no route matched
+        limit = None
+    detail = f"The request body is larger than the {limit:,} bytes this address takes." if limit else exc.detail
+    return problem_response(
+        request,
+        status=413,
+        title=_TITLES[413],
+        detail=detail,
+        # The rest of the body is not worth receiving: the connection ends with this answer.
+        headers={**(exc.headers or {}), "Connection": "close"},
+        code="body_too_large",
+        max_bytes=limit,
+    )
 
 
 def _internal_handler(request: Request, exc: Exception) -> Response[bytes]:
@@ -198,6 +219,7 @@ _TITLES = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     409: "Conflict",
     413: "Content Too Large",
     415: "Unsupported Media Type",
