@@ -48,12 +48,15 @@ class DatabaseSettings(_Group, frozen=True):
     pool_min: int = 0
     pool_max: int = 10
     command_timeout: float = 30.0
+    # To open a connection, or to wait for a free one in the pool; past it the API answers 503 with Retry-After.
+    connect_timeout: float = 10.0
 
     ENV: ClassVar[dict[str, str]] = {
         "url": "DATABASE_URL",
         "pool_min": "DB_POOL_MIN",
         "pool_max": "DB_POOL_MAX",
         "command_timeout": "DB_COMMAND_TIMEOUT",
+        "connect_timeout": "DB_CONNECT_TIMEOUT",
     }
 
 
