@@ -36,7 +36,7 @@ from api.platform.auth.tokens import TokenIssuer
 from api.platform.db.migrations import discover
 from api.platform.db.pool import create_pool, provide_connection
 from api.platform.errors import EXCEPTION_HANDLERS
-from api.platform.http import with_body_deadline
+from api.platform.http import SafecityRequest, security_headers, with_body_deadline
 from api.platform.idempotency.middleware import IdempotencyMiddleware
 from api.platform.logging import configure_logging, with_request_id
 from api.platform.settings import Settings
@@ -116,6 +116,8 @@ def create_app(settings: Settings) -> SafecityApp:
         exception_handlers=EXCEPTION_HANDLERS,
         # JSON routes take a few KB; those that take more (photos, CAP, the console's forms) say so themselves.
         request_max_body_size=settings.http.max_body_bytes,
+        request_class=SafecityRequest,
+        before_send=[security_headers],
         template_config=template_config(),
         openapi_config=OpenAPIConfig(
             title="safecity",
