@@ -83,7 +83,7 @@ class CheckinController(Controller):
     async def signal(self, request: Request[Principal, Any, Any], db: Db, data: JSONBody[SignalIn]) -> CheckinRead:
         """A home sensor saw life (motion, a door, power use); it counts as a check-in where the plan allows."""
         now = _now()
-        at = min(data.at, now) if data.at else now  # a sensor's clock may run ahead; the future cannot count
+        at = service.signal_time(data.at, now=now)
         return await service.check_in(
             db,
             notifier=request.app.state.notifier,
