@@ -12,7 +12,7 @@ import msgspec
 
 from api.accounts import service
 from api.accounts.schemas import StaffCreate
-from api.cli.common import database_url, load_settings
+from api.cli.common import database_url, load_settings, secret_warning
 from api.platform.auth.tokens import Principal, Role, TokenIssuer
 from api.platform.districts import check_district
 from api.platform.errors import Problem
@@ -54,6 +54,9 @@ def token(
 ) -> None:
     """Mint a bearer token and print it alone on stdout."""
     settings = load_settings()
+    warning = secret_warning(settings)
+    if warning:
+        click.echo(warning, err=True)
     principal = _principal(Role(role), phone=phone, districts=districts, staff_email=staff_email, subject=subject)
     lifetime = ttl or (
         settings.auth.citizen_token_ttl_s if principal.role is Role.citizen else settings.auth.staff_token_ttl_s
