@@ -199,8 +199,10 @@ def _too_large(request: Request, exc: HTTPException) -> Response[bytes]:
         status=413,
         title=_TITLES[413],
         detail=detail,
-        # The rest of the body is not worth receiving: the connection ends with this answer.
-        headers={**(exc.headers or {}), "Connection": "close"},
+        # No "Connection: close": closing with the rest of the body unread resets the connection, and the
+        # client never reads this answer. uvicorn throws the rest away as it comes, keeping none of it, and
+        # the next request's header deadline ends a client that goes on sending.
+        headers=exc.headers,
         code="body_too_large",
         max_bytes=limit,
     )
