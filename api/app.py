@@ -36,6 +36,7 @@ from api.platform.auth.tokens import TokenIssuer
 from api.platform.db.migrations import discover
 from api.platform.db.pool import create_pool, provide_connection
 from api.platform.errors import EXCEPTION_HANDLERS
+from api.platform.http import SafecityRequest, security_headers, with_body_deadline
 from api.platform.idempotency.middleware import IdempotencyMiddleware
 from api.platform.logging import configure_logging, with_request_id
 from api.platform.settings import Settings
@@ -49,11 +50,16 @@ log = structlog.get_logger(__name__)
 
 
 class SafecityApp(Litestar):
-    """Litestar with request ids and request logs around everything, the router's own 404s and 405s included."""
+    """Litestar with request ids and request logs around everything, the router's own 404s and 405s included.
+
+    Each request's body also has a deadline (``HTTP_BODY_TIMEOUT``), so a trickling client cannot hold it.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
         if scope["type"] == "http":
-            await with_request_id(super().__call__, cast(HTTPScope, scope), receive, send)
+            http = cast(HTTPScope, scope)
+            receive = with_body_deadline(receive, self.state.settings.http.body_timeout_s)
+            await with_request_id(super().__call__, http, receive, send)
         else:
             await super().__call__(scope, receive, send)
 
@@ -108,6 +114,10 @@ def create_app(settings: Settings) -> SafecityApp:
         guards=[authorize],
         middleware=[BearerAuthMiddleware, IdempotencyMiddleware],
         exception_handlers=EXCEPTION_HANDLERS,
+        # JSON routes take a few KB; those that take more (photos, CAP, the console's forms) say so themselves.
+        request_max_body_size=settings.http.max_body_bytes,
+        request_class=SafecityRequest,
+        before_send=[security_headers],
         template_config=template_config(),
         openapi_config=OpenAPIConfig(
             title="safecity",

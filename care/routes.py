@@ -63,9 +63,9 @@ class CheckinController(Controller):
     path = "/v1/care"
     tags = ["care"]
 
-    @post("/checkins", opt=allow(Role.citizen), status_code=HTTP_201_CREATED)
+    @post("/checkins", opt=allow(Role.citizen, idempotent=True), status_code=HTTP_201_CREATED)
     async def check_in(self, request: Request[Principal, Any, Any], db: Db) -> CheckinRead:
-        """I am well: the signed-in person checks in from the app."""
+        """I am well: the signed-in person checks in from the app; a retry with the same Idempotency-Key is one."""
         recipient_id = await service.recipient_for_citizen(db, citizen_id=signed_in_citizen(request))
         notifier = request.app.state.notifier
         return await service.check_in(
@@ -83,7 +83,7 @@ class CheckinController(Controller):
     async def signal(self, request: Request[Principal, Any, Any], db: Db, data: JSONBody[SignalIn]) -> CheckinRead:
         """A home sensor saw life (motion, a door, power use); it counts as a check-in where the plan allows."""
         now = _now()
-        at = min(data.at, now) if data.at else now  # a sensor's clock may run ahead; the future cannot count
+        at = service.signal_time(data.at, now=now)
         return await service.check_in(
             db,
             notifier=request.app.state.notifier,

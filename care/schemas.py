@@ -175,7 +175,8 @@ class SignalIn(Input, kw_only=True):
     recipient_id: Annotated[int, Meta(ge=1)]
     device_id: Annotated[str, Meta(min_length=1, max_length=100)]
     kind: SignalKind
-    at: datetime | None = None
+    # With its offset: a time without one names no instant. Absent, the signal is taken as now.
+    at: Annotated[datetime, Meta(tz=True)] | None = None
 
 
 class CheckinRead(Output, frozen=True):

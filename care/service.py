@@ -109,6 +109,29 @@ async def resume(conn: asyncpg.Connection, *, recipient_id: int, principal: Prin
     return _read(row)
 
 
+# A sensor's report of life counts only when it is recent: a replayed or misdated one (``at: 0`` is 1970)
+# must not silence a ladder. A clock a little ahead is taken as now.
+SIGNAL_MAX_AGE = timedelta(days=1)
+SIGNAL_MAX_AHEAD = timedelta(minutes=5)
+
+
+def signal_time(at: datetime | None, *, now: datetime) -> datetime:
+    """When a sensor saw life: its own time if within the last day (or a few minutes ahead), else refused."""
+    if at is None:
+        return now
+    if not now - SIGNAL_MAX_AGE <= at <= now + SIGNAL_MAX_AHEAD:
+        earliest, latest = (now - SIGNAL_MAX_AGE).isoformat(), (now + SIGNAL_MAX_AHEAD).isoformat()
+        raise Unprocessable(
+            f"`at` must be between {earliest} and {latest} (the last 24 hours, or up to 5 minutes ahead of the "
+            f"server's clock); {at.isoformat()} is outside.",
+            code="signal_time_out_of_range",
+            field="at",
+            earliest=earliest,
+            latest=latest,
+        )
+    return min(at, now)
+
+
 async def check_in(
     conn: asyncpg.Connection,
     *,

@@ -16,6 +16,8 @@ from api.platform.db.pool import Db
 class AuthController(Controller):
     path = "/v1/auth"
     tags = ["auth"]
+    # A phone number and a code: anyone may call these, so they take no more than that needs.
+    request_max_body_size = 2048
 
     @post("/otp", opt=PUBLIC, status_code=HTTP_202_ACCEPTED)
     async def request_code(self, request: Request, db: Db, data: JSONBody[OtpRequest]) -> OtpSent:

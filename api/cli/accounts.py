@@ -12,7 +12,7 @@ import msgspec
 
 from api.accounts import service
 from api.accounts.schemas import StaffCreate
-from api.cli.common import database_url, load_settings
+from api.cli.common import database_url, load_settings, secret_warning
 from api.platform.auth.tokens import Principal, Role, Scope, TokenIssuer
 from api.platform.districts import check_district
 from api.platform.errors import Problem
@@ -66,6 +66,9 @@ def token(
 ) -> None:
     """Mint a bearer token and print it alone on stdout."""
     settings = load_settings()
+    warning = secret_warning(settings)
+    if warning:
+        click.echo(warning, err=True)
     if Role(role) is Role.service and not staff_email:
         principal = _service_principal(subject=subject, scopes=scopes, senders=senders)
     else:

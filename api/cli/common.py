@@ -37,3 +37,23 @@ def database_url(settings: Settings) -> Iterator[str]:
 def with_url(settings: Settings, url: str) -> Settings:
     """The same settings, pointed at ``url``."""
     return msgspec.structs.replace(settings, db=msgspec.structs.replace(settings.db, url=url))
+
+
+def secret_warning(settings: Settings) -> str | None:
+    """What to tell someone minting a token without ``JWT_SECRET``: an API that has it will refuse the token.
+
+    Call it before anything reads the secret, which generates ``var/jwt_secret`` when it is missing.
+    """
+    if settings.auth.jwt_secret:
+        return None
+    path = settings.var_dir / "jwt_secret"
+    if path.exists():
+        return (
+            f"warning: JWT_SECRET is unset, so this token is signed with {path}; "
+            "an API that has JWT_SECRET set will refuse it."
+        )
+    return (
+        f"WARNING: JWT_SECRET is unset and {path} did not exist, so a NEW signing secret was generated there. "
+        "This token works only for an API on this machine that also runs without JWT_SECRET; "
+        "to mint one for a deployed API, set JWT_SECRET to the API's value."
+    )

@@ -73,9 +73,13 @@ def api(host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
     from api.platform.logging import configure_logging
+    from api.platform.server import uvicorn_options
 
     settings = load_settings()
     configure_logging(settings.log, process="api")
+    # uvicorn stops gracefully on SIGTERM and then raises it again, to end as the signal says: with the default
+    # handler that would kill the process before ``database_url`` lets go of the embedded PostgreSQL.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with database_url(settings) as url:
         os.environ["DATABASE_URL"] = url
         uvicorn.run(
@@ -88,7 +92,12 @@ def api(host: str | None, port: int | None, workers: int | None) -> None:
             access_log=False,
             proxy_headers=True,
             server_header=False,
+            **uvicorn_options(settings.http),
         )
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _stopped_while_starting(signum: int, frame: object) -> None:

@@ -310,4 +310,6 @@ def console_router() -> Router:
         dependencies={"session": Provide(provide_session), "form": Provide(provide_form)},
         exception_handlers=EXCEPTION_HANDLERS,
         include_in_schema=False,
+        # Its forms carry notes of up to 4,000 characters, 36 KB of Korean once percent-encoded.
+        request_max_body_size=64 * 1024,
     )

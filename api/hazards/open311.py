@@ -359,7 +359,8 @@ class Open311Controller(Controller):
             raise Open311Error(f"token {token} was not found.", status=404)
         return _render(_format(request), "service_requests", [{"service_request_id": rows[0]["id"], "token": token}])
 
-    @post(["/requests.json", "/requests.xml"], opt=PUBLIC, status_code=HTTP_200_OK)
+    # A form of a few fields, but a 4,000-character Korean description is 36 KB once percent-encoded.
+    @post(["/requests.json", "/requests.xml"], opt=PUBLIC, status_code=HTTP_200_OK, request_max_body_size=64 * 1024)
     async def create_request(
         self, request: Request[Any, Any, Any], db: Db, lang: FromQuery[str | None] = None
     ) -> Response[bytes]:

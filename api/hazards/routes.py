@@ -114,7 +114,8 @@ class HazardReportController(Controller):
             citizen_id=request.user.citizen_id,
             operator=request.user.role is Role.operator,
         )
-        return Response(content, media_type=content_type, headers={"Cache-Control": "private, max-age=86400"})
+        # Served with nosniff and no-store (api.platform.http), as every signed-in answer is.
+        return Response(content, media_type=content_type)
 
 
 class IncidentFeedController(Controller):

@@ -14,6 +14,7 @@ goes first (and the report opens a new incident) or after (and includes this rep
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import datetime, timedelta
 
@@ -166,7 +167,8 @@ async def add_photo(
 ) -> HazardReportRead:
     """Attach a photo to the citizen's report; the same photo sent again is kept once."""
     try:
-        photo = check_photo(data)
+        # Opening the image is CPU work of tens of milliseconds: off the event loop.
+        photo = await asyncio.to_thread(check_photo, data)
     except PhotoRejected as exc:
         raise Problem(f"The upload was refused: {exc}.", code="photo_rejected") from None
     async with conn.transaction():

@@ -1,20 +1,28 @@
 """Where hazard photos are kept: a small interface, a local-disk implementation, and the checks on what comes in.
 
-The type of an upload is decided by its first bytes, never by the name or Content-Type the client sent.
+The type of an upload is decided by its first bytes, never by the name or Content-Type the client sent, and
+the bytes must then open as an image of that type (Pillow): a file that only begins like a PNG is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
+import io
 import os
 import re
 import secrets
+import warnings
 from pathlib import Path
 from typing import Any, Protocol
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_PHOTOS_PER_REPORT = 5
+# Phones take 12 to 50 megapixels. Beyond, a few KB can unpack to gigabytes (a decompression bomb) in whatever
+# decodes it: the operators' browsers, the app.
+MAX_PHOTO_PIXELS = 50_000_000
+_PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/heic": "HEIF"}
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/heic": "heic"}
 # HEIC's ISO-BMFF brands (an iPhone writes major brand ``heic``, or ``mif1`` with ``heic`` among the compatible).
@@ -66,7 +74,48 @@ def check_photo(data: bytes) -> CheckedPhoto:
     content_type = sniff(data)
     if content_type is None:
         raise PhotoRejected("the file is not a JPEG, PNG, WebP or HEIC image")
+    _check_image(data, content_type)
     return CheckedPhoto(data, content_type)
+
+
+@functools.cache
+def _image_module() -> Any:
+    # Imported when the first photo comes, and HEIC's opener registered with Pillow then, not at import time.
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    return Image
+
+
+def _check_image(data: bytes, content_type: str) -> None:
+    """The bytes open as an image of that type, of at most ``MAX_PHOTO_PIXELS``, whose structure is whole."""
+    image_module = _image_module()
+    kind = content_type.removeprefix("image/").upper()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", image_module.DecompressionBombWarning)  # we refuse by our own count
+            with image_module.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[content_type]]) as image:
+                width, height = image.size
+                if width * height > MAX_PHOTO_PIXELS:
+                    raise PhotoRejected(
+                        f"the image is {width:,} × {height:,} pixels, more than the "
+                        f"{MAX_PHOTO_PIXELS // 1_000_000} megapixels taken"
+                    )
+                if content_type == "image/jpeg":
+                    # A JPEG's structure is only known by decoding; at an eighth of its size that is cheap.
+                    image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+                    image.load()
+                else:
+                    image.verify()  # chunk checksums and structure, without unpacking the pixels
+    except image_module.DecompressionBombError:  # so large that Pillow itself refuses to open it
+        raise PhotoRejected(
+            f"the image has far more than the {MAX_PHOTO_PIXELS // 1_000_000} megapixels taken"
+        ) from None
+    except PhotoRejected:
+        raise
+    except Exception:  # Pillow reports a broken file with whichever error its parser met first
+        raise PhotoRejected(f"the file begins like a {kind} image but is not one") from None
 
 
 class PhotoStorage(Protocol):
@@ -94,13 +143,25 @@ class LocalPhotoStorage:
     async def get(self, key: str) -> bytes:
         return await asyncio.to_thread(self._path(key).read_bytes)
 
-    @staticmethod
-    def _write(path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def _write(self, path: Path, data: bytes) -> None:
+        # Photos are people's own: readable by the service's user (and its group, for backups) only.
+        _make_dirs(path.parent, mode=0o750)
         # Written aside and renamed, so a reader never sees half a photo.
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
-        tmp.write_bytes(data)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, path)
+
+
+def _make_dirs(directory: Path, *, mode: int) -> None:
+    # Path.mkdir(parents=True) gives the directories above the last one the default mode, not ``mode``.
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for each in reversed(missing):
+        each.mkdir(mode=mode, exist_ok=True)
 
 
 def photo_storage(state: Any) -> PhotoStorage:

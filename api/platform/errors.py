@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import TracebackType
 from typing import Any
 
 import asyncpg
@@ -13,6 +14,8 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# How long a client waits before retrying when the database is away: about what a restart or a failover takes.
+DATABASE_RETRY_AFTER_S = 10
 
 log = structlog.get_logger(__name__)
 
@@ -177,9 +180,68 @@ def _http_handler(request: Request, exc: HTTPException) -> Response[bytes]:
     status = exc.status_code
     if status >= 500:
         return _internal_handler(request, exc)
+    if status == 413:
+        return _too_large(request, exc)
     title = _TITLES.get(status, "Error")
     detail = exc.detail if exc.detail and exc.detail != title else _DETAILS.get(status, title)
     return problem_response(request, status=status, title=title, detail=detail, headers=exc.headers)
+
+
+def _too_large(request: Request, exc: HTTPException) -> Response[bytes]:
+    # Raised before the body is read (its Content-Length) or as soon as a streamed body passes the limit.
+    try:
+        limit = request.route_handler.resolve_request_max_body_size()
+    except AttributeError:  # no route matched
+        limit = None
+    detail = f"The request body is larger than the {limit:,} bytes this address takes." if limit else exc.detail
+    return problem_response(
+        request,
+        status=413,
+        title=_TITLES[413],
+        detail=detail,
+        # No "Connection: close": closing with the rest of the body unread resets the connection, and the
+        # client never reads this answer. uvicorn throws the rest away as it comes, keeping none of it, and
+        # the next request's header deadline ends a client that goes on sending.
+        headers=exc.headers,
+        code="body_too_large",
+        max_bytes=limit,
+    )
+
+
+def _database_unavailable(request: Request, exc: Exception) -> Response[bytes]:
+    log.warning("database unavailable", error=f"{type(exc).__name__}: {exc}", path=request.url.path)
+    return problem_response(
+        request,
+        status=503,
+        title=_TITLES[503],
+        detail="The database cannot be reached just now; nothing was changed. Try again shortly.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        code="database_unavailable",
+    )
+
+
+def _interface_handler(request: Request, exc: asyncpg.InterfaceError) -> Response[bytes]:
+    # "connection is closed": the request's connection died under it. Other interface errors are our bugs.
+    if "closed" in str(exc):
+        return _database_unavailable(request, exc)
+    return _internal_handler(request, exc)
+
+
+def _os_handler(request: Request, exc: OSError) -> Response[bytes]:
+    # asyncpg reports a server it cannot reach (refused, unreachable, a timeout connecting or waiting for a
+    # pooled connection) as the plain OSError or TimeoutError of the socket. Only those raised inside asyncpg
+    # are the database's absence; any other OSError (a file, a disk) is ours, and a 500.
+    if _raised_in_asyncpg(exc.__traceback__):
+        return _database_unavailable(request, exc)
+    return _internal_handler(request, exc)
+
+
+def _raised_in_asyncpg(tb: TracebackType | None) -> bool:
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith("asyncpg."):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _internal_handler(request: Request, exc: Exception) -> Response[bytes]:
@@ -198,6 +260,7 @@ _TITLES = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     409: "Conflict",
     413: "Content Too Large",
     415: "Unsupported Media Type",
@@ -219,6 +282,14 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationException: _validation_handler,
     asyncpg.DataError: _data_handler,
     asyncpg.IntegrityConstraintViolationError: _integrity_handler,
+    # The server went away (class 08), is starting or shutting down (57P01-03), or has no connection slot left.
+    asyncpg.PostgresConnectionError: _database_unavailable,
+    asyncpg.CannotConnectNowError: _database_unavailable,
+    asyncpg.AdminShutdownError: _database_unavailable,
+    asyncpg.CrashShutdownError: _database_unavailable,
+    asyncpg.TooManyConnectionsError: _database_unavailable,
+    asyncpg.InterfaceError: _interface_handler,
+    OSError: _os_handler,  # TimeoutError and ConnectionRefusedError among them
     HTTPException: _http_handler,
     Exception: _internal_handler,
 }

@@ -48,21 +48,54 @@ class DatabaseSettings(_Group, frozen=True):
     pool_min: int = 0
     pool_max: int = 10
     command_timeout: float = 30.0
+    # To open a connection, or to wait for a free one in the pool; past it the API answers 503 with Retry-After.
+    connect_timeout: float = 10.0
 
     ENV: ClassVar[dict[str, str]] = {
         "url": "DATABASE_URL",
         "pool_min": "DB_POOL_MIN",
         "pool_max": "DB_POOL_MAX",
         "command_timeout": "DB_COMMAND_TIMEOUT",
+        "connect_timeout": "DB_CONNECT_TIMEOUT",
     }
 
 
 class HttpSettings(_Group, frozen=True):
+    """The HTTP server: where it listens, and the limits that keep a client from holding memory or connections."""
+
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # Routes that take more (photo upload, CAP, the console's forms) say so themselves.
+    max_body_bytes: int = 32 * 1024
+    max_header_bytes: int = 16 * 1024
+    header_timeout_s: float = 10.0  # from the connection (or the last response) to the end of the headers
+    body_timeout_s: float = 60.0  # from the end of the headers to the end of the body
+    keep_alive_s: int = 5  # an idle connection between requests
+    limit_concurrency: int = 1000  # connections and requests at once, per process; beyond, 503 (0: no limit)
 
-    ENV: ClassVar[dict[str, str]] = {"host": "HOST", "port": "PORT", "workers": "WEB_CONCURRENCY"}
+    ENV: ClassVar[dict[str, str]] = {
+        "host": "HOST",
+        "port": "PORT",
+        "workers": "WEB_CONCURRENCY",
+        "max_body_bytes": "HTTP_MAX_BODY",
+        "max_header_bytes": "HTTP_MAX_HEADER_BYTES",
+        "header_timeout_s": "HTTP_HEADER_TIMEOUT",
+        "body_timeout_s": "HTTP_BODY_TIMEOUT",
+        "keep_alive_s": "HTTP_KEEP_ALIVE_TIMEOUT",
+        "limit_concurrency": "HTTP_LIMIT_CONCURRENCY",
+    }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Self:
+        http = super().from_env(environ)
+        if min(http.max_body_bytes, http.max_header_bytes, http.keep_alive_s) < 1:
+            raise SettingsError("HTTP_MAX_BODY, HTTP_MAX_HEADER_BYTES and HTTP_KEEP_ALIVE_TIMEOUT must be at least 1")
+        if not (http.header_timeout_s > 0 and http.body_timeout_s > 0):
+            raise SettingsError("HTTP_HEADER_TIMEOUT and HTTP_BODY_TIMEOUT must be positive numbers of seconds")
+        if http.limit_concurrency < 0:
+            raise SettingsError("HTTP_LIMIT_CONCURRENCY must be 0 (no limit) or more")
+        return http
 
 
 class AuthSettings(_Group, frozen=True):

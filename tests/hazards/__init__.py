@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import asyncpg
+import pillow_heif
 from litestar import Litestar
+from PIL import Image
 
 from api.app import ROUTES, create_app
 from api.hazards.open311 import Open311Controller
@@ -18,11 +21,19 @@ CONTROLLERS = (HazardReportController, IncidentFeedController, IncidentAdminCont
 # City Hall, Seoul.
 CITY_HALL = (37.5663, 126.9779)
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00" + b"\x00" * 32
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 \x18\x00\x00\x00" + b"\x00" * 32
-# An iPhone's HEIC: major brand mif1, with heic among the compatible brands.
-HEIC = b"\x00\x00\x00\x1cftypmif1\x00\x00\x00\x00mif1heicmiaf" + b"\x00" * 32
+
+def image(kind: str, size: tuple[int, int] = (8, 6)) -> bytes:
+    """A real, small image of this Pillow format (JPEG, PNG, WEBP, HEIF), as a phone would upload one."""
+    pillow_heif.register_heif_opener()
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 40, 40)).save(out, kind)
+    return out.getvalue()
+
+
+JPEG = image("JPEG")
+PNG = image("PNG")
+WEBP = image("WEBP")
+HEIC = image("HEIF")
 
 
 def hazards_app(settings: Settings) -> Litestar:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import re
 import warnings
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import psutil
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +47,30 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         """Release our handle; the server stops when no other process of ours holds one."""
         if self._server is not None:
+            self._forget_dead_holders()
             self._server.cleanup()
             self._server = None
+
+    def _forget_dead_holders(self) -> None:
+        """Drop the processes that died holding a handle (killed, say) from the server's list of holders.
+
+        The server stops only when the last holder in ``.handle_pids.json`` lets go, so one dead holder left
+        in the list would keep it running for ever.
+        """
+        holders = self._server.global_process_id_list  # the wheel's DiskList of holders' process ids
+        with type(self._server)._lock:  # the lock under which the wheel itself reads and writes that list
+            pids = json.loads(holders.path.read_text() or "[]") if holders.path.exists() else []
+            alive = [pid for pid in pids if pid == os.getpid() or _alive(pid)]
+            if alive != pids:
+                log.info("forgetting dead holders of embedded postgres", extra={"pids": sorted(set(pids) - set(alive))})
+                holders.put(alive)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def with_database(url: str, database: str) -> str:

@@ -41,6 +41,7 @@ async def create_pool(settings: DatabaseSettings) -> asyncpg.Pool:
         min_size=settings.pool_min,
         max_size=settings.pool_max,
         command_timeout=settings.command_timeout,
+        timeout=settings.connect_timeout,
         init=_init_connection,
     )
 
@@ -51,5 +52,5 @@ async def provide_connection(state: State, scope: Scope) -> AsyncGenerator[async
     if held is not None:
         yield held
         return
-    async with state.pool.acquire() as conn:
+    async with state.pool.acquire(timeout=state.settings.db.connect_timeout) as conn:
         yield conn
