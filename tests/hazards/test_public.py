@@ -16,7 +16,7 @@ from litestar import Litestar
 
 from api.hazards import service
 from api.hazards.schemas import HazardReportCreate
-from api.platform.auth.tokens import Role
+from api.platform.auth.tokens import Role, Scope
 from api.platform.redact import EMAIL_MARK, PHONE_MARK
 from api.platform.settings import Settings
 from tests.conftest import bearer, problem
@@ -123,7 +123,7 @@ async def test_a_public_app_report_shows_without_contacts_on_the_grid_and_withou
 
 
 async def test_an_open311_request_is_public_where_it_was_put_with_its_address_but_no_contacts(client, token_for):
-    key = token_for(Role.service, subject="service:open311-gateway")
+    key = token_for(Role.service, subject="service:open311-gateway", scopes=(Scope.open311_submit,))
     form = {
         "api_key": key,
         "service_code": "sinkhole",
