@@ -4,7 +4,8 @@ Starts ``safecity api`` (one process) on a fresh database and reads its resident
 
 (1) 40 concurrent 9.9 MB bodies to ``POST /v1/auth/otp`` (a valid JSON object with one huge string), each
     announced by Content-Length, and again 40 sent chunked (no Content-Length, so only a streamed limit stops
-    them); RSS after each wave, once the server has answered.
+    them); then 40 concurrent 9.9 MB photos (a real JPEG, padded) from one signed-in citizen to the one route
+    that takes 10 MB. RSS after each wave, once the server has answered.
 (2) 2,000 connections that never finish a request: a third connect and say nothing, a third trickle a request
     header one byte a second, a third send one ``GET /health`` and then keep the connection idle. It counts how
     many of them the server still holds (has not closed) after ``--wait`` seconds, past the header and
@@ -26,6 +27,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import io
 import json
 import os
 import platform
@@ -35,12 +37,19 @@ import sys
 import time
 from typing import Any
 
+import asyncpg
+import httpx
+from PIL import Image
+
+from api.accounts.service import ensure_citizen
+from api.platform.auth.tokens import Principal, Role, TokenIssuer
 from api.platform.db.embedded import EmbeddedPostgres
-from api.platform.settings import PROJECT_ROOT
+from api.platform.settings import PROJECT_ROOT, Settings
 from bench.api import free_port, wait_ready
 from bench.common import SECRET, fresh_database
 
 DATABASE = "safecity_bench_hardening"
+PHONE = "+821099990014"
 CHUNK = 64 * 1024
 
 
@@ -83,12 +92,17 @@ async def _status(reader: asyncio.StreamReader) -> str:
     return parts[1].decode() if len(parts) > 1 else "closed"
 
 
-async def send_body(port: int, size: int, *, chunked: bool) -> str:
-    """One big POST to the sign-in route; the status it got ('closed' when the server hung up without one)."""
+def sign_in_body(size: int) -> bytes:
+    return b'{"phone": "' + b"0" * (size - 13) + b'"}'
+
+
+async def send_body(port: int, body: bytes, *, chunked: bool, path: bytes = b"/v1/auth/otp", head: bytes = b"") -> str:
+    """One big POST; the status it got ('no answer' when the server hung up without one)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    size = len(body)
     framing = b"transfer-encoding: chunked" if chunked else b"content-length: %d" % size
-    writer.write(b"POST /v1/auth/otp HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\n%s\r\n\r\n" % framing)
-    body = b'{"phone": "' + b"0" * (size - 13) + b'"}'
+    head = head or b"content-type: application/json\r\n"
+    writer.write(b"POST %s HTTP/1.1\r\nhost: bench\r\n%s%s\r\n\r\n" % (path, head, framing))
     answered = asyncio.ensure_future(_status(reader))
     try:
         for start in range(0, size, CHUNK):
@@ -107,9 +121,38 @@ async def send_body(port: int, size: int, *, chunked: bool) -> str:
     return status
 
 
-async def body_wave(port: int, *, count: int, size: int, chunked: bool) -> dict[str, int]:
-    statuses = await asyncio.gather(*(send_body(port, size, chunked=chunked) for _ in range(count)))
+async def body_wave(port: int, *, count: int, body: bytes, chunked: bool, **request: Any) -> dict[str, int]:
+    statuses = await asyncio.gather(*(send_body(port, body, chunked=chunked, **request) for _ in range(count)))
     return dict(collections.Counter(statuses))
+
+
+def photo_upload(size: int) -> tuple[bytes, bytes]:
+    """A multipart upload of a real JPEG padded to ``size`` bytes, and its head (type and boundary)."""
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 120, 200)).save(out, "JPEG")
+    photo = out.getvalue() + b"\x00" * (size - len(out.getvalue()))
+    body = (
+        b'--bench\r\ncontent-disposition: form-data; name="photo"; filename="a.jpg"\r\n'
+        b"content-type: image/jpeg\r\n\r\n%s\r\n--bench--\r\n" % photo
+    )
+    return body, b"content-type: multipart/form-data; boundary=bench\r\n"
+
+
+async def citizen_with_a_report(url: str, port: int) -> tuple[str, int]:
+    """A signed-in citizen's bearer token and a report of theirs, to attach photos to."""
+    conn = await asyncpg.connect(url)
+    try:
+        citizen_id = await ensure_citizen(conn, phone=PHONE)
+    finally:
+        await conn.close()
+    token = TokenIssuer(Settings.from_env({"JWT_SECRET": SECRET})).issue(
+        Principal(subject=f"citizen:{citizen_id}", role=Role.citizen, phone=PHONE), ttl_s=3600
+    )
+    report = {"category": "sinkhole", "description": "bench", "location": {"lat": 37.5663, "lon": 126.9779}}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        response = await client.post("/v1/hazard-reports", json=report, headers={"authorization": f"Bearer {token}"})
+        response.raise_for_status()
+    return token, response.json()["id"]
 
 
 class Held:
@@ -167,16 +210,32 @@ async def connection_flood(port: int, pid: int, *, count: int, wait_s: float) ->
     return result
 
 
-def attack(port: int, pid: int, args: argparse.Namespace) -> dict[str, Any]:
+def attack(port: int, pid: int, args: argparse.Namespace, *, photos_to: tuple[str, int] | None) -> dict[str, Any]:
     size = int(args.body_mb * 1_000_000)
     idle = rss_mb(pid)
     out: dict[str, Any] = {"idle": {"rss_mb": idle, "sockets": open_sockets(pid)}}
-    for name, chunked in (("content_length", False), ("chunked", True)):
+    token, report_id = photos_to or ("", 0)
+    photo, photo_head = photo_upload(size)
+    waves: list[tuple[str, bytes, bool, dict[str, Any]]] = [
+        ("bodies_content_length", sign_in_body(size), False, {}),
+        ("bodies_chunked", sign_in_body(size), True, {}),
+        # A citizen who signed in (an SMS code is all it takes) on the one route that takes 10 MB.
+        (
+            "photos_signed_in",
+            photo,
+            False,
+            {
+                "path": b"/v1/hazard-reports/%d/photos" % report_id,
+                "head": photo_head + b"authorization: Bearer %s\r\n" % token.encode(),
+            },
+        ),
+    ]
+    for name, body, chunked, request in waves:
         started = time.monotonic()
-        statuses = asyncio.run(body_wave(port, count=args.bodies, size=size, chunked=chunked))
+        statuses = asyncio.run(body_wave(port, count=args.bodies, body=body, chunked=chunked, **request))
         time.sleep(2)  # let the server finish what it had read and free it
         after = rss_mb(pid)
-        out[f"bodies_{name}"] = {
+        out[name] = {
             "statuses": statuses,
             "seconds": round(time.monotonic() - started, 1),
             "rss_mb": after,
@@ -223,14 +282,15 @@ def main() -> None:
         env = {**os.environ, "DATABASE_URL": url, "PORT": str(port), "JWT_SECRET": SECRET, "LOG_LEVEL": "WARNING"}
         api = serve([sys.executable, "-m", "api.cli", "api"], env, port, "/ready")
         try:
-            results = {"api": attack(port, api.pid, args)}
+            photos_to = asyncio.run(citizen_with_a_report(url, port))
+            results = {"api": attack(port, api.pid, args, photos_to=photos_to)}
         finally:
             stop(api)
         port = free_port()
         bare_argv = [sys.executable, "-m", "uvicorn", "bench.hardening:bare_app", "--port", str(port)]
         bare = serve([*bare_argv, "--log-level", "warning", "--no-access-log"], dict(os.environ), port, "/")
         try:
-            results["ceiling_bare_uvicorn"] = attack(port, bare.pid, args)
+            results["ceiling_bare_uvicorn"] = attack(port, bare.pid, args, photos_to=None)
         finally:
             stop(bare)
     finally:

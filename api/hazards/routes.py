@@ -22,11 +22,11 @@ from api.hazards.schemas import (
     SplitIn,
     StatusChange,
 )
-from api.hazards.storage import MAX_PHOTO_BYTES, photo_storage
+from api.hazards.storage import MAX_PHOTO_BYTES, photo_storage, upload_gate
 from api.platform.auth.guards import PUBLIC, allow
 from api.platform.auth.tokens import Principal, Role
 from api.platform.db.pool import Db
-from api.platform.errors import Problem
+from api.platform.errors import Problem, Unavailable
 from api.platform.types import Id
 
 # A photo at the limit plus its multipart framing gets through to our own check, which says what is wrong.
@@ -87,19 +87,30 @@ class HazardReportController(Controller):
     ) -> HazardReportRead:
         """Attach a photo (multipart part ``photo``: JPEG, PNG, WebP or HEIC, ≤ 10 MB); resending one adds nothing."""
         citizen_id = _citizen_id(request)
-        form = await request.form()
-        upload = form.get("photo")
-        if not isinstance(upload, UploadFile):
-            raise Problem("Send the photo as multipart/form-data, in a file part named `photo`.", code="photo_missing")
-        data = await upload.read(MAX_PHOTO_BYTES + 1)
-        return await service.add_photo(
-            db,
-            storage=photo_storage(request.app.state),
-            report_id=report_id,
-            citizen_id=citizen_id,
-            data=data,
-            now=_now(),
-        )
+        gate = upload_gate(request.app.state)
+        if gate.locked():  # refused before its body is read, rather than queued holding a connection
+            busy = Unavailable(
+                "As many photos as this server takes at once are being received; send this one again in a few seconds.",
+                code="uploads_busy",
+            )
+            busy.headers["Retry-After"] = "5"
+            raise busy
+        async with gate:
+            form = await request.form()
+            upload = form.get("photo")
+            if not isinstance(upload, UploadFile):
+                raise Problem(
+                    "Send the photo as multipart/form-data, in a file part named `photo`.", code="photo_missing"
+                )
+            data = await upload.read(MAX_PHOTO_BYTES + 1)
+            return await service.add_photo(
+                db,
+                storage=photo_storage(request.app.state),
+                report_id=report_id,
+                citizen_id=citizen_id,
+                data=data,
+                now=_now(),
+            )
 
     @get("/{report_id:int}/photos/{photo_id:int}", opt=allow(Role.citizen, Role.operator))
     async def photo(

@@ -164,6 +164,17 @@ def _make_dirs(directory: Path, *, mode: int) -> None:
         each.mkdir(mode=mode, exist_ok=True)
 
 
+def upload_gate(state: Any) -> asyncio.Semaphore:
+    """The app's count of photo uploads being read (``HTTP_MAX_UPLOADS`` at once), made on first use.
+
+    Each is held whole in memory while it is parsed and checked, so forty at 10 MB would take a gigabyte.
+    """
+    gate = getattr(state, "photo_uploads", None)
+    if gate is None:
+        gate = state.photo_uploads = asyncio.Semaphore(state.settings.http.max_uploads)
+    return gate
+
+
 def photo_storage(state: Any) -> PhotoStorage:
     """The app's photo storage: ``state.hazard_photos`` when one was set, else files under ``var/uploads``."""
     given = getattr(state, "hazard_photos", None)

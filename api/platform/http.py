@@ -64,7 +64,7 @@ async def security_headers(message: Message, scope: Scope) -> None:
         # A signed-in route's answer is someone's own data: no browser, proxy or app cache keeps a copy.
         headers["Cache-Control"] = "no-store"
     if _over_https(scope):
-        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        headers["Strict-Transport-Security"] = "max-age=31536000"
 
 
 def _over_https(scope: Scope) -> bool:

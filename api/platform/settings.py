@@ -73,6 +73,9 @@ class HttpSettings(_Group, frozen=True):
     body_timeout_s: float = 60.0  # from the end of the headers to the end of the body
     keep_alive_s: int = 5  # an idle connection between requests
     limit_concurrency: int = 1000  # connections and requests at once, per process; beyond, 503 (0: no limit)
+    # Photo uploads read at once, per process: each is held whole in memory (about three times its size)
+    # while it is parsed and checked. Behind a proxy that buffers bodies they arrive whole, so slots free fast.
+    max_uploads: int = 8
 
     ENV: ClassVar[dict[str, str]] = {
         "host": "HOST",
@@ -84,13 +87,16 @@ class HttpSettings(_Group, frozen=True):
         "body_timeout_s": "HTTP_BODY_TIMEOUT",
         "keep_alive_s": "HTTP_KEEP_ALIVE_TIMEOUT",
         "limit_concurrency": "HTTP_LIMIT_CONCURRENCY",
+        "max_uploads": "HTTP_MAX_UPLOADS",
     }
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Self:
         http = super().from_env(environ)
-        if min(http.max_body_bytes, http.max_header_bytes, http.keep_alive_s) < 1:
-            raise SettingsError("HTTP_MAX_BODY, HTTP_MAX_HEADER_BYTES and HTTP_KEEP_ALIVE_TIMEOUT must be at least 1")
+        if min(http.max_body_bytes, http.max_header_bytes, http.keep_alive_s, http.max_uploads) < 1:
+            raise SettingsError(
+                "HTTP_MAX_BODY, HTTP_MAX_HEADER_BYTES, HTTP_KEEP_ALIVE_TIMEOUT and HTTP_MAX_UPLOADS must be at least 1"
+            )
         if not (http.header_timeout_s > 0 and http.body_timeout_s > 0):
             raise SettingsError("HTTP_HEADER_TIMEOUT and HTTP_BODY_TIMEOUT must be positive numbers of seconds")
         if http.limit_concurrency < 0:

@@ -9,6 +9,7 @@ import zlib
 import pytest
 from litestar import Litestar
 
+from api.hazards.storage import upload_gate
 from api.platform.settings import Settings
 from tests.conftest import bearer, problem
 from tests.hazards import PNG, hazards_app, make_citizen, report_body
@@ -85,3 +86,16 @@ async def test_a_photo_is_kept_readable_by_the_service_alone_and_served_unsniffa
     assert served.headers["content-type"] == "image/png"
     assert served.headers["x-content-type-options"] == "nosniff"
     assert served.headers["cache-control"] == "no-store"
+
+
+async def test_beyond_http_max_uploads_at_once_a_photo_is_refused_unread_with_retry_after(client, kim, settings):
+    gate = upload_gate(client.app.state)
+    for _ in range(settings.http.max_uploads):  # as many uploads being received by other requests
+        await gate.acquire()
+    busy = await upload(client, kim, PNG)
+    body = problem(busy)
+    assert (busy.status_code, body["code"]) == (503, "uploads_busy")
+    assert int(busy.headers["retry-after"]) > 0
+    assert not (settings.var_dir / "uploads").exists()
+    gate.release()
+    assert (await upload(client, kim, PNG)).status_code == 201
