@@ -165,7 +165,13 @@ def test_jobs_run_as_of_a_given_time_runs_each_slot_once(safecity):
     # 09:30 in Seoul is 00:30 UTC; the hourly slot starts at 00:00 UTC.
     assert ran["slot"] == skipped["slot"] == "2026-11-24T00:00:00Z"
     assert (ran["ran"], skipped["ran"]) == (True, False)
-    assert set(ran["result"]) == {"otp_challenges", "idempotency_keys", "job_runs", "revoked_tokens"}
+    assert set(ran["result"]) == {
+        "otp_challenges",
+        "idempotency_keys",
+        "job_runs",
+        "revoked_tokens",
+        "signin_budget_alerts",
+    }
 
 
 def test_jobs_run_refuses_an_unknown_job_and_a_bad_time(safecity):
