@@ -70,10 +70,12 @@ def token(
     """Mint a bearer token and print it alone on stdout (its jti on stderr); or ``token revoke JTI``."""
     if ctx.invoked_subcommand is not None:
         return
-    if role is None:
-        raise click.UsageError("Missing option '--role'.")
+    if role is None and not staff_email:
+        raise click.UsageError("Missing option '--role' (or --staff EMAIL for a staff token).")
     settings = load_settings()
-    if Role(role) is Role.service:
+    if role is None:
+        principal = _staff_principal(None, staff_email=staff_email)
+    elif Role(role) is Role.service:
         if staff_email:
             raise click.UsageError("--staff is for social_worker and operator tokens")
         principal = _service_principal(subject=subject, scopes=scopes, senders=senders)
@@ -127,15 +129,19 @@ def _principal(role: Role, *, phone: str | None, staff_email: str | None) -> Pri
             raise click.BadParameter(str(exc)) from exc
         citizen_id = _in_database(lambda conn: _ensure_citizen(conn, number))
         return Principal(subject=f"citizen:{citizen_id}", role=role, phone=number)
-    # A staff token names an account, so deactivating it ends the token and its districts are the account's.
+    return _staff_principal(role, staff_email=staff_email)
+
+
+def _staff_principal(role: Role | None, *, staff_email: str | None) -> Principal:
+    """A staff token names an account, so deactivating it ends the token, and its districts are the account's."""
     if not staff_email:
-        raise click.UsageError(f"a {role.value} token needs --staff, the email of an active staff account")
+        raise click.UsageError(f"a {role and role.value} token needs --staff, the email of an active staff account")
     account = _in_database(lambda conn: service.get_staff_by_email(conn, email=staff_email))
     if not account.active:
         raise click.ClickException(f"{account.email} is deactivated")
-    if account.role.value != role.value:
+    if role is not None and account.role.value != role.value:
         raise click.UsageError(f"{account.email} is a {account.role.value} account, not {role.value}")
-    return Principal(subject=f"staff:{account.id}", role=role, districts=tuple(account.districts))
+    return Principal(subject=f"staff:{account.id}", role=Role(account.role.value), districts=tuple(account.districts))
 
 
 def _service_principal(*, subject: str | None, scopes: tuple[str, ...], senders: tuple[str, ...]) -> Principal:

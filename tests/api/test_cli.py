@@ -54,7 +54,7 @@ def test_a_revoked_token_is_refused_on_its_next_request_and_others_still_work(sa
     too_long = safecity("token", "--role", "operator", "--staff", "kim@seoul.go.kr", "--ttl", "43201")
     assert "at most 43200 seconds (12 hours)" in too_long.stderr
     assert too_long.stdout == ""
-    revoked, kept = (safecity("token", "--role", "operator", "--staff", "kim@seoul.go.kr") for _ in range(2))
+    revoked, kept = (safecity("token", "--staff", "kim@seoul.go.kr") for _ in range(2))
     assert client_sync.get("/v1/admin/staff", headers=bearer(revoked.stdout.strip())).status_code == 200
 
     jti = TokenIssuer(settings).verify(revoked.stdout.strip()).token_id
@@ -97,6 +97,7 @@ def test_a_service_token_carries_the_scopes_and_senders_asked_for(safecity, sett
         (["--role", "operator"], "needs --staff"),
         (["--role", "operator", "--staff", "nobody@seoul.go.kr"], "nobody@seoul.go.kr"),
         ([], "Missing option '--role'"),
+        (["--role", "service", "--staff", "a@b", "--scope", "chatbot"], "--staff is for social_worker and operator"),
         (["--role", "citizen"], "needs --phone"),
         (["--role", "citizen", "--phone", "12"], "not a"),
         (["--role", "service", "--subject", "open311-partner"], "needs --scope"),
