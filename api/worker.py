@@ -14,7 +14,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from api.accounts.jobs import purge_sign_in_codes
+from api.accounts.jobs import purge_budget_alerts, purge_sign_in_codes
 from api.alerts.jobs import poll_cap_feeds, poll_kma_warnings
 from api.chat.jobs import sms_replies
 from api.platform.db.pool import create_pool
@@ -33,7 +33,7 @@ log = structlog.get_logger(__name__)
 JOBS: dict[str, Job] = {
     j.name: j
     for j in (
-        purge_job({"otp_challenges": purge_sign_in_codes}),
+        purge_job({"otp_challenges": purge_sign_in_codes, "signin_budget_alerts": purge_budget_alerts}),
         purge_old,
         care_sweep,
         safety_sweep,

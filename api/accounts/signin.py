@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from api.accounts import signin_budget
 from api.accounts import signin_repository as repository
 from api.accounts.service import ensure_citizen
 from api.accounts.signin_schemas import OtpRequest, OtpSent, TokenRequest, TokenResponse
@@ -34,7 +35,7 @@ class OtpService:
         return hmac.new(self._key, f"{phone}:{code}".encode(), hashlib.sha256).digest()
 
     async def request_code(self, conn: asyncpg.Connection, *, data: OtpRequest, now: datetime) -> OtpSent:
-        """Store a fresh code for the phone and send it by SMS, within the hourly limit."""
+        """Store a fresh code for the phone and send it by SMS, within its hourly limit and the city's budgets."""
         ttl = self._settings.otp_ttl_s
         code = f"{secrets.randbelow(10**6):06d}"
         async with conn.transaction():
@@ -49,6 +50,9 @@ class OtpService:
                     retry_after_s=max(wait, 1),
                     code="otp_rate_limited",
                 )
+            if not await signin_budget.may_send(conn, settings=self._settings, phone=data.phone, now=now):
+                # The same answer as a sent code: a different one would say which numbers are real.
+                return _sent(ttl)
             await repository.insert_challenge(
                 conn,
                 phone=data.phone,
@@ -69,11 +73,7 @@ class OtpService:
                 priority=Priority.urgent,
                 overrides_opt_out=True,
             )
-        return OtpSent(
-            status="sent",
-            expires_in=ttl,
-            detail="If this number can receive SMS, a 6-digit code is on its way.",
-        )
+        return _sent(ttl)
 
     async def exchange_code(self, conn: asyncpg.Connection, *, data: TokenRequest, now: datetime) -> TokenResponse:
         """Check the code; on success register the citizen if new and return their token."""
@@ -99,6 +99,14 @@ class OtpService:
         principal = Principal(subject=f"citizen:{citizen_id}", role=Role.citizen, phone=data.phone)
         token = self._tokens.issue(principal, ttl_s=ttl)
         return TokenResponse(access_token=token, token_type="bearer", expires_in=ttl)  # noqa: S106
+
+
+def _sent(ttl: int) -> OtpSent:
+    return OtpSent(
+        status="sent",
+        expires_in=ttl,
+        detail="If this number can receive SMS, a 6-digit code is on its way.",
+    )
 
 
 def _invalid() -> Problem:

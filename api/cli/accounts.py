@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import click
@@ -13,8 +14,8 @@ import msgspec
 from api.accounts import service
 from api.accounts.schemas import StaffCreate
 from api.cli.common import database_url, load_settings, secret_warning
-from api.platform.auth.tokens import Principal, Role, Scope, TokenIssuer
-from api.platform.districts import check_district
+from api.platform.auth import revocations
+from api.platform.auth.tokens import Principal, Role, Scope, TokenIssuer, TokenTooLong
 from api.platform.errors import Problem
 from api.platform.phones import normalise_phone
 
@@ -37,11 +38,12 @@ def _in_database(work):
             raise click.ClickException(exc.detail) from exc
 
 
-@click.command()
-@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.group(invoke_without_command=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), help="Who the token is for (required to mint).")
 @click.option("--phone", help="citizen: their phone; the citizen is registered if new.")
-@click.option("--district", "districts", multiple=True, help="social_worker: a district code (repeatable).")
-@click.option("--staff", "staff_email", help="social_worker/operator: take role and districts from this account.")
+@click.option(
+    "--staff", "staff_email", help="social_worker/operator: the staff account (required); role and districts are its."
+)
 @click.option("--subject", help="service: who the token is for, e.g. rasa-actions.")
 @click.option(
     "--scope",
@@ -53,59 +55,96 @@ def _in_database(work):
 @click.option(
     "--sender", "senders", multiple=True, help="alerts:publish: a CAP <sender> it may speak for (repeatable)."
 )
-@click.option("--ttl", type=int, default=None, help="Lifetime in seconds (default: the role's usual lifetime).")
+@click.option("--ttl", type=int, default=None, help="Lifetime in seconds (default: the role's usual; capped per role).")
+@click.pass_context
 def token(
-    role: str,
+    ctx: click.Context,
+    role: str | None,
     phone: str | None,
-    districts: tuple[str, ...],
     staff_email: str | None,
     subject: str | None,
     scopes: tuple[str, ...],
     senders: tuple[str, ...],
     ttl: int | None,
 ) -> None:
-    """Mint a bearer token and print it alone on stdout."""
+    """Mint a bearer token and print it alone on stdout (its jti on stderr); or ``token revoke JTI``."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if role is None and not staff_email:
+        raise click.UsageError("Missing option '--role' (or --staff EMAIL for a staff token).")
     settings = load_settings()
     warning = secret_warning(settings)
     if warning:
         click.echo(warning, err=True)
-    if Role(role) is Role.service and not staff_email:
+    if role is None:
+        principal = _staff_principal(None, staff_email=staff_email)
+    elif Role(role) is Role.service:
+        if staff_email:
+            raise click.UsageError("--staff is for social_worker and operator tokens")
         principal = _service_principal(subject=subject, scopes=scopes, senders=senders)
     else:
         if scopes or senders:
             raise click.UsageError("--scope and --sender are for service tokens only (--role service)")
-        principal = _principal(Role(role), phone=phone, districts=districts, staff_email=staff_email, subject=subject)
+        principal = _principal(Role(role), phone=phone, staff_email=staff_email)
     lifetime = ttl or (
         settings.auth.citizen_token_ttl_s if principal.role is Role.citizen else settings.auth.staff_token_ttl_s
     )
-    click.echo(TokenIssuer(settings).issue(principal, ttl_s=lifetime))
-
-
-def _principal(
-    role: Role, *, phone: str | None, districts: tuple[str, ...], staff_email: str | None, subject: str | None
-) -> Principal:
+    # The jti is chosen here so it can be told to the operator: it is what ``token revoke`` takes.
+    principal = msgspec.structs.replace(principal, token_id=uuid.uuid4().hex)
     try:
-        codes = tuple(sorted({check_district(d) for d in districts}))
-        number = normalise_phone(phone) if phone else None
+        minted = TokenIssuer(settings).issue(principal, ttl_s=lifetime)
+    except TokenTooLong as exc:
+        raise click.BadParameter(str(exc), param_hint="--ttl") from exc
+    expires = datetime.now(UTC) + timedelta(seconds=lifetime)
+    # stderr, so that stdout stays the token alone for scripts.
+    click.echo(f"jti {principal.token_id} expires {expires.isoformat(timespec='seconds')}", err=True)
+    click.echo(minted)
+
+
+@token.command("revoke")
+@click.argument("jti")
+@click.option("--reason", default="", help="Why, for whoever reads the list later.")
+def token_revoke(jti: str, reason: str) -> None:
+    """Revoke a token by its jti: the API refuses it from its next request on."""
+    try:
+        token_id = uuid.UUID(jti).hex
     except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
-    if staff_email:
-        account = _in_database(lambda conn: service.get_staff_by_email(conn, email=staff_email))
-        if not account.active:
-            raise click.ClickException(f"{account.email} is deactivated")
-        return Principal(
-            subject=f"staff:{account.id}", role=Role(account.role.value), districts=tuple(account.districts)
-        )
+        raise click.BadParameter("a jti is the 32 hex digits `safecity token` printed", param_hint="JTI") from exc
+    settings = load_settings()
+    now = datetime.now(UTC)
+    # The jti alone does not say when its token expires; no token outlives the longest cap, so neither need this.
+    expires_at = now + timedelta(seconds=settings.auth.longest_token_ttl_s)
+    added = _in_database(
+        lambda conn: revocations.revoke(conn, jti=token_id, expires_at=expires_at, reason=reason, now=now)
+    )
+    click.echo(f"revoked {token_id}" if added else f"{token_id} was already revoked", err=True)
+
+
+def _principal(role: Role, *, phone: str | None, staff_email: str | None) -> Principal:
     if role is Role.citizen:
-        if number is None:
+        if staff_email:
+            raise click.UsageError("--staff is for social_worker and operator tokens")
+        if not phone:
             raise click.UsageError("a citizen token needs --phone")
+        try:
+            number = normalise_phone(phone)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from exc
         citizen_id = _in_database(lambda conn: _ensure_citizen(conn, number))
         return Principal(subject=f"citizen:{citizen_id}", role=role, phone=number)
-    if role is Role.social_worker:
-        if not codes:
-            raise click.UsageError("a social_worker token needs --district (or --staff)")
-        return Principal(subject=subject or _cli_subject(), role=role, districts=codes)
-    return Principal(subject=subject or _cli_subject(), role=role)
+    return _staff_principal(role, staff_email=staff_email)
+
+
+def _staff_principal(role: Role | None, *, staff_email: str | None) -> Principal:
+    """A staff token names an account, so deactivating it ends the token, and its districts are the account's."""
+    if not staff_email:
+        raise click.UsageError(f"a {role and role.value} token needs --staff, the email of an active staff account")
+    account = _in_database(lambda conn: service.get_staff_by_email(conn, email=staff_email))
+    if not account.active:
+        raise click.ClickException(f"{account.email} is deactivated")
+    if role is not None and account.role.value != role.value:
+        raise click.UsageError(f"{account.email} is a {account.role.value} account, not {role.value}")
+    return Principal(subject=f"staff:{account.id}", role=Role(account.role.value), districts=tuple(account.districts))
 
 
 def _service_principal(*, subject: str | None, scopes: tuple[str, ...], senders: tuple[str, ...]) -> Principal:
@@ -127,11 +166,6 @@ def _service_principal(*, subject: str | None, scopes: tuple[str, ...], senders:
         scopes=granted,
         cap_senders=tuple(dict.fromkeys(senders)),
     )
-
-
-def _cli_subject() -> str:
-    """A subject of its own for each account-less token, so no two share idempotency keys."""
-    return f"cli:{uuid.uuid4().hex[:12]}"
 
 
 async def _ensure_citizen(conn: asyncpg.Connection, phone: str) -> int:

@@ -1,4 +1,4 @@
-"""The operators' page: delivery health, the warnings in force, and sign-in sources made to wait, to unlock."""
+"""The operators' page: delivery health, warnings in force, sign-in sources made to wait, spent sign-in code budgets."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
+from api.accounts import signin_budget
 from api.console import lockout, service
 from api.console.pages import page
 from api.console.sessions import PostedForm, Session, settings_of
@@ -69,11 +70,13 @@ class OperatorsController(Controller):
         delivery = {"summary": summary, "channels": channels, "counts": counts, "states": states}
         in_force = await service.alerts_in_force(db, now=now)
         slowed = await lockout.slowed_sources(db, settings=settings_of(request), now=now)
+        budget_alerts = await signin_budget.recent_alerts(db, now=now)
         # Each section is a template and its data.
         sections = [
             ("_ops_delivery.html", delivery),
             ("_ops_alerts.html", {"alerts": in_force}),
             ("_ops_sign_in.html", {"slowed": slowed, "now": now}),
+            ("_ops_sign_in_budget.html", {"alerts": budget_alerts}),
         ]
         return page(
             request,

@@ -113,6 +113,14 @@ class AuthSettings(_Group, frozen=True):
     otp_ttl_s: int = 300
     otp_max_attempts: int = 5
     otp_max_per_hour: int = 5
+    # The longest a token of each role may live: a lost staff token is dangerous for hours, not years.
+    citizen_token_max_ttl_s: int = 30 * 24 * 3600
+    staff_token_max_ttl_s: int = 12 * 3600
+    service_token_max_ttl_s: int = 90 * 24 * 3600
+    # Sign-in codes sent per hour, city-wide and per number prefix (the number less its last 4 digits),
+    # so that SMS cost has a ceiling; never per client address, which carrier NAT shares among thousands.
+    otp_global_per_hour: int = 2000
+    otp_prefix_per_hour: int = 50
 
     ENV: ClassVar[dict[str, str]] = {
         "jwt_secret": "JWT_SECRET",
@@ -123,7 +131,25 @@ class AuthSettings(_Group, frozen=True):
         "otp_ttl_s": "AUTH_OTP_TTL",
         "otp_max_attempts": "AUTH_OTP_MAX_ATTEMPTS",
         "otp_max_per_hour": "AUTH_OTP_MAX_PER_HOUR",
+        "citizen_token_max_ttl_s": "AUTH_CITIZEN_TOKEN_MAX_TTL",
+        "staff_token_max_ttl_s": "AUTH_STAFF_TOKEN_MAX_TTL",
+        "service_token_max_ttl_s": "AUTH_SERVICE_TOKEN_MAX_TTL",
+        "otp_global_per_hour": "AUTH_OTP_GLOBAL_PER_HOUR",
+        "otp_prefix_per_hour": "AUTH_OTP_PREFIX_PER_HOUR",
     }
+
+    def max_token_ttl_s(self, role: str) -> int:
+        """The cap on a token's lifetime for a role (by its name: this floor knows no Role)."""
+        if role == "citizen":
+            return self.citizen_token_max_ttl_s
+        if role == "service":
+            return self.service_token_max_ttl_s
+        return self.staff_token_max_ttl_s
+
+    @property
+    def longest_token_ttl_s(self) -> int:
+        """No token outlives this: a revocation kept this long outlasts the token it names."""
+        return max(self.citizen_token_max_ttl_s, self.staff_token_max_ttl_s, self.service_token_max_ttl_s)
 
 
 class LogSettings(_Group, frozen=True):

@@ -182,6 +182,28 @@ async def test_a_token_signed_with_another_secret_is_401(client, settings):
     assert (await client.get("/v1/admin/staff", headers=bearer(forged))).status_code == 401
 
 
+def test_a_token_past_its_roles_cap_is_not_minted(settings):
+    from api.platform.auth.tokens import Principal, TokenIssuer, TokenTooLong
+
+    with pytest.raises(TokenTooLong, match="12 hours"):
+        TokenIssuer(settings).issue(Principal(subject="staff:1", role=Role.operator), ttl_s=100 * 365 * 86400)
+
+
+async def test_a_token_minted_under_a_longer_cap_is_401(client, settings):
+    import msgspec
+
+    from api.platform.auth.tokens import Principal, TokenIssuer
+
+    # As a token minted before the cap, or where the cap was set higher, would be.
+    lax = msgspec.structs.replace(settings.auth, staff_token_max_ttl_s=100 * 365 * 86400)
+    century = TokenIssuer(msgspec.structs.replace(settings, auth=lax)).issue(
+        Principal(subject="operator:x", role=Role.operator), ttl_s=100 * 365 * 86400
+    )
+    response = await client.get("/v1/admin/staff", headers=bearer(century))
+    assert response.status_code == 401
+    assert "longer than operator tokens may" in problem(response)["detail"]
+
+
 async def test_a_citizen_calling_an_operator_route_is_403(client):
     token = await sign_in(client, PHONE)
     response = await client.get("/v1/admin/staff", headers=bearer(token))

@@ -25,13 +25,49 @@ def safecity(database_url, tmp_path):
     return run
 
 
-def test_token_prints_the_token_alone_and_the_api_accepts_it(safecity, client_sync):
-    result = safecity("token", "--role", "operator")
+def test_token_prints_the_token_alone_and_the_api_accepts_it(safecity, client_sync, settings):
+    safecity("staff", "add", "--email", "ops@seoul.go.kr", "--name", "Ops", "--role", "operator")
+    result = safecity("token", "--role", "operator", "--staff", "ops@seoul.go.kr")
     assert result.returncode == 0, result.stderr
     token = result.stdout.strip()
     assert result.stdout == token + "\n"
     assert token.count(".") == 2
+    # The jti, which `token revoke` takes, is told on stderr.
+    assert f"jti {TokenIssuer(settings).verify(token).token_id} " in result.stderr
     assert client_sync.get("/v1/admin/staff", headers=bearer(token)).status_code == 200
+
+
+def test_a_token_past_its_roles_cap_is_refused_at_minting(safecity):
+    century = str(100 * 365 * 24 * 3600)
+    citizen = safecity("token", "--role", "citizen", "--phone", "010-1111-2222", "--ttl", century)
+    service = safecity("token", "--role", "service", "--subject", "gw", "--scope", "sensors:write", "--ttl", century)
+    for refused in (citizen, service):
+        assert refused.returncode != 0
+        assert refused.stdout == ""
+        assert "lives at most" in refused.stderr
+    assert "2592000 seconds (30 days)" in citizen.stderr
+    assert "7776000 seconds (90 days)" in service.stderr
+
+
+def test_a_revoked_token_is_refused_on_its_next_request_and_others_still_work(safecity, client_sync, settings):
+    safecity("staff", "add", "--email", "kim@seoul.go.kr", "--name", "김", "--role", "operator")
+    too_long = safecity("token", "--role", "operator", "--staff", "kim@seoul.go.kr", "--ttl", "43201")
+    assert "at most 43200 seconds (12 hours)" in too_long.stderr
+    assert too_long.stdout == ""
+    revoked, kept = (safecity("token", "--staff", "kim@seoul.go.kr") for _ in range(2))
+    assert client_sync.get("/v1/admin/staff", headers=bearer(revoked.stdout.strip())).status_code == 200
+
+    jti = TokenIssuer(settings).verify(revoked.stdout.strip()).token_id
+    assert jti is not None
+    done = safecity("token", "revoke", jti, "--reason", "laptop lost")
+    assert done.returncode == 0, done.stderr
+    assert "already" in safecity("token", "revoke", jti).stderr
+
+    refused = client_sync.get("/v1/admin/staff", headers=bearer(revoked.stdout.strip()))
+    assert refused.status_code == 401
+    assert "This token was revoked" in refused.json()["detail"]
+    assert client_sync.get("/v1/admin/staff", headers=bearer(kept.stdout.strip())).status_code == 200
+    assert "32 hex digits" in safecity("token", "revoke", "not-a-jti").stderr
 
 
 def test_a_citizen_token_registers_the_phone(safecity, client_sync):
@@ -39,12 +75,6 @@ def test_a_citizen_token_registers_the_phone(safecity, client_sync):
     assert result.returncode == 0, result.stderr
     me = client_sync.get("/v1/me", headers=bearer(result.stdout.strip()))
     assert me.json()["phone"] == "+821011112222"
-
-
-def test_a_social_worker_token_is_bound_to_its_districts(safecity, client_sync):
-    token = safecity("token", "--role", "social_worker", "--district", "11680").stdout.strip()
-    assert client_sync.get("/v1/districts/11680/summary", headers=bearer(token)).status_code == 200
-    assert client_sync.get("/v1/districts/11110/summary", headers=bearer(token)).status_code == 403
 
 
 def test_a_service_token_carries_the_scopes_and_senders_asked_for(safecity, settings):
@@ -63,9 +93,12 @@ def test_a_service_token_carries_the_scopes_and_senders_asked_for(safecity, sett
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--role", "social_worker"], "needs --district"),
+        (["--role", "social_worker"], "needs --staff"),
+        (["--role", "operator"], "needs --staff"),
+        (["--role", "operator", "--staff", "nobody@seoul.go.kr"], "nobody@seoul.go.kr"),
+        ([], "Missing option '--role'"),
+        (["--role", "service", "--staff", "a@b", "--scope", "chatbot"], "--staff is for social_worker and operator"),
         (["--role", "citizen"], "needs --phone"),
-        (["--role", "social_worker", "--district", "99999"], "not one of Seoul's 25"),
         (["--role", "citizen", "--phone", "12"], "not a"),
         (["--role", "service", "--subject", "open311-partner"], "needs --scope"),
         (["--role", "service", "--scope", "alerts:publish"], "needs --sender"),
@@ -133,7 +166,13 @@ def test_jobs_run_as_of_a_given_time_runs_each_slot_once(safecity):
     # 09:30 in Seoul is 00:30 UTC; the hourly slot starts at 00:00 UTC.
     assert ran["slot"] == skipped["slot"] == "2026-11-24T00:00:00Z"
     assert (ran["ran"], skipped["ran"]) == (True, False)
-    assert set(ran["result"]) == {"otp_challenges", "idempotency_keys", "job_runs"}
+    assert set(ran["result"]) == {
+        "otp_challenges",
+        "idempotency_keys",
+        "job_runs",
+        "revoked_tokens",
+        "signin_budget_alerts",
+    }
 
 
 def test_jobs_run_refuses_an_unknown_job_and_a_bad_time(safecity):

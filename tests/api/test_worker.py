@@ -85,10 +85,24 @@ async def test_purge_removes_only_what_is_old(pool, settings, database_url):
                 f"key-{n}",
                 created,
             )
+            # A revocation is kept while its token could still be honoured: until it expires.
+            await conn.execute(
+                "INSERT INTO revoked_tokens (jti, expires_at, revoked_at) VALUES ($1, $2, $3)",
+                f"jti-{n}",
+                created + timedelta(hours=2),
+                created,
+            )
         result = await run_job(pool, JOBS["platform.purge-expired"], now=NOW, settings=settings)
-        assert result.result == {"otp_challenges": 1, "idempotency_keys": 1, "job_runs": 0}
+        assert result.result == {
+            "otp_challenges": 1,
+            "idempotency_keys": 1,
+            "job_runs": 0,
+            "revoked_tokens": 1,
+            "signin_budget_alerts": 0,
+        }
         assert await conn.fetchval("SELECT count(*) FROM otp_challenges") == 1
         assert await conn.fetchval("SELECT count(*) FROM idempotency_keys") == 1
+        assert await conn.fetchval("SELECT array_agg(jti) FROM revoked_tokens") == ["jti-1"]
     finally:
         await conn.close()
 

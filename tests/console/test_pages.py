@@ -292,3 +292,18 @@ async def test_a_safety_check_case_shows_its_warning_and_the_questions_asked(cli
     # The questions the person was asked and the guardian's alert, in the order they went out.
     sent = re.findall(r"특보: 안전 확인 질문|안전 확인 재질문|보호자에게 무응답 알림", page.text)
     assert sent == ["특보: 안전 확인 질문", "안전 확인 재질문", "보호자에게 무응답 알림"]
+
+
+async def test_operators_see_the_sign_in_code_budgets_spent(client, make_staff, pool):
+    await make_staff("ops@seoul.go.kr", role="operator")
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO signin_budget_alerts (budget, prefix, hour, first_at, last_at, refused)"
+            " VALUES ('prefix', '+82102345', date_trunc('hour', $1::timestamptz), $1, $1, 11)",
+            now,
+        )
+    await sign_in(client, "ops@seoul.go.kr")
+    page = await client.get("/console/operators")
+    assert 'id="sign-in-budgets"' in page.text
+    assert "+82102345…" in page.text and "<td>11</td>" in page.text

@@ -20,6 +20,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
+from api.platform.auth import revocations
 from api.platform.auth.tokens import InvalidToken, Principal, Role, Scope, TokenIssuer
 from api.platform.errors import Forbidden
 
@@ -87,15 +88,18 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             principal = issuer.verify(token.strip())
         except InvalidToken as exc:
             return AuthenticationResult(user=None, auth=f"Sign in again: {exc}.")
-        if principal.staff_id is not None:
-            # A staff account's role and districts are read afresh, so a deactivation or a move to another
-            # district takes effect at once rather than when the token expires.
-            lookup: StaffLookup = connection.app.state.staff_lookup
-            async with connection.app.state.pool.acquire() as conn:
+        async with connection.app.state.pool.acquire() as conn:
+            # One primary-key lookup per request: a revoked token stops working at once, not when it expires.
+            if principal.token_id is not None and await revocations.is_revoked(conn, jti=principal.token_id):
+                return AuthenticationResult(user=None, auth="This token was revoked.")
+            if principal.staff_id is not None:
+                # A staff account's role and districts are read afresh, so a deactivation or a move to another
+                # district takes effect at once rather than when the token expires.
+                lookup: StaffLookup = connection.app.state.staff_lookup
                 current = await lookup(conn, principal)
-            if current is None:
-                return AuthenticationResult(user=None, auth="This staff account is deactivated.")
-            principal = current
+                if current is None:
+                    return AuthenticationResult(user=None, auth="This staff account is deactivated.")
+                principal = current
         return AuthenticationResult(user=principal, auth=None)
 
 

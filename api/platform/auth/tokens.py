@@ -44,6 +44,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     scopes: tuple[Scope, ...] = ()
     # The CAP <sender> values an alerts:publish token may speak for.
     cap_senders: tuple[str, ...] = ()
+    # The token's ``jti``, which a revocation names; None for a principal not read from a token.
+    token_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.role is not Role.service and (self.scopes or self.cap_senders):
@@ -77,15 +79,29 @@ class InvalidToken(Exception):
     """The token is missing, malformed, expired, or not ours."""
 
 
+class TokenTooLong(ValueError):
+    """The lifetime asked for is past the cap for the token's role."""
+
+
 class TokenIssuer:
-    """Signs and verifies tokens with the configured secret, issuer and audience."""
+    """Signs and verifies tokens with the configured secret, issuer and audience, within each role's lifetime cap."""
 
     def __init__(self, settings: Settings) -> None:
         self._secret = settings.jwt_secret()
         self._issuer = settings.auth.issuer
         self._audience = settings.auth.audience
+        self._auth = settings.auth
+
+    def max_ttl_s(self, role: Role) -> int:
+        return self._auth.max_token_ttl_s(role.value)
 
     def issue(self, principal: Principal, *, ttl_s: int) -> str:
+        """A signed token; a lifetime past the role's cap is refused, so no minting path can make a forever token."""
+        cap = self.max_ttl_s(principal.role)
+        if ttl_s > cap:
+            raise TokenTooLong(
+                f"a {principal.role.value} token lives at most {cap} seconds ({_readable(cap)}); {ttl_s} was asked"
+            )
         now = int(time.time())
         claims: dict[str, object] = {
             "sub": principal.subject,
@@ -94,7 +110,7 @@ class TokenIssuer:
             "aud": self._audience,
             "iat": now,
             "exp": now + ttl_s,
-            "jti": uuid.uuid4().hex,
+            "jti": principal.token_id or uuid.uuid4().hex,
         }
         if principal.districts:
             claims["districts"] = list(principal.districts)
@@ -114,20 +130,31 @@ class TokenIssuer:
                 algorithms=[_ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
-                options={"require": ["sub", "role", "exp", "iat", "iss", "aud"]},
+                options={"require": ["sub", "role", "exp", "iat", "iss", "aud", "jti"]},
             )
+            role = Role(claims["role"])
+            # A token minted before the cap, or under a longer one, is not honoured past today's cap.
+            if int(claims["exp"]) - int(claims["iat"]) > self.max_ttl_s(role):
+                raise InvalidToken(f"the token lives longer than {role.value} tokens may")
             return Principal(
                 subject=claims["sub"],
-                role=Role(claims["role"]),
+                role=role,
                 districts=tuple(claims.get("districts", ())),
                 phone=claims.get("phone"),
                 scopes=_scopes(claims.get("scope", "")),
                 cap_senders=_strings(claims.get("senders", [])),
+                token_id=str(claims["jti"]),
             )
         except jwt.ExpiredSignatureError as exc:
             raise InvalidToken("the token has expired; sign in again") from exc
         except (jwt.InvalidTokenError, ValueError, KeyError, TypeError) as exc:
             raise InvalidToken("the token is not valid") from exc
+
+
+def _readable(seconds: int) -> str:
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400} days"
+    return f"{seconds / 3600:g} hours"
 
 
 def _scopes(claim: object) -> tuple[Scope, ...]:
