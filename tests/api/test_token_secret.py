@@ -13,7 +13,7 @@ from tests.conftest import JWT_SECRET
 def mint(var_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k != "JWT_SECRET"}
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", "token", "--role", "operator"],
+        [sys.executable, "-m", "api.cli", "token", "--role", "service", "--subject", "gw", "--scope", "sensors:write"],
         env={**base, "SAFECITY_VAR_DIR": str(var_dir), **env},
         capture_output=True,
         text=True,
