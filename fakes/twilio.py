@@ -1,6 +1,8 @@
-"""A fake Twilio REST API (Messages) that speaks the real wire format, and Twilio's side of the webhooks.
+"""A fake Twilio REST API (Messages: create, list) that speaks the real wire format, and Twilio's side of the webhooks.
 
-Raw ASGI rather than a framework: a benchmark pushes ten thousand messages through it.
+Raw ASGI rather than a framework: a benchmark pushes ten thousand messages through it. ``delay`` (``/_fake/control``
+``{"delay": 20}``) makes it slow the way the real one can be: each create waits, then accepts the message whether or
+not the client is still waiting for the answer.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from fakes.provider import FakeProvider, read_body
+from fakes.twilio_list import BadQuery, list_page, matcher, page_numbers
 from notifications.sms_text import segments
 
 API_VERSION = "2010-04-01"
@@ -79,9 +82,11 @@ class FakeTwilio(FakeProvider):
         self.auth_token = auth_token
         self._sent: list[dict[str, Any]] = []
         self._by_sid: dict[str, dict[str, Any]] = {}
+        self._accepted_at: dict[str, datetime] = {}
         self._failing: dict[str, int] = {}
         self._fail_next: deque[tuple[int, float | None]] = deque()
         self.requests = 0
+        self.lookups = 0  # list requests: how often a client looked its messages up
         self.max_in_flight = 0  # the most message requests answered at once, to check a sender's concurrency
         self._in_flight = 0
 
@@ -108,10 +113,12 @@ class FakeTwilio(FakeProvider):
         with self._lock:
             self._sent.clear()
             self._by_sid.clear()
+            self._accepted_at.clear()
             self._failing.clear()
             self._fail_next.clear()
             self._clear_controls()
             self.requests = 0
+            self.lookups = 0
             self.max_in_flight = 0
 
     def _control(self, command: Mapping[str, Any]) -> None:
@@ -204,11 +211,13 @@ class FakeTwilio(FakeProvider):
         path, method = scope["path"], scope["method"]
         body = await read_body(receive)
         if path.startswith(_ACCOUNTS_PREFIX) and path.endswith(_MESSAGES_SUFFIX):
-            if method != "POST":
-                await _respond(send, 405, error_body(20004, 405, "Method not allowed"))
-                return
             account_sid = path[len(_ACCOUNTS_PREFIX) : -len(_MESSAGES_SUFFIX)]
-            status, payload, headers = await self._create_message(account_sid, scope, body)
+            if method == "POST":
+                status, payload, headers = await self._create_message(account_sid, scope, body)
+            elif method == "GET":
+                status, payload, headers = self._list_messages(account_sid, scope)
+            else:
+                status, payload, headers = 405, error_body(20004, 405, "Method not allowed"), []
             await _respond(send, status, payload, headers)
         elif path == "/_fake/sent" and method == "GET":
             query = parse_qs(scope.get("query_string", b"").decode())
@@ -286,7 +295,32 @@ class FakeTwilio(FakeProvider):
         with self._lock:
             self._sent.append(record)
             self._by_sid[record["sid"]] = record
+            self._accepted_at[record["sid"]] = datetime.now(UTC)
         return 201, self._message_resource(record), []
+
+    def _list_messages(self, account_sid: str, scope: dict[str, Any]) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        """Twilio's Messages list: the messages accepted, filtered, newest first, one page of them."""
+        with self._lock:
+            self.lookups += 1
+            down = self._down
+            records = [(dict(r), self._accepted_at[r["sid"]]) for r in self._sent]
+        if down:
+            return 503, error_body(20503), [(b"retry-after", b"1")]
+        if not self._authorised(scope):
+            return 401, error_body(20003), [(b"www-authenticate", b'Basic realm="Twilio API"')]
+        if account_sid != self.account_sid:
+            return 404, error_body(20404), []
+        query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
+        try:
+            matches = matcher(query)
+            page, size = page_numbers(query)
+        except BadQuery as exc:
+            return 400, error_body(20001, 400, str(exc)), []
+        found = [(at, r) for r, at in records if matches({**r, "sender": r["From"] or POOL_SENDER}, at)]
+        found.reverse()  # the newest first; sorting is stable, so messages of the same moment stay so
+        found.sort(key=lambda pair: pair[0], reverse=True)
+        resources = [self._message_resource(r, sent_at=at) for at, r in found]
+        return 200, list_page(scope["path"], query, resources, page=page, size=size), []
 
     def _authorised(self, scope: dict[str, Any]) -> bool:
         header = dict(scope["headers"]).get(b"authorization", b"")
@@ -302,17 +336,17 @@ class FakeTwilio(FakeProvider):
         token_ok = hmac.compare_digest(password.encode(), self.auth_token.encode())
         return sid_ok and token_ok
 
-    def _message_resource(self, record: dict[str, Any]) -> dict[str, Any]:
-        """A Message resource as Twilio returns it on create."""
-        now = format_datetime(datetime.now(UTC))
+    def _message_resource(self, record: dict[str, Any], *, sent_at: datetime | None = None) -> dict[str, Any]:
+        """A Message resource as Twilio returns it: on create, queued; in a list, sent (``sent_at``) from a number."""
+        created = format_datetime(sent_at or datetime.now(UTC), usegmt=True)
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{record['sid']}"
-        return {
+        resource = {
             "account_sid": self.account_sid,
             "api_version": API_VERSION,
             "body": record["Body"],
-            "date_created": now,
-            "date_sent": None,
-            "date_updated": now,
+            "date_created": created,
+            "date_sent": created if sent_at else None,
+            "date_updated": created,
             "direction": "outbound-api",
             "error_code": None,
             "error_message": None,
@@ -329,6 +363,10 @@ class FakeTwilio(FakeProvider):
             "to": record["To"],
             "uri": f"{uri}.json",
         }
+        if sent_at is not None:
+            # The fake hands each message on as it accepts it: sent at once, from the pool's number if need be.
+            resource |= {"status": "sent", "from": record["From"] or POOL_SENDER}
+        return resource
 
 
 def _sid(prefix: str) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from notifications import repository
+from notifications import deliveries_repository as repository
 from notifications.schemas import DeliveryPage, DeliveryRead, DeliveryState, DeliverySummary, Priority, StateCount
 
 

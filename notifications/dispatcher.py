@@ -19,14 +19,17 @@ import structlog
 
 from api.platform.settings import NotifySettings
 from notifications import recipients_repository, repository
-from notifications.channels.base import Channel, Failure, OutboundMessage, PushChannel, SendResult
-from notifications.outcomes import is_outage, outcome_of
+from notifications.channels.base import Channel, Failure, OutboundMessage, PushChannel, Reconcile, SendResult
+from notifications.outcomes import Outcome, is_outage, outcome_of
 from notifications.topics import sync_topics
 
 log = structlog.get_logger(__name__)
 
 _MAX_PAUSE_S = 60.0
 _MAINTENANCE_EVERY_S = 5.0
+# How far before an unknown attempt to count other messages' sids as taken: wider than a lookup's allowance for clock
+# skew between us and the provider.
+_ACCOUNTED_MARGIN = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class BatchReport:
     retrying: int = 0
     failed: int = 0
     suppressed: int = 0
+    unknown: int = 0
     outage: bool = False
 
 
@@ -64,42 +68,26 @@ class Dispatcher:
     async def dispatch_batch(self, name: str) -> BatchReport:
         """Claim one batch of due rows of channel ``name``, send them, and record each result."""
         channel = self._channels[name]
-        now = self._clock()
-        lease_until = now + timedelta(seconds=self._settings.lease_s)
+        began = self._clock()
+        lease_until = began + timedelta(seconds=self._settings.lease_s)
         async with self._pool.acquire() as conn:
-            rows = await repository.claim(conn, channel=name, limit=self._limit(name), now=now, lease_until=lease_until)
+            rows = await repository.claim(
+                conn, channel=name, limit=self._limit(name), now=began, lease_until=lease_until
+            )
             if not rows:
                 return BatchReport(channel=name, claimed=0)
             blocked = await self._opted_out(conn, rows) if name == "sms" else set()
             sendable = [r for r in rows if r["id"] not in blocked]
+            accounted = await _accounted_for(conn, sendable) if name == "sms" else {}
             async with self._leased(rows):
-                results = await _send(channel, sendable)
+                results = await _send(channel, [_message(r, accounted) for r in sendable])
             outage = is_outage(results)
             now = self._clock()
-            outcome = outcome_of(sendable, results, now=now, settings=self._settings, outage=outage)
+            outcome = outcome_of(sendable, results, began=began, now=now, settings=self._settings, outage=outage)
             for row in rows:
                 if row["id"] in blocked:
                     outcome.add(row, "suppressed", next_attempt=now, error="opted out by SMS")
-            async with conn.transaction():
-                await repository.record_results(
-                    conn,
-                    now=now,
-                    ids=outcome.ids,
-                    attempts=outcome.attempts,
-                    states=outcome.states,
-                    provider_ids=outcome.provider_ids,
-                    errors=outcome.errors,
-                    next_attempts=outcome.next_attempts,
-                    refund=outcome.refund,
-                )
-                if outcome.dead_tokens:
-                    await recipients_repository.forget_device_tokens(conn, outcome.dead_tokens)
-                if outcome.opted_out_phones:
-                    await recipients_repository.opt_out_many(
-                        conn, phones=outcome.opted_out_phones, source="provider", now=now
-                    )
-                if outcome.failed_push_notices:
-                    await repository.release_fallbacks(conn, notice_ids=sorted(outcome.failed_push_notices), now=now)
+            await _record(conn, outcome, now=now)
         report = BatchReport(
             channel=name,
             claimed=len(rows),
@@ -107,12 +95,20 @@ class Dispatcher:
             retrying=outcome.count("pending"),
             failed=outcome.count("failed"),
             suppressed=outcome.count("suppressed"),
+            unknown=outcome.count("unknown"),
             outage=outage,
         )
         if outage:
             log.warning("provider unavailable; the batch waits", channel=name, rows=len(rows))
         else:
-            log.info("outbox batch", channel=name, claimed=report.claimed, sent=report.sent, failed=report.failed)
+            log.info(
+                "outbox batch",
+                channel=name,
+                claimed=report.claimed,
+                sent=report.sent,
+                failed=report.failed,
+                unknown=report.unknown,
+            )
         return report
 
     @contextlib.asynccontextmanager
@@ -229,12 +225,48 @@ class Dispatcher:
                     await conn.close()
 
 
-async def _send(channel: Channel, rows: Sequence[asyncpg.Record]) -> list[SendResult]:
+async def _record(conn: asyncpg.Connection, outcome: Outcome, *, now: datetime) -> None:
+    """Write a batch's outcome and its side effects in one transaction."""
+    async with conn.transaction():
+        await repository.record_results(
+            conn,
+            now=now,
+            ids=outcome.ids,
+            attempts=outcome.attempts,
+            states=outcome.states,
+            provider_ids=outcome.provider_ids,
+            errors=outcome.errors,
+            next_attempts=outcome.next_attempts,
+            refund=outcome.refund,
+            unknown_since=outcome.unknown_since,
+        )
+        if outcome.dead_tokens:
+            await recipients_repository.forget_device_tokens(conn, outcome.dead_tokens)
+        if outcome.opted_out_phones:
+            await recipients_repository.opt_out_many(conn, phones=outcome.opted_out_phones, source="provider", now=now)
+        if outcome.failed_push_notices:
+            await repository.release_fallbacks(conn, notice_ids=sorted(outcome.failed_push_notices), now=now)
+
+
+async def _accounted_for(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> dict[str, frozenset[str]]:
+    """For SMS about to be looked up at the provider: the sids already recorded for other messages to each number.
+
+    A lookup matches by recipient and body, and two messages to one number may say the same thing (two reminders);
+    these sids are another message's, and cannot be the lost answer of this one.
+    """
+    unknown = [r for r in rows if r["unknown_since"] is not None]
+    if not unknown:
+        return {}
+    since = min(r["unknown_since"] for r in unknown) - _ACCOUNTED_MARGIN
+    return await repository.provider_ids_to(conn, recipients=sorted({r["recipient"] for r in unknown}), since=since)
+
+
+async def _send(channel: Channel, messages: Sequence[OutboundMessage]) -> list[SendResult]:
     results: list[SendResult] = []
-    for start in range(0, len(rows), channel.batch_size):
-        chunk = rows[start : start + channel.batch_size]
+    for start in range(0, len(messages), channel.batch_size):
+        chunk = messages[start : start + channel.batch_size]
         try:
-            answered = await channel.send_many([_message(r) for r in chunk])
+            answered = await channel.send_many(chunk)
         except Exception as exc:
             # A channel must answer every message; one that raised is treated as a transient failure.
             log.exception("channel raised", channel=channel.name)
@@ -245,7 +277,13 @@ async def _send(channel: Channel, rows: Sequence[asyncpg.Record]) -> list[SendRe
     return results
 
 
-def _message(row: asyncpg.Record) -> OutboundMessage:
+def _message(row: asyncpg.Record, accounted: Mapping[str, frozenset[str]]) -> OutboundMessage:
+    unknown_since = row["unknown_since"]
+    reconcile = (
+        Reconcile(since=unknown_since, skip_ids=accounted.get(row["recipient"], frozenset()))
+        if unknown_since is not None and row["channel"] == "sms"
+        else None
+    )
     return OutboundMessage(
         channel=row["channel"],
         to=row["recipient"],
@@ -255,6 +293,8 @@ def _message(row: asyncpg.Record) -> OutboundMessage:
         topic=row["topic"],
         urgent=row["priority"] == 0 or row["critical"],
         ref=str(row["id"]),
+        collapse_id=str(row["notice_id"]) if row["channel"] == "push" else None,
+        reconcile=reconcile,
     )
 
 

@@ -20,9 +20,28 @@ _OPTED_OUT = "21610"
 
 
 async def record_sms_status(
-    conn: asyncpg.Connection, *, message_sid: str, status: str, error_code: str | None, now: datetime
+    conn: asyncpg.Connection,
+    *,
+    message_sid: str,
+    status: str,
+    error_code: str | None,
+    now: datetime,
+    outbox_id: int | None = None,
+    to: str | None = None,
 ) -> str | None:
-    """Apply a status callback; the state it recorded, or None when the status is not final or unknown."""
+    """Apply a status callback; the state it recorded, or None when the status is not final or unknown.
+
+    A callback names the delivery it is for (``outbox_id``, from the callback URL we gave), so it also tells us
+    of a message Twilio accepted while our send went unanswered: that delivery takes the sid and is sent, and is
+    not sent again.
+    """
+    if outbox_id is not None and to:
+        async with conn.transaction():
+            adopted = await repository.adopt_provider_id(
+                conn, outbox_id=outbox_id, provider_id=message_sid, recipient=to, now=now
+            )
+        if adopted:
+            log.info("sms found by its status callback", outbox_id=outbox_id, message_sid=message_sid)
     state = _FINAL.get(status)
     if state is None:
         return None

@@ -1,10 +1,10 @@
-"""SQL for notices and the outbox: enqueueing, claiming, results, receipts and the operators' views."""
+"""SQL for notices and the outbox: enqueueing, claiming, results, receipts (operators' views: deliveries_repository)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Annotated, Any, NamedTuple, get_type_hints
+from typing import Annotated, NamedTuple, get_type_hints
 
 import asyncpg
 
@@ -193,7 +193,8 @@ async def claim(
         SET state = 'sending', attempts = o.attempts + 1, lease_until = $4, updated_at = $3
         FROM due WHERE o.id = due.id
         RETURNING o.id, o.notice_id, o.channel, o.recipient, o.topic, o.citizen_id, o.device_id, o.title,
-                  o.body, o.data, o.priority, o.critical, o.overrides_opt_out, o.attempts, o.max_attempts
+                  o.body, o.data, o.priority, o.critical, o.overrides_opt_out, o.attempts, o.max_attempts,
+                  o.unknown_since
         """,
         channel,
         limit,
@@ -220,11 +221,18 @@ async def renew_lease(
 
 
 async def reclaim_expired(conn: asyncpg.Connection, *, now: datetime) -> int:
-    """Rows whose dispatcher died mid-send become due again, or fail when out of attempts."""
+    """Rows whose dispatcher died mid-send become due again, or end when out of attempts.
+
+    The provider may have had such a row already, so its outcome is unknown from the claim on (``updated_at``): it
+    is tried once more at most, an SMS looked up first. One that was unknown before ends as ``unknown``.
+    """
     status = await conn.execute(
         """
         UPDATE outbox
-        SET state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
+        SET state = CASE WHEN unknown_since IS NOT NULL THEN 'unknown'
+                         WHEN attempts >= max_attempts THEN 'unknown'
+                         ELSE 'pending' END,
+            unknown_since = coalesce(unknown_since, updated_at),
             next_attempt_at = $1, lease_until = NULL, updated_at = $1,
             last_error = 'the dispatcher stopped before recording a result'
         WHERE state = 'sending' AND lease_until < $1
@@ -245,10 +253,12 @@ async def record_results(
     errors: Sequence[str | None],
     next_attempts: Sequence[datetime],
     refund: Sequence[bool],
+    unknown_since: Sequence[datetime | None],
 ) -> int:
     """Record what happened to claimed rows; a row re-claimed by another dispatcher since is left alone.
 
-    ``refund`` gives back the attempt, for rows put back unsent because the provider was down.
+    ``refund`` gives back the attempt, for rows put back unsent because the provider was down. ``unknown_since``
+    marks the start of an attempt whose outcome is unknown; once set it stays.
     """
     status = await conn.execute(
         """
@@ -256,9 +266,11 @@ async def record_results(
         SET state = r.state, provider_id = coalesce(r.provider_id, o.provider_id), last_error = r.error,
             next_attempt_at = r.next_attempt_at, lease_until = NULL, updated_at = $1,
             attempts = o.attempts - CASE WHEN r.refund THEN 1 ELSE 0 END,
-            sent_at = CASE WHEN r.state = 'sent' THEN $1 ELSE o.sent_at END
-        FROM unnest($2::int8[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::bool[])
-             AS r(id, attempts, state, provider_id, error, next_attempt_at, refund)
+            sent_at = CASE WHEN r.state = 'sent' THEN $1 ELSE o.sent_at END,
+            unknown_since = coalesce(o.unknown_since, r.unknown_since)
+        FROM unnest($2::int8[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::bool[],
+                    $9::timestamptz[])
+             AS r(id, attempts, state, provider_id, error, next_attempt_at, refund, unknown_since)
         WHERE o.id = r.id AND o.state = 'sending' AND o.attempts = r.attempts
         """,
         now,
@@ -269,8 +281,49 @@ async def record_results(
         list(errors),
         list(next_attempts),
         list(refund),
+        list(unknown_since),
     )
     return int(status.split()[-1])
+
+
+async def provider_ids_to(
+    conn: asyncpg.Connection, *, recipients: Sequence[str], since: datetime
+) -> dict[str, frozenset[str]]:
+    """The provider ids recorded for SMS to these numbers, updated since ``since``: messages already accounted for."""
+    rows = await conn.fetch(
+        """
+        SELECT recipient, array_agg(provider_id) AS ids FROM outbox
+        WHERE channel = 'sms' AND recipient = ANY($1::text[]) AND provider_id IS NOT NULL AND updated_at >= $2
+        GROUP BY recipient
+        """,
+        list(recipients),
+        since,
+    )
+    return {r["recipient"]: frozenset(r["ids"]) for r in rows}
+
+
+async def adopt_provider_id(
+    conn: asyncpg.Connection, *, outbox_id: int, provider_id: str, recipient: str, now: datetime
+) -> bool:
+    """Give an SMS whose send went unanswered the sid a status callback names it by: Twilio has it, so it is sent.
+
+    Only a row with no sid of its own, still waiting, in flight, or ended without knowing, and only to the number
+    the callback names; the attempt in flight, if any, then records nothing (its row is no longer ``sending``).
+    """
+    status = await conn.execute(
+        """
+        UPDATE outbox
+        SET provider_id = $2, state = 'sent', sent_at = coalesce(sent_at, $4), lease_until = NULL, updated_at = $4,
+            last_error = 'the provider had it: its status callback named this delivery'
+        WHERE id = $1 AND channel = 'sms' AND recipient = $3 AND provider_id IS NULL
+          AND state IN ('pending', 'sending', 'unknown', 'failed')
+        """,
+        outbox_id,
+        provider_id,
+        recipient,
+        now,
+    )
+    return status.split()[-1] != "0"
 
 
 async def release_fallbacks(conn: asyncpg.Connection, *, notice_ids: Sequence[int], now: datetime) -> int:
@@ -282,7 +335,7 @@ async def release_fallbacks(conn: asyncpg.Connection, *, notice_ids: Sequence[in
           AND NOT EXISTS (
               SELECT 1 FROM outbox p
               WHERE p.notice_id = s.notice_id AND p.citizen_id = s.citizen_id AND p.channel = 'push'
-                AND p.state IN ('pending', 'sending', 'sent', 'delivered')
+                AND p.state IN ('pending', 'sending', 'sent', 'delivered', 'unknown')
           )
         """,
         list(notice_ids),
@@ -331,48 +384,6 @@ async def record_status(
         state,
         error,
         now,
-    )
-
-
-async def list_deliveries(conn: asyncpg.Connection, *, filters: dict[str, Any], limit: int) -> list[asyncpg.Record]:
-    """Deliveries newest first, narrowed by any of recipient, channel, state, since, until, notice_id, before_id."""
-    return await conn.fetch(
-        """
-        SELECT id, notice_id, channel, recipient, topic, citizen_id, template, language, title, body, priority,
-               critical, fallback, state, attempts, max_attempts, next_attempt_at, last_error, provider_id,
-               created_at, sent_at, delivered_at, acknowledged_at
-        FROM outbox
-        WHERE ($1::text IS NULL OR recipient = $1)
-          AND ($2::text IS NULL OR channel = $2)
-          AND ($3::text IS NULL OR state = $3)
-          AND ($4::timestamptz IS NULL OR created_at >= $4)
-          AND ($5::timestamptz IS NULL OR created_at < $5)
-          AND ($6::int8 IS NULL OR notice_id = $6)
-          AND ($7::int8 IS NULL OR id < $7)
-        ORDER BY id DESC
-        LIMIT $8
-        """,
-        filters.get("recipient"),
-        filters.get("channel"),
-        filters.get("state"),
-        filters.get("since"),
-        filters.get("until"),
-        filters.get("notice_id"),
-        filters.get("before_id"),
-        limit,
-    )
-
-
-async def summary(conn: asyncpg.Connection, *, since: datetime | None, until: datetime | None) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        """
-        SELECT channel, state, count(*) AS count
-        FROM outbox
-        WHERE ($1::timestamptz IS NULL OR created_at >= $1) AND ($2::timestamptz IS NULL OR created_at < $2)
-        GROUP BY channel, state ORDER BY channel, state
-        """,
-        since,
-        until,
     )
 
 

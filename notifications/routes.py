@@ -50,8 +50,10 @@ class TwilioWebhooks(Controller):
     include_in_schema = True
 
     @post("/status", opt=PUBLIC, status_code=HTTP_204_NO_CONTENT)
-    async def status(self, request: Request, db: Db) -> None:
-        """Twilio's delivery report for an SMS we sent (signed form post)."""
+    async def status(
+        self, request: Request, db: Db, outbox: Annotated[int | None, QueryParameter(ge=1)] = None
+    ) -> None:
+        """Twilio's delivery report for an SMS we sent (signed form post); ``outbox`` names the delivery it was for."""
         form = await _signed_form(request)
         sid = form.get("MessageSid") or form.get("SmsSid")
         if not sid or "MessageStatus" not in form:
@@ -62,6 +64,8 @@ class TwilioWebhooks(Controller):
             status=form["MessageStatus"],
             error_code=form.get("ErrorCode") or None,
             now=datetime.now(UTC),
+            outbox_id=outbox,
+            to=form.get("To"),
         )
 
     @post("/sms", opt=PUBLIC, status_code=HTTP_200_OK)

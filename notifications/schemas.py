@@ -21,6 +21,7 @@ class DeliveryState(StrEnum):
     sent = "sent"
     delivered = "delivered"
     failed = "failed"
+    unknown = "unknown"  # the provider may have it: two attempts went unanswered, and a third would risk a duplicate
     cancelled = "cancelled"
     suppressed = "suppressed"
 

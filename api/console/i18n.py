@@ -247,6 +247,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "delivery.sent": ("발송됨", "Sent"),
     "delivery.delivered": ("전달됨", "Delivered"),
     "delivery.failed": ("실패", "Failed"),
+    "delivery.unknown": ("결과 불명 (재발송 안 함)", "Outcome unknown (not resent)"),
     "delivery.cancelled": ("취소", "Cancelled"),
     "delivery.suppressed": ("수신거부로 보류", "Suppressed (opted out)"),
     "channel.sms": ("문자", "SMS"),

@@ -165,11 +165,13 @@ class FcmSettings(_Group, frozen=True):
     credentials_file: str | None = None
     project_id: str | None = None
     endpoint: str | None = None  # another FCM base URL, e.g. the fake server in tests and local runs
+    timeout_s: float = 10.0  # per HTTP call; past it a sent push's outcome is unknown (the SDK's own is 120 s)
 
     ENV: ClassVar[dict[str, str]] = {
         "credentials_file": "FCM_CREDENTIALS_FILE",
         "project_id": "FCM_PROJECT_ID",
         "endpoint": "FCM_ENDPOINT",
+        "timeout_s": "FCM_TIMEOUT",
     }
 
     @property
@@ -185,6 +187,7 @@ class TwilioSettings(_Group, frozen=True):
     from_number: str | None = None
     messaging_service_sid: str | None = None
     api_base_url: str | None = None  # another API base URL, e.g. the fake server in tests and local runs
+    timeout_s: float = 15.0  # to connect, and then to answer; past it a sent SMS's outcome is unknown
 
     ENV: ClassVar[dict[str, str]] = {
         "account_sid": "TWILIO_ACCOUNT_SID",
@@ -192,6 +195,7 @@ class TwilioSettings(_Group, frozen=True):
         "from_number": "TWILIO_FROM_NUMBER",
         "messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
         "api_base_url": "TWILIO_API_BASE_URL",
+        "timeout_s": "TWILIO_TIMEOUT",
     }
 
     @property
@@ -359,6 +363,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("Twilio needs a sender: set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
         if bool(twilio.account_sid) and not twilio.auth_token:
             raise SettingsError("TWILIO_ACCOUNT_SID is set without TWILIO_AUTH_TOKEN")
+        if not (twilio.timeout_s > 0 and settings.fcm.timeout_s > 0):
+            raise SettingsError("TWILIO_TIMEOUT and FCM_TIMEOUT must be positive numbers of seconds")
         alerts = settings.alerts
         if min(alerts.kma_poll_s, alerts.cap_poll_s, alerts.kma_window_hours, alerts.max_bytes) < 1:
             raise SettingsError(

@@ -8,7 +8,15 @@ from __future__ import annotations
 import structlog
 
 from api.platform.settings import Settings
-from notifications.channels.base import Channel, Failure, OutboundMessage, PushChannel, SendResult, TopicResult
+from notifications.channels.base import (
+    Channel,
+    Failure,
+    OutboundMessage,
+    PushChannel,
+    Reconcile,
+    SendResult,
+    TopicResult,
+)
 from notifications.channels.console import ConsoleChannel
 
 __all__ = [
@@ -17,6 +25,7 @@ __all__ = [
     "Failure",
     "OutboundMessage",
     "PushChannel",
+    "Reconcile",
     "SendResult",
     "TopicResult",
     "build_channels",

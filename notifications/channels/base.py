@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
 from typing import Literal, Protocol, runtime_checkable
 
 import msgspec
 
 ChannelName = Literal["sms", "push"]
+
+
+class Reconcile(msgspec.Struct, frozen=True, kw_only=True):
+    """An earlier attempt at this message may have reached the provider: where to look before sending again."""
+
+    since: datetime  # when that attempt began; the provider cannot have the message from before it
+    skip_ids: frozenset[str] = frozenset()  # provider ids already recorded for other messages to this recipient
 
 
 class OutboundMessage(msgspec.Struct, frozen=True, kw_only=True):
@@ -22,12 +30,18 @@ class OutboundMessage(msgspec.Struct, frozen=True, kw_only=True):
     topic: bool = False
     urgent: bool = False
     ref: str | None = None
+    # Push: the same id on every copy of one notice, so that a phone shows a repeat in place of the first copy.
+    collapse_id: str | None = None
+    # Set when an earlier attempt's outcome is unknown: a channel that can look its messages up does so first.
+    reconcile: Reconcile | None = None
 
 
 class Failure(StrEnum):
     """Why a send failed, in the terms the dispatcher acts on."""
 
-    transient = "transient"  # network, 5xx, 429, quota: try again later
+    transient = "transient"  # nothing reached the provider (refused, connect timeout), or it said 5xx/429: again later
+    # The request went out and no answer came back (read timeout, connection dropped): the provider may have it.
+    unknown = "unknown"
     bad_recipient = "bad_recipient"  # unregistered token or invalid number: never again to this address
     opted_out = "opted_out"  # the person opted out at the provider: never retry, remember it
     rejected = "rejected"  # the provider refused this message for good
@@ -40,11 +54,12 @@ class SendResult(msgspec.Struct, frozen=True, kw_only=True):
     provider_id: str | None = None
     failure: Failure | None = None
     error: str | None = None
-    retry_after_s: float | None = None
+    retry_after_s: float | None = None  # no retry sooner: the provider's Retry-After, or an unknown's longer wait
+    reconciled: bool = False  # not sent now: found at the provider, from an attempt whose answer was lost
 
     @property
     def permanent(self) -> bool:
-        return self.failure is not None and self.failure is not Failure.transient
+        return self.failure is not None and self.failure not in (Failure.transient, Failure.unknown)
 
 
 class TopicResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -13,6 +13,7 @@ from typing import Any
 
 import firebase_admin
 import google.auth.credentials
+import httpx
 import structlog
 from firebase_admin import credentials, exceptions, messaging
 
@@ -26,7 +27,7 @@ SEND_LIMIT = 500  # send_each_async refuses a longer list
 TOPIC_LIMIT = 1000  # topic management refuses a longer list
 DEFAULT_PROJECT_ID = "safecity-local"
 FAKE_BEARER = "fake-token"  # what the static credential sends to a local endpoint, which checks only its presence
-DEFAULT_TIMEOUT_S = 10.0  # per HTTP call; the SDK's own default is 120 s
+APNS_COLLAPSE_ID_MAX_BYTES = 64
 
 # The exception classes the SDK derives from FCM's own error codes; they report the coarser rpc status as .code.
 _FCM_CODES: tuple[tuple[type[exceptions.FirebaseError], str], ...] = (
@@ -83,9 +84,11 @@ class FcmChannel:
     name = "push"
     batch_size = SEND_LIMIT
 
-    def __init__(self, settings: FcmSettings, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(self, settings: FcmSettings, *, timeout_s: float | None = None) -> None:
         if not settings.enabled:
             raise ValueError("FCM needs FCM_CREDENTIALS_FILE or FCM_ENDPOINT")
+        timeout_s = timeout_s or settings.timeout_s
+        self._timeout_s = timeout_s
         credential: credentials.Base
         if settings.credentials_file:
             credential = credentials.Certificate(settings.credentials_file)
@@ -133,7 +136,7 @@ class FcmChannel:
         except Exception as exc:
             log.warning("fcm batch failed", count=len(batch), error=f"{type(exc).__name__}: {exc}")
             return [_transient(exc) for _ in batch]
-        results = [_send_result(m, r) for m, r in zip(batch, response.responses, strict=True)]
+        results = [_send_result(m, r, self._timeout_s) for m, r in zip(batch, response.responses, strict=True)]
         _log_batch(results)
         return results
 
@@ -258,24 +261,43 @@ def _fcm_messages(batch: Sequence[OutboundMessage]) -> list[messaging.Message]:
 
 
 def _fcm_message(m: OutboundMessage) -> messaging.Message:
-    """One OutboundMessage as the SDK's Message: urgent ones at high priority on both platforms."""
+    """One OutboundMessage as the SDK's Message: urgent ones at high priority on both platforms.
+
+    Every copy of a notice carries the notice's id as Android's collapse key and notification tag and as APNs'
+    collapse id, so that a copy sent again (after an attempt whose answer was lost) replaces the first one on the
+    phone instead of showing beside it. (FCM keeps notification messages collapsible whatever the key; the tag is
+    what replaces the notification on Android.)
+    """
     target = {"topic": m.to} if m.topic else {"token": m.to}
+    headers = {"apns-priority": "10" if m.urgent else "5"}
+    # APNs refuses a longer collapse id, and the whole message with it; a notice id is at most 19 digits.
+    fits = m.collapse_id is not None and len(m.collapse_id.encode()) <= APNS_COLLAPSE_ID_MAX_BYTES
+    collapse = m.collapse_id if fits else None
+    if collapse is not None:
+        headers["apns-collapse-id"] = collapse
     return messaging.Message(
         notification=messaging.Notification(title=m.title, body=m.body),
         data=dict(m.data) or None,
-        android=messaging.AndroidConfig(priority="high" if m.urgent else "normal"),
-        apns=messaging.APNSConfig(headers={"apns-priority": "10" if m.urgent else "5"}),
+        android=messaging.AndroidConfig(
+            priority="high" if m.urgent else "normal",
+            collapse_key=collapse,
+            notification=messaging.AndroidNotification(tag=collapse) if collapse is not None else None,
+        ),
+        apns=messaging.APNSConfig(headers=headers),
         **target,
     )
 
 
-def _send_result(message: OutboundMessage, response: messaging.SendResponse) -> SendResult:
+def _send_result(message: OutboundMessage, response: messaging.SendResponse, timeout_s: float) -> SendResult:
     if response.success:
         return SendResult(ok=True, provider_id=response.message_id)
     exc = response.exception
     if exc is None:
         return SendResult(ok=False, failure=Failure.transient, error="UNKNOWN: FCM returned no message id")
     error = f"{_error_code(exc)}: {exc}"[:500]
+    if outcome_unknown(exc):
+        # FCM may be delivering it. One more try, no sooner than twice the timeout; the collapse id makes it harmless.
+        return SendResult(ok=False, failure=Failure.unknown, error=error, retry_after_s=2 * timeout_s)
     if isinstance(exc, messaging.UnregisteredError | messaging.SenderIdMismatchError):
         return SendResult(ok=False, failure=Failure.bad_recipient, error=error)
     if isinstance(exc, exceptions.InvalidArgumentError):
@@ -287,6 +309,17 @@ def _send_result(message: OutboundMessage, response: messaging.SendResponse) -> 
     # Everything else is worth another try: outages, quota, timeouts, and auth or permission trouble, which is
     # configuration an operator fixes. Losing alerts over it would be worse than retrying them.
     return SendResult(ok=False, failure=Failure.transient, error=error, retry_after_s=_retry_after(exc))
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """Whether FCM may have the message: the request went out and no answer came back.
+
+    The SDK wraps httpx's error as the cause of its own. Refused, a connect timeout, no free connection in the pool,
+    or a request not fully written: FCM has nothing. A read timeout, or the connection dropped before the answer:
+    it may have.
+    """
+    cause = getattr(exc, "cause", None) or exc.__cause__
+    return isinstance(cause, httpx.ReadTimeout | httpx.ReadError | httpx.RemoteProtocolError)
 
 
 def _transient(exc: BaseException) -> SendResult:

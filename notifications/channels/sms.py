@@ -9,8 +9,10 @@ import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlencode
 
+import aiohttp
 import structlog
 from twilio.base import values
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
@@ -21,6 +23,7 @@ from twilio.rest import Client
 from api.platform.phones import mask_phone
 from api.platform.settings import TwilioSettings
 from notifications.channels.base import Failure, OutboundMessage, SendResult
+from notifications.channels.sms_lookup import LookupFailed, find_accepted
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +50,11 @@ _retry_after: ContextVar[float | None] = ContextVar("twilio_retry_after", defaul
 
 
 class TwilioSmsChannel:
-    """Sends each message with ``messages.create`` (from a number or a messaging service), many at a time."""
+    """Sends each message with ``messages.create`` (from a number or a messaging service), many at a time.
+
+    A message whose earlier attempt went unanswered is first looked up at Twilio (``sms_lookup``), and sent
+    again only if Twilio does not have it.
+    """
 
     name = "sms"
     batch_size = 100
@@ -58,7 +65,7 @@ class TwilioSmsChannel:
         *,
         status_callback: str | None,
         concurrency: int = 20,
-        timeout_s: float = 15.0,
+        timeout_s: float | None = None,
     ) -> None:
         if not settings.enabled:
             raise ValueError("TwilioSmsChannel needs an account SID and an auth token")
@@ -66,7 +73,7 @@ class TwilioSmsChannel:
             raise ValueError("TwilioSmsChannel needs a from number or a messaging service SID")
         self._settings = settings
         self._status_callback = status_callback
-        self._timeout_s = timeout_s
+        self._timeout_s = timeout_s or settings.timeout_s
         self._semaphore = asyncio.Semaphore(concurrency)
         # A messaging service picks the sender from its pool; otherwise our own number sends.
         self._sender: dict[str, str] = (
@@ -81,8 +88,9 @@ class TwilioSmsChannel:
         if not messages:
             return []
         client = self._twilio()
+        found: set[str] = set()  # sids matched in this batch, so two messages cannot both claim one of them
         # gather runs each send in a task of its own, which keeps the Retry-After context variable per message.
-        return list(await asyncio.gather(*(self._send_one(client, message) for message in messages)))
+        return list(await asyncio.gather(*(self._send_one(client, message, found) for message in messages)))
 
     async def aclose(self) -> None:
         """Close the aiohttp session under the SDK client."""
@@ -93,31 +101,69 @@ class TwilioSmsChannel:
     def _twilio(self) -> Client:
         # Built on first use: aiohttp wants a running event loop for its session, which __init__ may not have.
         if self._client is None:
-            http_client = _HttpClient(timeout=self._timeout_s, logger=_sdk_log)
+            http_client = _HttpClient(timeout_s=self._timeout_s, logger=_sdk_log)
             client = Client(self._settings.account_sid, self._settings.auth_token, http_client=http_client)
             if self._settings.api_base_url:
                 point_at(client, self._settings.api_base_url)
             self._client = client
         return self._client
 
-    async def _send_one(self, client: Client, message: OutboundMessage) -> SendResult:
+    async def _send_one(self, client: Client, message: OutboundMessage, found: set[str]) -> SendResult:
         async with self._semaphore:
             _retry_after.set(None)
+            if message.reconcile is not None:
+                try:
+                    sid = await find_accepted(client, message, self._settings, skip=found)
+                except LookupFailed as exc:
+                    # Nothing is sent while Twilio cannot say whether it has the message: a clean failure.
+                    log.warning("sms lookup failed", to=mask_phone(message.to), ref=message.ref, error=str(exc))
+                    return SendResult(ok=False, failure=Failure.transient, error=str(exc)[:500])
+                if sid is not None:
+                    found.add(sid)
+                    log.info("sms found at twilio, not sent again", to=mask_phone(message.to), ref=message.ref, sid=sid)
+                    return SendResult(ok=True, provider_id=sid, reconciled=True)
             try:
                 sent = await client.messages.create_async(
-                    to=message.to,
-                    body=message.body,
-                    status_callback=self._status_callback or values.unset,
-                    **self._sender,
+                    to=message.to, body=message.body, status_callback=self._callback(message), **self._sender
                 )
             except (TwilioRestException, TwilioServiceException) as exc:
                 return _twilio_error(exc, message)
-            except Exception as exc:  # connection errors, timeouts, an answer that is not JSON: try again later
-                error = f"{type(exc).__name__}: {exc}"[:500]
-                log.warning("sms send failed", to=mask_phone(message.to), ref=message.ref, error=error)
-                return SendResult(ok=False, failure=Failure.transient, error=error)
+            except Exception as exc:  # no answer, or one that is not JSON
+                return self._no_answer(exc, message)
         log.debug("sms sent", to=mask_phone(message.to), ref=message.ref, sid=sent.sid)
         return SendResult(ok=True, provider_id=sent.sid)
+
+    def _callback(self, message: OutboundMessage) -> str | object:
+        """The status-callback URL, naming the outbox row, so a callback tells us of a message whose answer was lost."""
+        if not self._status_callback:
+            return values.unset
+        if message.ref is None:
+            return self._status_callback
+        separator = "&" if "?" in self._status_callback else "?"
+        return f"{self._status_callback}{separator}{urlencode({'outbox': message.ref})}"
+
+    def _no_answer(self, exc: Exception, message: OutboundMessage) -> SendResult:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        fields = {"to": mask_phone(message.to), "ref": message.ref, "error": error}
+        if outcome_unknown(exc):
+            log.warning("sms sent but unanswered: twilio may have it", **fields)
+            # Wait at least twice the timeout before the one more try: by then Twilio has finished with the first.
+            return SendResult(ok=False, failure=Failure.unknown, error=error, retry_after_s=2 * self._timeout_s)
+        log.warning("sms send failed", **fields)
+        return SendResult(ok=False, failure=Failure.transient, error=error)
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """Whether the request may have reached Twilio: it went out, and no answer came back.
+
+    A connect timeout or a refused connection sent nothing, so it is a clean failure; a read timeout, or the
+    connection dropped while we waited for the answer, leaves the message maybe accepted.
+    """
+    if isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError):
+        return False
+    return isinstance(
+        exc, TimeoutError | aiohttp.ServerDisconnectedError | aiohttp.ClientOSError | aiohttp.ClientPayloadError
+    )
 
 
 def point_at(client: Client, base_url: str) -> None:
@@ -131,7 +177,11 @@ def point_at(client: Client, base_url: str) -> None:
 
 
 class _HttpClient(AsyncTwilioHttpClient):
-    """The SDK's aiohttp client (no retries: the outbox retries), made to apply its timeout and keep Retry-After."""
+    """The SDK's aiohttp client (no retries: the outbox retries), made to apply its timeouts and keep Retry-After."""
+
+    def __init__(self, *, timeout_s: float, logger: logging.Logger) -> None:
+        super().__init__(pool_connections=False, timeout=timeout_s, logger=logger)
+        self.session = aiohttp.ClientSession(timeout=_timeouts(timeout_s))
 
     async def request(
         self,
@@ -148,20 +198,27 @@ class _HttpClient(AsyncTwilioHttpClient):
         if auth is not None:
             # aiohttp deprecates its auth= argument (a warning per request); the header is the same credentials.
             headers["Authorization"] = _basic_auth(*auth)
-        response = await super().request(
-            method,
+        # Not the SDK's own request(): it takes one number for all timeouts (aiohttp's total), which cannot tell a
+        # connect timeout from a read timeout; the session's timeouts apply instead.
+        async with self.session.request(
+            method.upper(),
             url,
-            params=params,
+            params=cast("Mapping[str, str] | None", params),  # the SDK's query values, strings already
             data=data,
             headers=headers,
-            auth=None,
-            # The async client stores the constructor's timeout but never applies it: no timeout at all otherwise.
-            timeout=timeout or self.timeout,
+            timeout=_timeouts(timeout or self.timeout),
             allow_redirects=allow_redirects,
-        )
+        ) as answer:
+            response = Response(answer.status, await answer.text(), answer.headers)
         # TwilioRestException carries no headers, so the Retry-After of a 429 or 503 reaches the caller this way.
         _retry_after.set(_parse_retry_after(response.headers) if response.status_code >= 400 else None)
         return response
+
+
+def _timeouts(seconds: float) -> aiohttp.ClientTimeout:
+    # Connecting and waiting for the answer are timed apart, so that a timeout says whether the request went out;
+    # the total bounds an answer that trickles in.
+    return aiohttp.ClientTimeout(total=3 * seconds, connect=seconds, sock_read=seconds)
 
 
 def _basic_auth(username: str, password: str) -> str:

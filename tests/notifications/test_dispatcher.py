@@ -79,10 +79,16 @@ async def test_push_and_sms_reach_the_providers_as_they_expect(
     [sms] = fake_twilio.sent
     assert sms["To"] == "+821022223333"
     assert sms["Body"] == "[안전서울] 안전서울 알림 시험\n안녕하세요"
-    assert sms["StatusCallback"] == "http://safecity.test/webhooks/twilio/status"
     rows = await deliveries(pool)
+    # The callback names the delivery, so it can tell us of a message whose answer was lost.
+    assert sms["StatusCallback"] == f"http://safecity.test/webhooks/twilio/status?outbox={rows[1]['id']}"
     assert {r["state"] for r in rows} == {"sent"}
     assert rows[1]["provider_id"] == sms["sid"]
+    # A repeat of the notice would replace this one on the phone, not show beside it.
+    notice = str(rows[0]["notice_id"])
+    assert push["android"]["collapse_key"] == notice
+    assert push["android"]["notification"] == {"tag": notice}
+    assert push["apns"]["headers"]["apns-collapse-id"] == notice
 
 
 async def test_routine_push_goes_at_normal_priority(pool, notifier, make_citizen, dispatcher, fake_fcm):
