@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from api.platform.auth.tokens import Role
+from api.platform.auth.tokens import Role, Scope
 from tests.conftest import bearer, problem
 
 
@@ -44,7 +44,7 @@ def ago(**delta: float) -> str:
     ids=["unix-zero", "1970", "two-days-ago", "an-hour-ahead"],
 )
 async def test_a_signal_outside_the_last_day_is_refused_and_not_kept(client, token_for, database_url, person, at):
-    sensors = bearer(token_for(Role.service, subject="service:sensors"))
+    sensors = bearer(token_for(Role.service, subject="service:sensors", scopes=(Scope.sensors_write,)))
     signal = {"recipient_id": person, "device_id": "motion-kitchen", "kind": "motion", "at": at}
     response = await client.post("/v1/care/signals", json=signal, headers=sensors)
     body = problem(response)
@@ -56,7 +56,7 @@ async def test_a_signal_outside_the_last_day_is_refused_and_not_kept(client, tok
 
 
 async def test_a_recent_signal_counts_and_a_clock_slightly_ahead_is_taken_as_now(client, token_for, person):
-    sensors = bearer(token_for(Role.service, subject="service:sensors"))
+    sensors = bearer(token_for(Role.service, subject="service:sensors", scopes=(Scope.sensors_write,)))
     for at in (ago(hours=3), ago(minutes=-2)):
         signal = {"recipient_id": person, "device_id": "door-front", "kind": "door", "at": at}
         response = await client.post("/v1/care/signals", json=signal, headers=sensors)
@@ -65,7 +65,7 @@ async def test_a_recent_signal_counts_and_a_clock_slightly_ahead_is_taken_as_now
 
 
 async def test_a_time_without_its_offset_is_refused(client, token_for, person):
-    sensors = bearer(token_for(Role.service, subject="service:sensors"))
+    sensors = bearer(token_for(Role.service, subject="service:sensors", scopes=(Scope.sensors_write,)))
     signal = {"recipient_id": person, "device_id": "door-front", "kind": "door", "at": "2026-01-01T09:00:00"}
     response = await client.post("/v1/care/signals", json=signal, headers=sensors)
     assert response.status_code == 400
