@@ -11,7 +11,6 @@ import structlog
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler, HTTPScope, Receive, Scope, Send
@@ -39,6 +38,7 @@ from api.platform.errors import EXCEPTION_HANDLERS
 from api.platform.http import SafecityRequest, security_headers, with_body_deadline
 from api.platform.idempotency.middleware import IdempotencyMiddleware
 from api.platform.logging import configure_logging, with_request_id
+from api.platform.openapi import SafecityOpenAPIConfig
 from api.platform.settings import Settings
 from care.cases.routes import CaseController
 from care.inbound import handle_sms
@@ -119,12 +119,12 @@ def create_app(settings: Settings) -> SafecityApp:
         request_class=SafecityRequest,
         before_send=[security_headers],
         template_config=template_config(),
-        openapi_config=OpenAPIConfig(
+        openapi_config=SafecityOpenAPIConfig(
             title="safecity",
             version="0.1.0",
             description="Seoul's smart and safe city services: hazards, warnings, shelters and care check-ins.",
             render_plugins=[ScalarRenderPlugin()],
-            openapi_router=Router(path="/schema", route_handlers=[], opt=PUBLIC),
+            openapi_router=Router(path="/schema", route_handlers=[], opt=PUBLIC, include_in_schema=False),
             components=Components(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
             ),

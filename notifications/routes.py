@@ -16,6 +16,7 @@ from api.platform.auth.guards import PUBLIC, allow, signed_in_citizen
 from api.platform.auth.tokens import Principal, Role
 from api.platform.db.pool import Db
 from api.platform.errors import Forbidden, Unprocessable
+from api.platform.openapi import documented, form
 from api.platform.phones import normalise_phone
 from api.platform.settings import Settings
 from api.platform.types import Id
@@ -23,6 +24,28 @@ from notifications import deliveries as views
 from notifications import inbound, receipts
 from notifications.schemas import Acknowledged, DeliveryPage, DeliveryState, DeliverySummary
 
+# What Twilio posts (its own fields come beside these, and the signature covers them all).
+STATUS_FORM = {
+    "application/x-www-form-urlencoded": form(
+        {
+            "MessageSid": {"type": "string"},
+            "MessageStatus": {"type": "string", "enum": ["queued", "sent", "delivered", "undelivered", "failed"]},
+            "ErrorCode": {"type": "string"},
+        },
+        required=("MessageSid", "MessageStatus"),
+    )
+}
+INBOUND_FORM = {
+    "application/x-www-form-urlencoded": form(
+        {
+            "MessageSid": {"type": "string"},
+            "From": {"type": "string"},
+            "To": {"type": "string"},
+            "Body": {"type": "string"},
+        },
+        required=("MessageSid", "From", "Body"),
+    )
+}
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -49,7 +72,7 @@ class TwilioWebhooks(Controller):
     tags = ["webhooks"]
     include_in_schema = True
 
-    @post("/status", opt=PUBLIC, status_code=HTTP_204_NO_CONTENT)
+    @post("/status", opt=PUBLIC, status_code=HTTP_204_NO_CONTENT, operation_class=documented(body=STATUS_FORM))
     async def status(
         self, request: Request, db: Db, outbox: Annotated[int | None, QueryParameter(ge=1)] = None
     ) -> None:
@@ -68,7 +91,12 @@ class TwilioWebhooks(Controller):
             to=form.get("To"),
         )
 
-    @post("/sms", opt=PUBLIC, status_code=HTTP_200_OK)
+    @post(
+        "/sms",
+        opt=PUBLIC,
+        status_code=HTTP_200_OK,
+        operation_class=documented(body=INBOUND_FORM, answers={"text/xml": {"type": "string"}}),
+    )
     async def sms(self, request: Request, db: Db) -> Response[str]:
         """An SMS to our number (signed form post): opt-out and opt-in words, check-ins, questions."""
         form = await _signed_form(request)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -20,10 +21,17 @@ from api.platform.auth.tokens import Principal, Role, Scope
 from api.platform.db.pool import Db
 from api.platform.districts import DISTRICTS
 from api.platform.errors import NotFound, Problem
+from api.platform.openapi import documented
 from api.platform.types import Id
 
 # A CAP message with its resources by reference is a few kilobytes; a megabyte is plenty and bounds the parser.
 CAP_BODY_LIMIT = 1024 * 1024
+_CAP_XML = {
+    "type": "string",
+    "description": "one CAP 1.2 (or 1.1) <alert> document, UTF-8",
+    "maxLength": CAP_BODY_LIMIT,
+}
+CAP_BODY = {CAP_MEDIA_TYPE: _CAP_XML, "application/xml": _CAP_XML, "text/xml": _CAP_XML}
 DistrictParam = Annotated[str | None, QueryParameter(description="Only alerts covering this district, e.g. 11680")]
 
 
@@ -45,6 +53,8 @@ class AlertController(Controller):
         opt=allow(Role.operator, Role.service, scope=Scope.alerts_publish),
         status_code=HTTP_201_CREATED,
         request_max_body_size=CAP_BODY_LIMIT,
+        operation_class=documented(body=CAP_BODY),
+        responses={HTTP_200_OK: ResponseSpec(Ingested, description="A duplicate, or ignored: the reason says why")},
     )
     async def ingest_cap(self, request: Request[Principal, Any, Any], db: Db) -> Response[Ingested]:
         """Take one CAP 1.2 (or 1.1) ``<alert>`` as the body: stored and told to its districts' people once.

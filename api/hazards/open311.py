@@ -33,6 +33,15 @@ from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_200_OK
 
 from api.hazards import messages, public, repository, service
+from api.hazards.open311_schema import (
+    DISCOVERY,
+    SERVICE,
+    SERVICE_DEFINITION,
+    SERVICE_REQUEST,
+    TOKEN,
+    answers,
+    creates,
+)
 from api.hazards.schemas import OPEN_STATUSES, Category, HazardReportCreate
 from api.platform.auth.guards import PUBLIC
 from api.platform.auth.tokens import InvalidToken, Principal, Role, Scope
@@ -265,7 +274,7 @@ class Open311Controller(Controller):
     # Every failure here, the framework's own included, answers in Open311's error format.
     exception_handlers = dict.fromkeys(EXCEPTION_HANDLERS, _on_error)
 
-    @get(["/discovery.json", "/discovery.xml"], opt=PUBLIC)
+    @get(["/discovery.json", "/discovery.xml"], opt=PUBLIC, operation_class=answers(DISCOVERY, many=False))
     async def discovery(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """Service discovery: where this GeoReport v2 endpoint is and what it speaks."""
         base = request.app.state.settings.notify.public_url or str(request.base_url)
@@ -285,12 +294,12 @@ class Open311Controller(Controller):
         }
         return _render(_format(request), "discovery", doc)
 
-    @get(["/services.json", "/services.xml"], opt=PUBLIC)
+    @get(["/services.json", "/services.xml"], opt=PUBLIC, operation_class=answers(SERVICE))
     async def services(self, request: Request[Any, Any, Any], lang: FromQuery[str | None] = None) -> Response[bytes]:
         """The hazard categories, as Open311 services (``lang=en`` for English; Korean by default)."""
         return _render(_format(request), "services", [_service(c.value, _lang(lang)) for c in Category])
 
-    @get("/services/{ref:str}", opt=PUBLIC)
+    @get("/services/{ref:str}", opt=PUBLIC, operation_class=answers(SERVICE_DEFINITION, many=False))
     async def service_definition(self, request: Request[Any, Any, Any], ref: FromPath[str]) -> Response[bytes]:
         """A service's definition: safecity asks for no extra attributes."""
         code = _split(ref)
@@ -298,7 +307,7 @@ class Open311Controller(Controller):
             raise Open311Error(f"service_code {code!r} was not found.", status=404)
         return _render(_format(request), "service_definition", {"service_code": code, "attributes": []})
 
-    @get(["/requests.json", "/requests.xml"], opt=PUBLIC)
+    @get(["/requests.json", "/requests.xml"], opt=PUBLIC, operation_class=answers(SERVICE_REQUEST))
     async def list_requests(
         self,
         request: Request[Any, Any, Any],
@@ -333,7 +342,7 @@ class Open311Controller(Controller):
         )
         return _render(_format(request), "service_requests", [_request(r, _lang(lang)) for r in rows])
 
-    @get("/requests/{ref:str}", opt=PUBLIC)
+    @get("/requests/{ref:str}", opt=PUBLIC, operation_class=answers(SERVICE_REQUEST))
     async def read_request(
         self, request: Request[Any, Any, Any], db: Db, ref: FromPath[str], lang: FromQuery[str | None] = None
     ) -> Response[bytes]:
@@ -346,7 +355,7 @@ class Open311Controller(Controller):
             raise Open311Error(f"service_request_id {request_id} was not found.", status=404)
         return _render(_format(request), "service_requests", [_request(rows[0], _lang(lang))])
 
-    @get("/tokens/{ref:str}", opt=PUBLIC)
+    @get("/tokens/{ref:str}", opt=PUBLIC, operation_class=answers(TOKEN))
     async def token(self, request: Request[Any, Any, Any], db: Db, ref: FromPath[str]) -> Response[bytes]:
         """The request a token stands for; safecity's requests are realtime, so a token is the request's id."""
         token = _split(ref)
@@ -360,7 +369,13 @@ class Open311Controller(Controller):
         return _render(_format(request), "service_requests", [{"service_request_id": rows[0]["id"], "token": token}])
 
     # A form of a few fields, but a 4,000-character Korean description is 36 KB once percent-encoded.
-    @post(["/requests.json", "/requests.xml"], opt=PUBLIC, status_code=HTTP_200_OK, request_max_body_size=64 * 1024)
+    @post(
+        ["/requests.json", "/requests.xml"],
+        opt=PUBLIC,
+        status_code=HTTP_200_OK,
+        request_max_body_size=64 * 1024,
+        operation_class=creates(),
+    )
     async def create_request(
         self, request: Request[Any, Any, Any], db: Db, lang: FromQuery[str | None] = None
     ) -> Response[bytes]:

@@ -27,10 +27,18 @@ from api.platform.auth.guards import PUBLIC, allow
 from api.platform.auth.tokens import Principal, Role
 from api.platform.db.pool import Db
 from api.platform.errors import Problem, Unavailable
+from api.platform.openapi import documented
 from api.platform.types import Id
 
 # A photo at the limit plus its multipart framing gets through to our own check, which says what is wrong.
 _PHOTO_BODY_LIMIT = MAX_PHOTO_BYTES + 64 * 1024
+PHOTO_BODY = {
+    "multipart/form-data": {
+        "type": "object",
+        "required": ["photo"],
+        "properties": {"photo": {"type": "string", "format": "binary", "description": "JPEG, PNG, WebP or HEIC"}},
+    }
+}
 
 
 def _now() -> datetime:
@@ -81,6 +89,7 @@ class HazardReportController(Controller):
         opt=allow(Role.citizen),
         status_code=HTTP_201_CREATED,
         request_max_body_size=_PHOTO_BODY_LIMIT,
+        operation_class=documented(body=PHOTO_BODY),
     )
     async def add_photo(
         self, request: Request[Principal, Any, Any], db: Db, report_id: FromPath[Id]

@@ -78,6 +78,32 @@ async def test_openapi_schema_is_public_and_describes_the_api(client):
     spec = response.json()
     assert "/v1/auth/otp" in spec["paths"]
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert not [p for p in spec["paths"] if p.startswith("/schema")], "the document's own renderers are not the API"
+
+
+async def test_the_schema_describes_the_bodies_routes_read_themselves_and_what_they_answer(client):
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+
+    def body(path: str, method: str = "post") -> dict:
+        return paths[path][method]["requestBody"]["content"]
+
+    assert body("/webhooks/twilio/sms")["application/x-www-form-urlencoded"]["schema"]["required"] == [
+        "MessageSid",
+        "From",
+        "Body",
+    ]
+    assert "MessageStatus" in body("/webhooks/twilio/status")["application/x-www-form-urlencoded"]["schema"]["required"]
+    assert "application/cap+xml" in body("/v1/alerts/cap")
+    assert body("/v1/hazard-reports/{report_id}/photos")["multipart/form-data"]["schema"]["required"] == ["photo"]
+    open311 = body("/open311/v2/requests.json")["application/x-www-form-urlencoded"]["schema"]
+    assert set(open311["required"]) == {"service_code", "lat", "long"}
+    # Open311's JSON answers are lists of objects, not "a string".
+    listed = paths["/open311/v2/requests.json"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert listed["type"] == "array" and "service_request_id" in listed["items"]["properties"]
+    # Every error is documented as it leaves: problem+json, or Open311's own error list under /open311.
+    errors = paths["/v1/auth/token"]["post"]["responses"]["4XX"]["content"]
+    assert list(errors) == ["application/problem+json"]
+    assert "application/json" in paths["/open311/v2/services.json"]["get"]["responses"]["4XX"]["content"]
 
 
 async def test_every_response_carries_a_request_id_and_echoes_the_callers(client):
