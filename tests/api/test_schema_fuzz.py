@@ -13,23 +13,16 @@ The run is bounded (``SAFECITY_FUZZ_EXAMPLES`` cases per operation and role, 8 u
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from tests.conftest import JWT_SECRET
+from tests.live_api import live_api
 
 EXAMPLES = int(os.environ.get("SAFECITY_FUZZ_EXAMPLES", "8"))
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
@@ -40,57 +33,19 @@ ROLES = ("anonymous", "citizen", "social_worker", "operator", *(f"service:{s}" f
 @pytest.fixture(scope="module")
 def api(pg_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     """``safecity api`` on a database of its own, and a token for each role minted by ``safecity token``."""
-    url = asyncio.run(pg_server.create())
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "PORT": str(port),
-        "JWT_SECRET": JWT_SECRET,
-        "SAFECITY_VAR_DIR": str(tmp_path_factory.mktemp("var")),
-        "RASA_ENABLED": "false",
-        "LOG_LEVEL": "ERROR",
-    }
-    tokens = _tokens(env)
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "api"], env=env, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-            time.sleep(0.2)
-        yield base, tokens
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        asyncio.run(pg_server.drop(urlsplit(url).path.lstrip("/")))
-
-
-def _tokens(env: dict[str, str]) -> dict[str, str]:
-    def cli(*args: str, stdin: str | None = None) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "api.cli", *args], env=env, input=stdin, capture_output=True, text=True, check=True
-        )
-        return done.stdout.strip()
-
-    cli("staff", "add", "--email", "sw@fuzz.test", "--name", "복지사", "--role", "social_worker", "--district", "11110")
-    cli("staff", "add", "--email", "op@fuzz.test", "--name", "운영자", "--role", "operator")
-    tokens = {
-        "citizen": cli("token", "--role", "citizen", "--phone", "010-5555-0101"),
-        "social_worker": cli("token", "--role", "social_worker", "--staff", "sw@fuzz.test"),
-        "operator": cli("token", "--role", "operator", "--staff", "op@fuzz.test"),
-    }
-    for scope in SERVICE_SCOPES:
-        senders = ("--sender", "fuzz@safecity.test") if scope == "alerts:publish" else ()
-        tokens[f"service:{scope}"] = cli("token", "--role", "service", "--subject", "fuzz", "--scope", scope, *senders)
-    return tokens
+    with live_api(pg_server, tmp_path_factory.mktemp("var"), LOG_LEVEL="ERROR") as api:
+        api.cli("staff", "add", "--email=sw@fuzz.test", "--name=복지사", "--role=social_worker", "--district=11110")
+        api.cli("staff", "add", "--email=op@fuzz.test", "--name=운영자", "--role=operator")
+        tokens = {
+            "citizen": api.cli("token", "--role", "citizen", "--phone", "010-5555-0101"),
+            "social_worker": api.cli("token", "--role", "social_worker", "--staff", "sw@fuzz.test"),
+            "operator": api.cli("token", "--role", "operator", "--staff", "op@fuzz.test"),
+        }
+        for scope in SERVICE_SCOPES:
+            senders = ("--sender", "fuzz@safecity.test") if scope == "alerts:publish" else ()
+            mint = ("token", "--role", "service", "--subject", "fuzz", "--scope", scope, *senders)
+            tokens[f"service:{scope}"] = api.cli(*mint)
+        yield api.base_url, tokens
 
 
 @pytest.mark.parametrize("role", ROLES)

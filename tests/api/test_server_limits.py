@@ -6,58 +6,22 @@ the server to act, never for a fixed time.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
-from tests.conftest import JWT_SECRET
+from tests.live_api import live_api
 
 PATIENCE_S = 30  # how long a test waits for the server to do what it must, at most
 
 
 @pytest.fixture(scope="module")
 def server(pg_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    url = asyncio.run(pg_server.create())
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "PORT": str(port),
-        "JWT_SECRET": JWT_SECRET,
-        "SAFECITY_VAR_DIR": str(tmp_path_factory.mktemp("var")),
-        "RASA_ENABLED": "false",
-        "HTTP_HEADER_TIMEOUT": "1",
-        "HTTP_KEEP_ALIVE_TIMEOUT": "1",
-        "HTTP_BODY_TIMEOUT": "2",
-        "LOG_LEVEL": "WARNING",
-    }
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "api"], env=env, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        yield "127.0.0.1", port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        asyncio.run(pg_server.drop(urlsplit(url).path.lstrip("/")))
+    timeouts = {"HTTP_HEADER_TIMEOUT": "1", "HTTP_KEEP_ALIVE_TIMEOUT": "1", "HTTP_BODY_TIMEOUT": "2"}
+    with live_api(pg_server, tmp_path_factory.mktemp("var"), **timeouts) as api:
+        yield api.host, api.port
 
 
 def connect(server: tuple[str, int]) -> socket.socket:
