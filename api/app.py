@@ -29,6 +29,7 @@ from api.console.routes import console_router
 from api.evacuation.routes import GuidanceController, ShelterController
 from api.hazards.open311 import Open311Controller
 from api.hazards.routes import HazardReportController, IncidentAdminController, IncidentFeedController
+from api.health.metrics import scrape as metrics_scrape
 from api.health.routes import health, ready
 from api.platform.auth.guards import PUBLIC, BearerAuthMiddleware, authorize
 from api.platform.auth.tokens import TokenIssuer
@@ -67,6 +68,7 @@ class SafecityApp(Litestar):
 ROUTES: list[ControllerRouterHandler] = [
     health,
     ready,
+    metrics_scrape,
     AuthController,
     MeController,
     DistrictController,

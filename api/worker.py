@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client import start_http_server
 
 from api.accounts.jobs import purge_budget_alerts, purge_sign_in_codes
 from api.alerts.jobs import poll_cap_feeds, poll_kma_warnings
@@ -21,7 +22,7 @@ from api.platform.db.pool import create_pool
 from api.platform.jobs.housekeeping import purge_job
 from api.platform.jobs.registry import EPOCH, Job
 from api.platform.jobs.runner import run_job
-from api.platform.settings import Settings
+from api.platform.settings import MetricsSettings, Settings
 from care.jobs import care_sweep
 from care.safety.jobs import safety_sweep
 from notifications.channels import build_channels
@@ -77,6 +78,7 @@ async def serve(settings: Settings, *, dispatch: bool = True, schedule: bool = T
         dispatcher = Dispatcher(pool, channels, settings.notify)
         assert settings.db.url is not None  # create_pool refused to start without one
         tasks.append(asyncio.create_task(dispatcher.run(stop, dsn=settings.db.url), name="dispatcher"))
+    _serve_metrics(settings.metrics)
     if schedule:
         scheduler.start()
     log.info("worker started", jobs=sorted(JOBS) if schedule else [], dispatcher=dispatch)
@@ -90,3 +92,16 @@ async def serve(settings: Settings, *, dispatch: bool = True, schedule: bool = T
             await channel.aclose()
         await pool.close()
         log.info("worker stopped")
+
+
+def _serve_metrics(settings: MetricsSettings) -> None:
+    """The worker's metrics on their own port, from a thread of prometheus-client's; a port in use only warns."""
+    if not settings.worker_port:
+        return
+    try:
+        start_http_server(settings.worker_port, addr=settings.worker_host)
+    except OSError as exc:
+        # A second worker on one host, say: it works on without metrics rather than not at all.
+        log.warning("worker metrics not served", port=settings.worker_port, error=str(exc))
+    else:
+        log.info("worker metrics served", url=f"http://{settings.worker_host}:{settings.worker_port}/metrics")

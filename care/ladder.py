@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import asyncpg
 import structlog
 
+from api.platform import metrics
 from care import messages, repository
 from care.addressing import in_quiet_hours, local, to_guardian, to_person
 from care.cases import repository as cases_repository
@@ -104,6 +105,7 @@ async def climb(
         else:
             outgoing += _told(kind, rung, row, guardians[row["recipient_id"]])
         counts[f"step_{row['step']}"] += 1
+        metrics.LADDER_STEPS.labels(kind=kind.name, step=Step(row["step"]).name.lower()).inc()
     for action in CaseAction:
         await _act(conn, kind, action, taken, now=now, counts=counts)
     counts["deliveries"] = await notifier.enqueue_many(conn, items=outgoing, now=now)

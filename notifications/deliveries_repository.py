@@ -48,3 +48,25 @@ async def summary(conn: asyncpg.Connection, *, since: datetime | None, until: da
         since,
         until,
     )
+
+
+async def gauges(conn: asyncpg.Connection, *, now: datetime, dead_since: datetime) -> list[asyncpg.Record]:
+    """For the metrics: rows waiting or in flight by channel and state; dead letters since ``dead_since``; and
+    how long the longest-waiting due urgent message has waited (``oldest_due_urgent_s``, 0 when none waits).
+
+    Each count reads a partial index (due rows, leased rows) or the creation-time index, never the whole table.
+    """
+    return await conn.fetch(
+        """
+        SELECT channel, state, count(*) AS n, 0::float8 AS oldest_due_urgent_s
+        FROM outbox WHERE state IN ('pending', 'sending') GROUP BY channel, state
+        UNION ALL
+        SELECT channel, 'dead', count(*), 0 FROM outbox
+        WHERE created_at >= $2 AND state IN ('failed', 'unknown') GROUP BY channel
+        UNION ALL
+        SELECT channel, 'oldest', 0, coalesce(extract(epoch FROM $1 - min(next_attempt_at)), 0)::float8 FROM outbox
+        WHERE state = 'pending' AND priority = 0 AND next_attempt_at <= $1 GROUP BY channel
+        """,
+        now,
+        dead_since,
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import structlog
 
+from api.platform import metrics
 from api.platform.settings import NotifySettings
 from notifications import recipients_repository, repository
 from notifications.channels.base import Channel, Failure, OutboundMessage, PushChannel, Reconcile, SendResult
@@ -42,6 +44,15 @@ class BatchReport:
     suppressed: int = 0
     unknown: int = 0
     outage: bool = False
+
+
+def _count(channel: str, results: Sequence[SendResult], outcome: Outcome) -> None:
+    """What came of a batch, in the metrics: each row's new state, and each failure by its kind."""
+    for state, n in Counter(outcome.states).items():
+        metrics.SENDS.labels(channel=channel, result=state).inc(n)
+    for result in results:
+        if result.failure is not None:
+            metrics.PROVIDER_ERRORS.labels(channel=channel, failure=result.failure.value).inc()
 
 
 def _utcnow() -> datetime:
@@ -80,7 +91,8 @@ class Dispatcher:
             sendable = [r for r in rows if r["id"] not in blocked]
             accounted = await _accounted_for(conn, sendable) if name == "sms" else {}
             async with self._leased(rows):
-                results = await _send(channel, [_message(r, accounted) for r in sendable])
+                with metrics.SEND_SECONDS.labels(channel=name).time():
+                    results = await _send(channel, [_message(r, accounted) for r in sendable])
             outage = is_outage(results)
             now = self._clock()
             outcome = outcome_of(sendable, results, began=began, now=now, settings=self._settings, outage=outage)
@@ -88,6 +100,7 @@ class Dispatcher:
                 if row["id"] in blocked:
                     outcome.add(row, "suppressed", next_attempt=now, error="opted out by SMS")
             await _record(conn, outcome, now=now)
+        _count(name, results, outcome)
         report = BatchReport(
             channel=name,
             claimed=len(rows),

@@ -80,6 +80,11 @@ def api(host: str | None, port: int | None, workers: int | None) -> None:
     # uvicorn stops gracefully on SIGTERM and then raises it again, to end as the signal says: with the default
     # handler that would kill the process before ``database_url`` lets go of the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    processes = workers or settings.http.workers
+    if processes > 1:  # each process counts its own requests; /metrics sums them from there
+        from api.platform.metrics import multiprocess_dir
+
+        multiprocess_dir(settings.paths.var_dir)
     with database_url(settings) as url:
         os.environ["DATABASE_URL"] = url
         uvicorn.run(
@@ -87,7 +92,7 @@ def api(host: str | None, port: int | None, workers: int | None) -> None:
             factory=True,
             host=host or settings.http.host,
             port=port or settings.http.port,
-            workers=workers or settings.http.workers,
+            workers=processes,
             log_config=None,
             access_log=False,
             proxy_headers=True,

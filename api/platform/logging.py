@@ -1,4 +1,4 @@
-"""Structured logs: one JSON object per line, every line of a request carrying its request id."""
+"""Structured logs: one JSON object per line, every line of a request carrying its request id; request metrics."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any, cast
 import structlog
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
+from api.platform import metrics
 from api.platform.settings import LogSettings
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -95,10 +96,14 @@ async def with_request_id(app: ASGIApp, scope: HTTPScope, receive: Receive, send
         try:
             await app(cast(Scope, scope), receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
             _request_log.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(elapsed * 1000, 2),
             )
+            route = cast(dict[str, Any], scope).get("path_template") or metrics.UNMATCHED
+            metrics.REQUESTS.labels(route=route, method=scope["method"], status=str(status)).inc()
+            metrics.REQUEST_SECONDS.labels(route=route, method=scope["method"]).observe(elapsed)

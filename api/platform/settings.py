@@ -324,6 +324,15 @@ def rasa_model() -> Path | None:
     return found[-1] if found else None
 
 
+class MetricsSettings(_Group, frozen=True):
+    """Where the worker serves its Prometheus metrics (the API serves them at ``/metrics``); port 0 turns it off."""
+
+    worker_host: str = "127.0.0.1"
+    worker_port: int = 9464
+
+    ENV: ClassVar[dict[str, str]] = {"worker_host": "WORKER_METRICS_HOST", "worker_port": "WORKER_METRICS_PORT"}
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """All settings, one typed group per concern."""
 
@@ -338,6 +347,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     alerts: AlertSettings = AlertSettings()
     console: ConsoleSettings = ConsoleSettings()
     rasa: RasaSettings = RasaSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -355,6 +365,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             alerts=AlertSettings.from_env(env),
             console=ConsoleSettings.from_env(env),
             rasa=RasaSettings.from_env(env),
+            metrics=MetricsSettings.from_env(env),
         )
         if settings.log.format not in ("json", "console"):
             raise SettingsError("LOG_FORMAT must be 'json' or 'console'")

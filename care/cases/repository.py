@@ -297,3 +297,10 @@ async def all_clear_safety(
         note,
     )
     return [r["id"] for r in rows]
+
+
+async def open_urgent_by_district(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """For the metrics: open urgent cases per district (acknowledged ones are being handled)."""
+    return await conn.fetch(
+        "SELECT district, count(*) AS n FROM cases WHERE state = 'open' AND priority = 'urgent' GROUP BY district"
+    )

@@ -9,6 +9,7 @@ in another; a failed slot is not run again, the next slot is.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any, cast
 
@@ -16,6 +17,7 @@ import asyncpg
 import msgspec
 import structlog
 
+from api.platform import metrics
 from api.platform.jobs import slots as runs
 from api.platform.jobs.registry import Job, JobContext, PoolContext, PoolJobFunc
 from api.platform.settings import Settings
@@ -36,13 +38,22 @@ async def run_job(pool: asyncpg.Pool, job: Job, *, now: datetime, settings: Sett
     """Run ``job`` for the slot of ``now`` unless some worker already has; a failure is raised once dealt with."""
     job = job.for_settings(settings)
     slot = job.slot(now)
-    if job.transaction:
-        result = await _run_in_transaction(pool, job, now=now, slot=slot, settings=settings)
-    else:
-        result = await _run_outside_transaction(pool, job, now=now, slot=slot, settings=settings)
+    started = time.perf_counter()
+    try:
+        if job.transaction:
+            result = await _run_in_transaction(pool, job, now=now, slot=slot, settings=settings)
+        else:
+            result = await _run_outside_transaction(pool, job, now=now, slot=slot, settings=settings)
+    except Exception:
+        metrics.JOB_RUNS.labels(job=job.name, outcome="failed").inc()
+        raise
     if result is None:
+        metrics.JOB_RUNS.labels(job=job.name, outcome="taken").inc()
         log.debug("job slot already taken", job=job.name, slot=slot.isoformat())
         return RunResult(job=job.name, slot=slot, ran=False)
+    metrics.JOB_RUNS.labels(job=job.name, outcome="ran").inc()
+    metrics.JOB_SECONDS.labels(job=job.name).observe(time.perf_counter() - started)
+    metrics.JOB_LAG.labels(job=job.name).set((now - slot).total_seconds())
     log.info("job ran", job=job.name, slot=slot.isoformat(), result=result)
     return RunResult(job=job.name, slot=slot, ran=True, result=result)
 
