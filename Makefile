@@ -22,14 +22,17 @@ test: setup browser bot lint
 
 setup: $(VENV)/.synced
 
-# The console's browser tests drive Debian's chromium; a Korean font makes their screenshots legible. A fresh CI
-# machine runs as root with apt reachable; elsewhere the browser tests skip, saying why (and fail where CI is set).
+# Debian's packages the tests drive: chromium for the console's browser tests (a Korean font makes their
+# screenshots legible), and promtool (package prometheus; its server is not started) to check the alert rules. A
+# fresh CI machine runs as root with apt reachable; elsewhere those tests skip, saying why (and fail where CI is set).
 CHROMIUM := /usr/bin/chromium
 KOREAN_FONT := /usr/share/fonts/truetype/nanum/NanumGothic.ttf
+PROMTOOL := /usr/bin/promtool
 browser:
 	@missing=""; \
 	[ -x $(CHROMIUM) ] || missing="chromium"; \
 	[ -e $(KOREAN_FONT) ] || missing="$$missing fonts-nanum"; \
+	[ -x $(PROMTOOL) ] || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \

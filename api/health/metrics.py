@@ -17,6 +17,13 @@ from care.cases import repository as cases_repository
 from notifications import deliveries_repository
 
 DEAD_LETTER_WINDOW = timedelta(hours=24)
+# What a scrape reads from the database, by metric name.
+SYSTEM = (
+    "safecity_outbox_messages",
+    "safecity_outbox_dead_letters",
+    "safecity_outbox_oldest_due_urgent_seconds",
+    "safecity_cases_open_urgent",
+)
 
 
 @get("/metrics", opt=PUBLIC, include_in_schema=False, media_type=metrics.CONTENT_TYPE)

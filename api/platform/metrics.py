@@ -62,6 +62,8 @@ LADDER_STEPS = Counter(
     "safecity_ladder_steps", "Escalation ladder steps taken, by kind of ladder and step", ["kind", "step"]
 )
 
+COUNTED = (REQUESTS, REQUEST_SECONDS, JOB_RUNS, JOB_SECONDS, JOB_LAG, SENDS, SEND_SECONDS, PROVIDER_ERRORS, LADDER_STEPS)
+
 
 def multiprocess_dir(var_dir: str) -> Path:
     """Empty ``var/metrics/api`` for a new set of API processes, and name it to prometheus-client."""
