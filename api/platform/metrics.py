@@ -21,6 +21,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client.core import Metric
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import REGISTRY, Collector
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -62,7 +63,9 @@ LADDER_STEPS = Counter(
     "safecity_ladder_steps", "Escalation ladder steps taken, by kind of ladder and step", ["kind", "step"]
 )
 
-COUNTED = (REQUESTS, REQUEST_SECONDS, JOB_RUNS, JOB_SECONDS, JOB_LAG, SENDS, SEND_SECONDS, PROVIDER_ERRORS, LADDER_STEPS)
+# Every metric a process counts itself, for the tests that check the alert rules read only what exists.
+COUNTED: tuple[MetricWrapperBase, ...] = (REQUESTS, REQUEST_SECONDS, JOB_RUNS, JOB_SECONDS, JOB_LAG)
+COUNTED += (SENDS, SEND_SECONDS, PROVIDER_ERRORS, LADDER_STEPS)
 
 
 def multiprocess_dir(var_dir: str) -> Path:
