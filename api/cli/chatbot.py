@@ -17,6 +17,9 @@ from api.platform.settings import PROJECT_ROOT, Settings, rasa_model
 BOT = PROJECT_ROOT / "bot"
 RASA = BOT / ".venv" / "bin" / "rasa"
 ACTIONS_TOKEN_TTL_S = 30 * 24 * 3600  # a development run outlasting this restarts the actions with a new one
+# Rasa 3.6 and its libraries (TensorFlow, SQLAlchemy, Sanic) warn at every start of APIs they themselves use;
+# nothing there is ours to act on. Everything else they say still shows.
+QUIET = {"PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::PendingDeprecationWarning,ignore::FutureWarning"}
 
 
 def off_because(settings: Settings) -> str | None:
@@ -49,15 +52,25 @@ async def processes(settings: Settings, *, database_url: str) -> list[tuple[str,
         "--interface", "127.0.0.1",  # the REST channel has no auth: only the API may reach it
         "--port", str(rasa_port),
     ]  # fmt: skip
-    actions_argv = [sys.executable, "-m", "rasa_sdk", "--actions", "bot.actions", "--port", str(rasa.actions_port)]
+    actions_argv = [
+        sys.executable,
+        "-m",
+        "rasa_sdk",
+        "--actions",
+        "bot.actions",
+        "--port",
+        str(rasa.actions_port),
+        "--endpoints",
+        str(BOT / "endpoints.yml"),
+    ]  # fmt: skip  (else it looks for ./endpoints.yml, and says so)
     # Exactly the chatbot scope: the actions need the bot endpoints and the public ones, nothing else.
     actions = Principal(subject="service:chatbot-actions", role=Role.service, scopes=(Scope.chatbot,))
     token = TokenIssuer(settings).issue(actions, ttl_s=ACTIONS_TOKEN_TTL_S)
     api_url = f"http://127.0.0.1:{settings.http.port}"
     return [
-        ("rasa", rasa_argv, {"ACTION_SERVER_URL": actions_url, **tracker_env(tracker_url)}),
+        ("rasa", rasa_argv, {"ACTION_SERVER_URL": actions_url, **tracker_env(tracker_url), **QUIET}),
         ("actions", actions_argv, {"SANIC_HOST": "127.0.0.1", "SAFECITY_API_URL": api_url,
-                                   "SAFECITY_SERVICE_TOKEN": token}),
+                                   "SAFECITY_SERVICE_TOKEN": token, **QUIET}),
     ]  # fmt: skip
 
 

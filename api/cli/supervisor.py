@@ -49,6 +49,9 @@ async def chatbot_processes(settings: Settings, *, database_url: str) -> list[Pr
 async def supervise(*, database_url: str, settings: Settings | None = None) -> int:
     """Start every process; when one exits, or on SIGINT/SIGTERM, stop the rest. Returns an exit status."""
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+    if sys.stdout.isatty() and not os.environ.get("LOG_FORMAT"):
+        # The children write into our pipes, not to the terminal, so they are told what it is.
+        env["LOG_FORMAT"] = "console"
     settings = settings or Settings.from_env()
     specs = processes() + await chatbot_processes(settings, database_url=database_url)
     width = max(len(s.name) for s in specs)

