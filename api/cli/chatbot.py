@@ -17,9 +17,10 @@ from api.platform.settings import PROJECT_ROOT, Settings, rasa_model
 BOT = PROJECT_ROOT / "bot"
 RASA = BOT / ".venv" / "bin" / "rasa"
 ACTIONS_TOKEN_TTL_S = 30 * 24 * 3600  # a development run outlasting this restarts the actions with a new one
-# Rasa 3.6 and its libraries (TensorFlow, SQLAlchemy, Sanic) warn at every start of APIs they themselves use;
-# nothing there is ours to act on. Everything else they say still shows.
-QUIET = {"PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::PendingDeprecationWarning,ignore::FutureWarning"}
+RASA_PYTHON = BOT / ".venv" / "bin" / "python"
+# Rasa's libraries warn at every start of APIs Rasa uses (bot/rasa_main.py hides those it raises through Python's
+# warnings); SQLAlchemy's own notice has its own switch. Everything else they say still shows.
+QUIET = {"SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
 
 
 def off_because(settings: Settings) -> str | None:
@@ -45,7 +46,7 @@ async def processes(settings: Settings, *, database_url: str) -> list[tuple[str,
     model = rasa_model()
     assert model is not None
     rasa_argv = [
-        str(RASA), "run",
+        str(RASA_PYTHON), str(BOT / "rasa_main.py"), "run",
         "--model", str(model),
         "--endpoints", str(BOT / "endpoints.yml"),
         "--credentials", str(BOT / "credentials.yml"),
@@ -70,7 +71,7 @@ async def processes(settings: Settings, *, database_url: str) -> list[tuple[str,
     return [
         ("rasa", rasa_argv, {"ACTION_SERVER_URL": actions_url, **tracker_env(tracker_url), **QUIET}),
         ("actions", actions_argv, {"SANIC_HOST": "127.0.0.1", "SAFECITY_API_URL": api_url,
-                                   "SAFECITY_SERVICE_TOKEN": token, **QUIET}),
+                                   "SAFECITY_SERVICE_TOKEN": token}),
     ]  # fmt: skip
 
 
