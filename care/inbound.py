@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from care import repository, service
+from care import on_duty, repository, service
 from notifications.inbound import InboundSms, Keyword
 from notifications.service import Notifier
 
@@ -16,6 +16,8 @@ async def handle_sms(conn: asyncpg.Connection, sms: InboundSms, notifier: Notifi
     Any other text from an enrolled number is recorded as a sign of life and then left to the next handler
     (the chatbot), which answers it; texts from numbers not enrolled are left alone.
     """
+    if await on_duty.acknowledge_by_reply(conn, sms=sms, notifier=notifier):
+        return "care.on_duty"  # a worker on duty answering the SMS that told them of a case
     row = await repository.recipient_by_phone(conn, sms.phone)
     if row is None:
         return None

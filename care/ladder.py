@@ -19,7 +19,7 @@ import asyncpg
 import structlog
 
 from api.platform import metrics
-from care import messages, repository
+from care import messages, on_duty, repository
 from care.addressing import in_quiet_hours, local, to_guardian, to_person
 from care.cases import repository as cases_repository
 from notifications.service import Notifier, Outgoing
@@ -107,7 +107,7 @@ async def climb(
         counts[f"step_{row['step']}"] += 1
         metrics.LADDER_STEPS.labels(kind=kind.name, step=Step(row["step"]).name.lower()).inc()
     for action in CaseAction:
-        await _act(conn, kind, action, taken, now=now, counts=counts)
+        await _act(conn, kind, action, taken, notifier=notifier, now=now, counts=counts)
     counts["deliveries"] = await notifier.enqueue_many(conn, items=outgoing, now=now)
     log.info(f"{kind.name} sweep", **counts)
     return dict(counts)
@@ -140,13 +140,19 @@ async def _act(
     action: CaseAction,
     taken: Sequence[Row],
     *,
+    notifier: Notifier,
     now: datetime,
     counts: dict[str, int],
 ) -> None:
     rows = [kind.cases.of(t) for t in taken if kind.rung(t).case is action]
     if rows or kind.count_idle_cases:
         write = kind.cases.open if action is CaseAction.OPEN else kind.cases.urgent
-        counts[action.value] = len(await write(conn, rows, now) if rows else [])
+        written = await write(conn, rows, now) if rows else []
+        counts[action.value] = len(written)
+        if action is CaseAction.URGENT and written:
+            counts["on_duty_told"] = await on_duty.begin(
+                conn, notifier=notifier, case_ids=[c["id"] for c in written], now=now
+            )
 
 
 MISSED_CHECKIN = Kind(

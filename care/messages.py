@@ -59,3 +59,21 @@ GUARDIAN_HELP = _t(
     ko="[긴급] {name}님이 {at}에 도움을 요청했습니다. 바로 연락해 주세요. 담당 사회복지사에게도 알렸습니다.",
     en="[Urgent] {name} asked for help at {at}. Please contact them now; their social worker has been told.",
 )
+ON_DUTY = _t(
+    "care.on_duty",
+    urgent=True,
+    ko="[긴급 사례] {district} #{case}: {reason}. 콘솔에서 확인하세요. 이 문자에 답장하면 확인으로 기록됩니다.",
+    en="[Urgent case] {district} #{case}: {reason}. See the console. Reply to this text to acknowledge it.",
+)
+ON_DUTY_ACKNOWLEDGED = _t(
+    "care.on_duty_acknowledged",
+    urgent=True,
+    ko="사례 #{case}를 확인으로 기록했습니다.",
+    en="Case #{case} is recorded as acknowledged.",
+)
+# What an urgent case is about, as the on-duty SMS says it: the reason, never the person's name or address.
+REASONS = {
+    "help_request": ("도움 요청", "a call for help"),
+    "missed_checkin": ("안부 확인 무응답", "no answer to check-ins"),
+    "safety_check": ("재난 안전 확인 무응답", "no answer to a disaster safety check"),
+}

@@ -11,7 +11,7 @@ import msgspec
 
 from api.platform.auth.tokens import Principal
 from api.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
-from care import audit, messages, repository
+from care import audit, messages, on_duty, repository
 from care.addressing import local, to_guardian, to_person
 from care.cases import repository as cases_repository
 from care.ladder import SLA, Step
@@ -211,6 +211,7 @@ async def ask_for_help(
         await repository.close_ladder(conn, recipient_id=recipient_id, at=at)
         await safety.pause_for_help(conn, recipient_id=recipient_id)
         if new:
+            await on_duty.begin(conn, notifier=notifier, case_ids=[case_id], now=at)
             key = f"care:{recipient_id}:help:{case_id}"
             params: dict[str, object] = {"name": plan["name"], "at": local(at)}
             items: list[Outgoing] = [to_person(plan, template=messages.HELP_RECEIVED, key=key, params=params)]

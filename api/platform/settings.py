@@ -333,6 +333,12 @@ class MetricsSettings(_Group, frozen=True):
     ENV: ClassVar[dict[str, str]] = {"worker_host": "WORKER_METRICS_HOST", "worker_port": "WORKER_METRICS_PORT"}
 
 
+class CareSettings(_Group, frozen=True):
+    escalate_after_min: int = 5  # an urgent case nobody acknowledged goes to the next person on duty after this
+
+    ENV: ClassVar[dict[str, str]] = {"escalate_after_min": "CARE_ESCALATE_AFTER_MINUTES"}
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """All settings, one typed group per concern."""
 
@@ -348,6 +354,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     console: ConsoleSettings = ConsoleSettings()
     rasa: RasaSettings = RasaSettings()
     metrics: MetricsSettings = MetricsSettings()
+    care: CareSettings = CareSettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -366,6 +373,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             console=ConsoleSettings.from_env(env),
             rasa=RasaSettings.from_env(env),
             metrics=MetricsSettings.from_env(env),
+            care=CareSettings.from_env(env),
         )
         if settings.log.format not in ("json", "console", "auto"):
             raise SettingsError("LOG_FORMAT must be 'json', 'console' or 'auto'")
