@@ -43,6 +43,7 @@ from api.platform.openapi import SafecityOpenAPIConfig
 from api.platform.settings import Settings
 from care.cases.routes import CaseController
 from care.inbound import handle_sms
+from care.on_duty_routes import RotaController
 from care.routes import CheckinController, RecipientController
 from notifications.routes import NoticeAcks, NotificationAdmin, TwilioWebhooks
 from notifications.service import Notifier
@@ -79,6 +80,7 @@ ROUTES: list[ControllerRouterHandler] = [
     RecipientController,
     CheckinController,
     CaseController,
+    RotaController,
     HazardReportController,
     IncidentFeedController,
     IncidentAdminController,

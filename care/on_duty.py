@@ -15,10 +15,13 @@ from datetime import datetime, timedelta
 import asyncpg
 import structlog
 
+from api.platform.auth.tokens import Principal, Role
 from api.platform.districts import DISTRICTS
+from api.platform.errors import Forbidden, NotFound, Unprocessable
 from care import messages, rota
 from care import on_duty_repository as repository
 from care.cases import repository as cases_repository
+from care.schemas import RotaIn, RotaRead, ShiftRead
 from notifications.inbound import InboundSms
 from notifications.schemas import Priority
 from notifications.service import Notifier, Outgoing
@@ -107,3 +110,43 @@ async def acknowledge_by_reply(conn: asyncpg.Connection, *, sms: InboundSms, not
         )
         await notifier.enqueue_many(conn, items=[reply], now=sms.received_at)
     return True
+
+
+async def replace_rota(
+    conn: asyncpg.Connection, *, district: str | None, data: RotaIn, principal: Principal
+) -> RotaRead:
+    """Replace a district's rota (None: the night desk's) after checking it covers the week once, with real staff."""
+    if principal.role is not Role.operator:
+        raise Forbidden("Only operators edit rotas.", code="operators_only")
+    try:
+        shifts = rota.shifts_of([(s.starts, s.ends, s.staff) for s in data.shifts])
+    except rota.RotaError as exc:
+        raise Unprocessable(str(exc), code="rota_invalid") from None
+    async with conn.transaction():
+        named = sorted({s for shift in shifts for s in shift.staff_ids})
+        unknown = await repository.unknown_staff(conn, named)
+        if unknown:
+            raise Unprocessable(f"No staff account has id {', '.join(map(str, unknown))}.", code="staff_not_found")
+        unreachable = sorted(set(named) - set(await repository.contacts(conn, named)))
+        if unreachable:
+            raise Unprocessable(
+                f"Staff {', '.join(map(str, unreachable))} cannot be told of a case (inactive, or no phone).",
+                code="staff_unreachable",
+            )
+        await repository.replace_rota(conn, district=district, shifts=shifts)
+    return _read(district, shifts)
+
+
+async def get_rota(conn: asyncpg.Connection, *, district: str | None, principal: Principal) -> RotaRead:
+    if district is not None and not principal.serves(district):
+        raise NotFound(f"There is no rota for {district} you may read.", code="rota_not_found")
+    return _read(district, (await repository.rotas(conn, [district] if district else [])).get(district, []))
+
+
+def _read(district: str | None, shifts: Sequence[rota.Shift]) -> RotaRead:
+    return RotaRead(
+        district=district,
+        shifts=[
+            ShiftRead(starts=rota.written(s.starts), ends=rota.written(s.ends), staff=list(s.staff_ids)) for s in shifts
+        ],
+    )

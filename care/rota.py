@@ -48,6 +48,12 @@ def spoken(minute: int) -> str:
     return f"{DAYS_KO[day]} {rest // 60:02d}:{rest % 60:02d} ({DAYS[day]} {rest // 60:02d}:{rest % 60:02d})"
 
 
+def written(minute: int) -> str:
+    """1,980 → ``"tue 09:00"``; the week's end is written as Monday 00:00."""
+    day, rest = divmod(minute % WEEK, 1440)
+    return f"{DAYS[day]} {rest // 60:02d}:{rest % 60:02d}"
+
+
 def shifts_of(written: Sequence[tuple[str, str, Sequence[int]]]) -> list[Shift]:
     """The shifts of (from, to, staff ids), split at the week's end where one runs past it, checked to tile the week."""
     shifts: list[Shift] = []

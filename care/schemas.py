@@ -191,3 +191,26 @@ class CheckinRead(Output, frozen=True):
 class HelpRead(Output, frozen=True):
     case_id: int
     new_case: bool
+
+
+class ShiftIn(Input):
+    """One shift of a rota, in Asia/Seoul local time: ``mon 09:00`` to ``mon 18:00``, told in this order."""
+
+    starts: Annotated[str, Meta(max_length=16, examples=["mon 09:00"])] = msgspec.field(name="from")
+    ends: Annotated[str, Meta(max_length=16, examples=["mon 18:00"])] = msgspec.field(name="to")
+    staff: Annotated[list[Annotated[int, Meta(ge=1)]], Meta(min_length=1, max_length=10)]
+
+
+class RotaIn(Input):
+    shifts: Annotated[list[ShiftIn], Meta(min_length=1, max_length=200)]
+
+
+class ShiftRead(Output, frozen=True):
+    starts: str = msgspec.field(name="from")
+    ends: str = msgspec.field(name="to")
+    staff: list[int]
+
+
+class RotaRead(Output, frozen=True):
+    district: str | None  # None: the city night desk
+    shifts: list[ShiftRead]

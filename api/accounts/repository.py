@@ -111,11 +111,12 @@ async def insert_staff(
     role: str,
     districts: list[str],
     password_hash: str | None,
+    phone: str | None = None,
 ) -> int | None:
     """The new staff id, or None when the email is taken."""
     staff_id = await conn.fetchval(
         """
-        INSERT INTO staff (email, name, role, password_hash) VALUES ($1, $2, $3, $4)
+        INSERT INTO staff (email, name, role, password_hash, phone) VALUES ($1, $2, $3, $4, $5)
         ON CONFLICT (email) DO NOTHING
         RETURNING id
         """,
@@ -123,6 +124,7 @@ async def insert_staff(
         name,
         role,
         password_hash,
+        phone,
     )
     if staff_id is not None and districts:
         await conn.execute(
@@ -135,7 +137,10 @@ async def insert_staff(
 
 async def get_staff(conn: asyncpg.Connection, staff_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT id, email, name, role, active, created_at, has_password, districts FROM staff_accounts WHERE id = $1",
+        """
+        SELECT id, email, name, role, active, created_at, has_password, districts, phone
+        FROM staff_accounts WHERE id = $1
+        """,
         staff_id,
     )
 
@@ -143,7 +148,7 @@ async def get_staff(conn: asyncpg.Connection, staff_id: int) -> asyncpg.Record |
 async def get_staff_by_email(conn: asyncpg.Connection, email: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """
-        SELECT id, email, name, role, active, created_at, has_password, districts
+        SELECT id, email, name, role, active, created_at, has_password, districts, phone
         FROM staff_accounts WHERE email = $1
         """,
         email,
@@ -156,7 +161,10 @@ async def set_staff_active(conn: asyncpg.Connection, email: str, active: bool) -
 
 async def list_staff(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT id, email, name, role, active, created_at, has_password, districts FROM staff_accounts ORDER BY id"
+        """
+        SELECT id, email, name, role, active, created_at, has_password, districts, phone
+        FROM staff_accounts ORDER BY id
+        """
     )
 
 

@@ -11,7 +11,8 @@ from msgspec import UNSET, Meta, UnsetType
 
 from api.platform.auth.tokens import Role
 from api.platform.districts import check_district
-from api.platform.types import DisplayName, DistrictCode, Input, Language, Output
+from api.platform.phones import normalise_phone
+from api.platform.types import DisplayName, DistrictCode, Input, Language, Output, PhoneInput
 
 FcmToken = Annotated[str, Meta(min_length=20, max_length=4096, description="An FCM registration token")]
 Email = Annotated[str, Meta(pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$", max_length=254)]
@@ -68,9 +69,12 @@ class StaffCreate(Input):
     role: StaffRole
     districts: list[DistrictCode] = msgspec.field(default_factory=list)
     password: Password | None = None
+    phone: PhoneInput | None = None  # a mobile: urgent cases reach them by SMS while they are on duty
 
     def __post_init__(self) -> None:
         self.email = self.email.strip().lower()
+        if self.phone is not None:
+            self.phone = normalise_phone(self.phone)
         for code in self.districts:
             check_district(code)
         self.districts = sorted(set(self.districts))
@@ -89,6 +93,7 @@ class StaffRead(Output, frozen=True):
     active: bool
     has_password: bool
     created_at: datetime
+    phone: str | None = None
 
 
 class DistrictRead(Output, frozen=True):

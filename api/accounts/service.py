@@ -109,6 +109,7 @@ async def create_staff(conn: asyncpg.Connection, *, data: StaffCreate) -> StaffR
             role=data.role.value,
             districts=data.districts,
             password_hash=password_hash,
+            phone=data.phone,
         )
         if staff_id is None:
             raise Conflict(f"A staff account with email {data.email} already exists.", code="staff_email_taken")

@@ -184,14 +184,15 @@ def staff() -> None:
 @click.option("--role", type=click.Choice(["social_worker", "operator"]), required=True)
 @click.option("--district", "districts", multiple=True, help="A district the social worker serves (repeatable).")
 @click.option("--password-stdin", is_flag=True, help="Read a console password (12+ characters) from stdin.")
-def staff_add(email: str, name: str, role: str, districts: tuple[str, ...], password_stdin: bool) -> None:
+@click.option("--phone", default=None, help="Their mobile, for urgent cases while they are on duty.")
+def staff_add(
+    email: str, name: str, role: str, districts: tuple[str, ...], password_stdin: bool, phone: str | None
+) -> None:
     """Create a staff account and print it as JSON."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    fields = {"email": email, "name": name, "role": role, "districts": list(districts), "password": password}
     try:
-        data = msgspec.convert(
-            {"email": email, "name": name, "role": role, "districts": list(districts), "password": password},
-            StaffCreate,
-        )
+        data = msgspec.convert({**fields, "phone": phone}, StaffCreate)
     except msgspec.ValidationError as exc:
         raise click.BadParameter(str(exc)) from exc
     created = _in_database(lambda conn: service.create_staff(conn, data=data))
