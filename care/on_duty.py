@@ -21,7 +21,7 @@ from api.platform.errors import Forbidden, NotFound, Unprocessable
 from care import messages, rota
 from care import on_duty_repository as repository
 from care.cases import repository as cases_repository
-from care.schemas import RotaIn, RotaRead, ShiftRead
+from care.schemas import AckWeek, RotaIn, RotaRead, ShiftRead
 from notifications.inbound import InboundSms
 from notifications.schemas import Priority
 from notifications.service import Notifier, Outgoing
@@ -150,3 +150,24 @@ def _read(district: str | None, shifts: Sequence[rota.Shift]) -> RotaRead:
             ShiftRead(starts=rota.written(s.starts), ends=rota.written(s.ends), staff=list(s.staff_ids)) for s in shifts
         ],
     )
+
+
+TSA_TARGET = 0.975  # the UK telecare standard (TSA): 97.5 % of alarm calls answered within 60 s
+ACK_WEEKS = 8
+
+
+async def acknowledgement_times(conn: asyncpg.Connection, *, now: datetime) -> list[AckWeek]:
+    """Time to acknowledge urgent cases, per district and week, for the last ``ACK_WEEKS`` weeks."""
+    rows = await cases_repository.time_to_acknowledge(conn, since=now - timedelta(weeks=ACK_WEEKS))
+    return [
+        AckWeek(
+            district=r["district"],
+            week=r["week"],
+            cases=r["cases"],
+            p50_s=r["p50_s"],
+            p95_s=r["p95_s"],
+            within_60s=r["within_60s"],
+            meets_tsa=r["within_60s"] >= TSA_TARGET,
+        )
+        for r in rows
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from enum import StrEnum
 from itertools import pairwise
 from typing import Annotated
@@ -214,3 +214,15 @@ class ShiftRead(Output, frozen=True):
 class RotaRead(Output, frozen=True):
     district: str | None  # None: the city night desk
     shifts: list[ShiftRead]
+
+
+class AckWeek(Output, frozen=True):
+    """How fast one district's urgent cases were acknowledged in one week (Monday, Seoul)."""
+
+    district: str
+    week: date
+    cases: int
+    p50_s: float | None  # None when none was acknowledged
+    p95_s: float | None
+    within_60s: float  # share of the week's cases, acknowledged or not
+    meets_tsa: bool

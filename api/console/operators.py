@@ -1,4 +1,4 @@
-"""The operators' page: delivery health, warnings in force, sign-in sources made to wait, spent sign-in code budgets."""
+"""The operators' page: delivery health, warnings in force, sign-in waits and budgets, time to acknowledge."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from api.console.pages import page
 from api.console.sessions import PostedForm, Session, settings_of
 from api.platform.db.pool import Db
 from api.platform.errors import Forbidden, Problem
+from care import on_duty
 from notifications.schemas import DeliveryState
 
 UnlockedParam = Annotated[int | None, QueryParameter(name="unlocked", ge=0)]
@@ -71,12 +72,14 @@ class OperatorsController(Controller):
         in_force = await service.alerts_in_force(db, now=now)
         slowed = await lockout.slowed_sources(db, settings=settings_of(request), now=now)
         budget_alerts = await signin_budget.recent_alerts(db, now=now)
+        acks = await on_duty.acknowledgement_times(db, now=now)
         # Each section is a template and its data.
         sections = [
             ("_ops_delivery.html", delivery),
             ("_ops_alerts.html", {"alerts": in_force}),
             ("_ops_sign_in.html", {"slowed": slowed, "now": now}),
             ("_ops_sign_in_budget.html", {"alerts": budget_alerts}),
+            ("_ops_ack.html", {"weeks": acks, "target": on_duty.TSA_TARGET}),
         ]
         return page(
             request,

@@ -304,3 +304,28 @@ async def open_urgent_by_district(conn: asyncpg.Connection) -> list[asyncpg.Reco
     return await conn.fetch(
         "SELECT district, count(*) AS n FROM cases WHERE state = 'open' AND priority = 'urgent' GROUP BY district"
     )
+
+
+async def time_to_acknowledge(conn: asyncpg.Connection, *, since: datetime) -> list[asyncpg.Record]:
+    """Urgent cases told to someone on duty since then, by district and Seoul week: how fast they were acknowledged.
+
+    Counted from the first person told; a case never acknowledged counts in ``cases`` but not as within 60 s.
+    """
+    return await conn.fetch(
+        """
+        WITH told AS (
+            SELECT c.district, min(e.notified_at) AS told_at, c.acknowledged_at
+            FROM cases c JOIN case_escalations e ON e.case_id = c.id
+            WHERE e.notified_at >= $1 GROUP BY c.id
+        )
+        SELECT district,
+               date_trunc('week', told_at AT TIME ZONE 'Asia/Seoul')::date AS week,
+               count(*) AS cases,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM acknowledged_at - told_at)) AS p50_s,
+               percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM acknowledged_at - told_at)) AS p95_s,
+               count(*) FILTER (WHERE acknowledged_at - told_at <= interval '60 seconds')::float8 / count(*)
+                   AS within_60s
+        FROM told GROUP BY district, week ORDER BY week DESC, district
+        """,
+        since,
+    )
