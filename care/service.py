@@ -132,6 +132,14 @@ def signal_time(at: datetime | None, *, now: datetime) -> datetime:
     return min(at, now)
 
 
+def answers_slot(plan: Any, at: datetime) -> bool:
+    """Whether a sign of life at ``at`` answers the plan's current slot: inside its window before the check-in
+    time, or while its ladder climbs, and not while the plan is paused. Nothing else moves a slot."""
+    paused = plan["paused_until"] is not None and plan["paused_until"] > at
+    opens = plan["slot_at"] - timedelta(minutes=plan["window_min"])
+    return not paused and (plan["step"] > 0 or at >= opens)
+
+
 async def check_in(
     conn: asyncpg.Connection,
     *,
@@ -155,9 +163,7 @@ async def check_in(
             conn, recipient_id=recipient_id, channel=channel, kind=kind, body=body, device_id=device_id, at=at
         )
         counted = kind != "signal" or plan["accept_signals"]
-        paused = plan["paused_until"] is not None and plan["paused_until"] > at
-        answers = plan["step"] > 0 or at >= plan["slot_at"] - timedelta(minutes=plan["window_min"])
-        closed = counted and not paused and answers
+        closed = counted and answers_slot(plan, at)
         if closed:
             await repository.close_ladder(conn, recipient_id=recipient_id, at=at)
         elif counted:
@@ -207,8 +213,12 @@ async def ask_for_help(
             conn, recipient_id=recipient_id, channel=channel, kind="help", body=body, device_id=None, at=at
         )
         case_id, new = await cases_repository.open_help_case(conn, recipient_id=recipient_id, now=at, sla=SLA["urgent"])
-        # They are reachable, and a case is open: reminders now would only add noise.
-        await repository.close_ladder(conn, recipient_id=recipient_id, at=at)
+        # A call for help is a sign of life like any other: it answers the slot whose window it falls in (or
+        # whose ladder is climbing), and never a later one. They are still asked at their next check-in time.
+        if answers_slot(plan, at):
+            await repository.close_ladder(conn, recipient_id=recipient_id, at=at)
+        else:
+            await repository.note_contact(conn, recipient_id=recipient_id, at=at)
         await safety.pause_for_help(conn, recipient_id=recipient_id)
         if new:
             await on_duty.begin(conn, notifier=notifier, case_ids=[case_id], now=at)

@@ -130,6 +130,37 @@ async def test_a_check_in_before_the_window_answers_it(pool, settings, notifier)
     assert await messages(pool) == []
 
 
+async def slot_of(pool) -> datetime:  # type: ignore[no-untyped-def]
+    async with pool.acquire() as conn:
+        return await conn.fetchval("SELECT slot_at FROM checkin_plans")
+
+
+# Found in the first hour of use: a help request counted as an answer to a slot it never answered, so the next
+# check-in moved a day later with each one. A call for help is a sign of life that answers only the slot whose
+# window it falls in; a later slot is asked as planned.
+async def test_a_help_request_outside_the_window_leaves_the_next_check_in_where_it_was(pool, settings, notifier):
+    await enroll(pool, at=kst(24, "03:00"), times=["09:00"], window_minutes=60)
+    assert await slot_of(pool) == kst(24, "09:00")
+    async with pool.acquire() as conn:
+        recipient_id = await conn.fetchval("SELECT recipient_id FROM checkin_plans")
+        await service.ask_for_help(
+            conn, notifier=notifier, recipient_id=recipient_id, channel="app", at=kst(24, "04:00")
+        )
+    for n, word in enumerate(("도와주세요", "살려주세요", "SOS")):
+        await text(pool, notifier, word, kst(24, f"04:1{n}"), f"SMhelp{n}")
+    assert await slot_of(pool) == kst(24, "09:00")  # not tomorrow, not three days out
+    await sweep(pool, settings, kst(24, "09:00"))
+    assert (await messages(pool))[-1] == (PHONE, "care.reminder")  # still checked on at 09:00
+
+
+async def test_a_help_request_inside_the_window_answers_that_slot_and_no_later_one(pool, settings, notifier):
+    await enroll(pool, at=kst(24, "03:00"), times=["09:00", "19:00"], window_minutes=60)
+    await text(pool, notifier, "도와주세요", kst(24, "08:30"), "SMwin")
+    assert await slot_of(pool) == kst(24, "19:00")
+    await sweep(pool, settings, kst(24, "09:00"))
+    assert (PHONE, "care.reminder") not in await messages(pool)
+
+
 async def test_a_call_for_help_at_3_am_opens_an_urgent_case_at_once(pool, settings, notifier):
     await enroll(pool, at=kst(24, "08:00"))
     assert await text(pool, notifier, "도와주세요", kst(25, "03:00"), "SM3") == "care.help"
