@@ -31,10 +31,15 @@ def to_person(person: Mapping[str, Any], *, template: str, key: str, params: dic
     )
 
 
+def guardian_key(key: str, position: int) -> str:
+    """The dedupe key of a message's copy to the guardian at this position."""
+    return f"{key}:guardian:{position}"
+
+
 def to_guardian(guardian: Mapping[str, Any], *, template: str, key: str, params: dict[str, object]) -> Outgoing:
     """A message to a guardian by SMS; a guardian who opted out is not overridden."""
     return Outgoing(
-        dedupe_key=f"{key}:guardian:{guardian['position']}",
+        dedupe_key=guardian_key(key, guardian["position"]),
         template=template,
         params=params,
         language=guardian["language"],

@@ -20,7 +20,7 @@ import structlog
 
 from api.platform import metrics
 from care import messages, on_duty, repository
-from care.addressing import in_quiet_hours, local, to_guardian, to_person
+from care.addressing import guardian_key, in_quiet_hours, local, to_guardian, to_person
 from care.cases import repository as cases_repository
 from notifications.service import Notifier, Outgoing
 
@@ -89,6 +89,23 @@ class Kind(NamedTuple):
         return self.steps[Step(taken["step"])]
 
 
+def step_key(recipient_id: int, ladder: str, step: int) -> str:
+    """The dedupe key of a step's messages: each (person, ladder, step) is told once."""
+    return f"care:{recipient_id}:{ladder}:{step}"
+
+
+async def quiet(
+    conn: asyncpg.Connection, *, notifier: Notifier, recipient_id: int, ladders: Sequence[str], why: str, now: datetime
+) -> int:
+    """An answer: whatever these ladders still had to send is cancelled, in the caller's transaction."""
+    if not ladders:
+        return 0
+    steps = [step_key(recipient_id, ladder, step) for ladder in ladders for step in Step]
+    guardians = [g["position"] for g in await repository.guardians_of(conn, recipient_id)]
+    keys = steps + [guardian_key(key, g) for key in steps for g in guardians]
+    return await notifier.cancel(conn, dedupe_keys=keys, reason=why, now=now)
+
+
 async def climb(
     conn: asyncpg.Connection, kind: Kind, taken: Sequence[Row], *, notifier: Notifier, now: datetime
 ) -> dict[str, int]:
@@ -126,7 +143,7 @@ def _told(kind: Kind, rung: Rung, row: Row, guardians: Sequence[Any]) -> list[Ou
     """The messages of one step taken."""
     if rung.template is None or rung.tell is None:
         return []
-    key = f"care:{row['recipient_id']}:{kind.ladder_of(row)}:{row['step']}"
+    key = step_key(row["recipient_id"], kind.ladder_of(row), row["step"])
     params = kind.params(row)
     if rung.tell is Tell.PERSON:
         return [to_person(row, template=rung.template, key=key, params=params)]

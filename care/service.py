@@ -11,7 +11,7 @@ import msgspec
 
 from api.platform.auth.tokens import Principal
 from api.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
-from care import audit, messages, on_duty, repository
+from care import audit, ladder, messages, on_duty, repository
 from care.addressing import local, to_guardian, to_person
 from care.cases import repository as cases_repository
 from care.ladder import SLA, Step
@@ -164,6 +164,8 @@ async def check_in(
         )
         counted = kind != "signal" or plan["accept_signals"]
         closed = counted and answers_slot(plan, at)
+        if counted:
+            await _quiet_ladders(conn, notifier, plan=plan, closed=closed, why=f"answered by {channel} {kind}", at=at)
         if closed:
             await repository.close_ladder(conn, recipient_id=recipient_id, at=at)
         elif counted:
@@ -174,6 +176,18 @@ async def check_in(
     return CheckinRead(
         recipient_id=recipient_id, channel=channel, kind=kind, at=at, counted=counted, closed_escalation=closed
     )
+
+
+async def _quiet_ladders(
+    conn: asyncpg.Connection, notifier: Notifier, *, plan: Any, closed: bool, why: str, at: datetime
+) -> None:
+    """Nothing of an answered ladder leaves after the answer: the current slot's when it is answered, and those
+    of earlier slots whose cases are still open (this sign of life clears them)."""
+    slots = await cases_repository.open_missed_slots(conn, recipient_id=plan["recipient_id"])
+    if closed:
+        slots.append(plan["slot_at"])
+    ladders = sorted({s.isoformat() for s in slots})
+    await ladder.quiet(conn, notifier=notifier, recipient_id=plan["recipient_id"], ladders=ladders, why=why, now=at)
 
 
 async def _all_clear(conn: asyncpg.Connection, notifier: Notifier, *, plan: Any, at: datetime) -> None:
@@ -216,6 +230,9 @@ async def ask_for_help(
         # A call for help is a sign of life like any other: it answers the slot whose window it falls in (or
         # whose ladder is climbing), and never a later one. They are still asked at their next check-in time.
         if answers_slot(plan, at):
+            await _quiet_ladders(
+                conn, notifier, plan=plan, closed=True, why=f"answered by a {channel} help request", at=at
+            )
             await repository.close_ladder(conn, recipient_id=recipient_id, at=at)
         else:
             await repository.note_contact(conn, recipient_id=recipient_id, at=at)

@@ -90,6 +90,12 @@ class Dispatcher:
             blocked = await self._opted_out(conn, rows) if name == "sms" else set()
             sendable = [r for r in rows if r["id"] not in blocked]
             accounted = await _accounted_for(conn, sendable) if name == "sms" else {}
+            # The last look before the provider: a row cancelled since the claim (its ladder was answered) stays
+            # unsent. What remains is the time of one batch's calls, during which a cancellation comes too late.
+            live = await repository.still_claimed(
+                conn, ids=[r["id"] for r in sendable], attempts=[r["attempts"] for r in sendable]
+            )
+            sendable = [r for r in sendable if r["id"] in live]
             async with self._leased(rows):
                 with metrics.SEND_SECONDS.labels(channel=name).time():
                     results = await _send(channel, [_message(r, accounted) for r in sendable])

@@ -203,6 +203,38 @@ async def claim(
     )
 
 
+async def cancel(conn: asyncpg.Connection, *, dedupe_keys: Sequence[str], reason: str, now: datetime) -> int:
+    """Cancel what is still to go of these notices: waiting rows, and rows a dispatcher claimed but has not sent.
+
+    A claimed row cancelled here is dropped by its dispatcher's last look before the provider call
+    (``still_claimed``), and its result is never recorded over the cancellation.
+    """
+    status = await conn.execute(
+        """
+        UPDATE outbox o SET state = 'cancelled', last_error = $2, lease_until = NULL, updated_at = $3
+        FROM notices n
+        WHERE n.dedupe_key = ANY($1::text[]) AND o.notice_id = n.id AND o.state IN ('pending', 'sending')
+        """,
+        list(dedupe_keys),
+        reason,
+        now,
+    )
+    return int(status.split()[-1])
+
+
+async def still_claimed(conn: asyncpg.Connection, *, ids: Sequence[int], attempts: Sequence[int]) -> set[int]:
+    """Which of these claimed rows this dispatcher still holds (same attempt, still sending): not cancelled since."""
+    rows = await conn.fetch(
+        """
+        SELECT o.id FROM outbox o JOIN unnest($1::int8[], $2::int4[]) AS r(id, attempts) ON o.id = r.id
+        WHERE o.attempts = r.attempts AND o.state = 'sending'
+        """,
+        list(ids),
+        list(attempts),
+    )
+    return {r["id"] for r in rows}
+
+
 async def renew_lease(
     conn: asyncpg.Connection, *, ids: Sequence[int], attempts: Sequence[int], lease_until: datetime
 ) -> int:

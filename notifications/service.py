@@ -235,6 +235,14 @@ class Notifier:
         log.info("notice fanned out", notice_id=notice_id, template=template, deliveries=count)
         return Enqueued(notice_id=notice_id, created=True, deliveries=count)
 
+    async def cancel(self, conn: asyncpg.Connection, *, dedupe_keys: Sequence[str], reason: str, now: datetime) -> int:
+        """Cancel every delivery of these notices not yet sent, in the caller's transaction; how many."""
+        _in_transaction(conn)
+        cancelled = await repository.cancel(conn, dedupe_keys=dedupe_keys, reason=reason, now=now)
+        if cancelled:
+            log.info("deliveries cancelled", deliveries=cancelled, reason=reason)
+        return cancelled
+
     async def enqueue_many(self, conn: asyncpg.Connection, *, items: Sequence[Outgoing], now: datetime) -> int:
         """Many messages in a few statements, whatever their number: the way a sweep over thousands enqueues.
 

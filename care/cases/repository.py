@@ -329,3 +329,12 @@ async def time_to_acknowledge(conn: asyncpg.Connection, *, since: datetime) -> l
         """,
         since,
     )
+
+
+async def open_missed_slots(conn: asyncpg.Connection, *, recipient_id: int) -> list[datetime]:
+    """The slots of the recipient's unresolved missed-checkin cases."""
+    rows = await conn.fetch(
+        "SELECT slot_at FROM cases WHERE recipient_id = $1 AND reason = 'missed_checkin' AND state <> 'resolved'",
+        recipient_id,
+    )
+    return [r["slot_at"] for r in rows]

@@ -17,7 +17,7 @@ import structlog
 from care import repository as care_repository
 from care.addressing import local, to_guardian
 from care.cases import repository as cases_repository
-from care.ladder import SLA, CaseAction, Cases, Kind, Rung, Step, Tell, climb
+from care.ladder import SLA, CaseAction, Cases, Kind, Rung, Step, Tell, climb, quiet
 from care.safety import messages, repository
 from notifications.service import Notifier
 
@@ -58,6 +58,10 @@ async def answered(
     if not checks:
         return []
     alert_ids = [c["alert_id"] for c in checks]
+    ladders = [f"safety:{a}" for a in alert_ids]
+    await quiet(
+        conn, notifier=notifier, recipient_id=recipient["recipient_id"], ladders=ladders, why=f"safe, via {via}", now=at
+    )
     note = f"{local(at)} 안전 확인됨 (safe, via {via})"
     await cases_repository.all_clear_safety(
         conn, recipient_id=recipient["recipient_id"], alert_ids=alert_ids, now=at, note=note
@@ -107,7 +111,7 @@ SAFETY_CHECK = Kind(
         Step.CASE: Rung(case=CaseAction.OPEN),
         Step.URGENT: Rung(messages.GUARDIAN_URGENT, Tell.EVERY_GUARDIAN, CaseAction.URGENT),
     },
-    ladder_of=lambda t: f"safety:{t['alert_id']}",
+    ladder_of=lambda t: f"safety:{t['alert_id']}",  # answered() quiets the same names
     params=_params,
     cases=Cases(
         of=lambda t: (t["recipient_id"], t["alert_id"]),
