@@ -59,6 +59,12 @@ GUARDIAN_HELP = _t(
     ko="[긴급] {name}님이 {at}에 도움을 요청했습니다. 바로 연락해 주세요. 담당 사회복지사에게도 알렸습니다.",
     en="[Urgent] {name} asked for help at {at}. Please contact them now; their social worker has been told.",
 )
+CHECKIN_CONFIRMED = _t(
+    "care.checkin_confirmed",
+    urgent=False,
+    ko="{name}님, 안부 확인되었습니다. 고맙습니다.",
+    en="{name}, your check-in is recorded. Thank you.",
+)
 ON_DUTY = _t(
     "care.on_duty",
     urgent=True,

@@ -154,7 +154,7 @@ async def lock_plan(conn: asyncpg.Connection, recipient_id: int) -> asyncpg.Reco
     """The plan's ladder state and the person's contact details, the plan locked until the transaction ends."""
     return await conn.fetchrow(
         """
-        SELECT p.recipient_id, p.slot_at, p.step, p.window_min, p.paused_until, p.accept_signals,
+        SELECT p.recipient_id, p.slot_at, p.step, p.window_min, p.paused_until, p.accept_signals, p.times, p.days,
                r.name, r.phone, r.language, r.district, r.contact_by, r.reach_despite_opt_out,
                (SELECT c.id FROM citizens c WHERE c.phone = r.phone) AS citizen_id
         FROM checkin_plans p JOIN care_recipients r ON r.id = p.recipient_id

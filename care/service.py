@@ -26,6 +26,7 @@ from care.schemas import (
     RecipientCreate,
     RecipientRead,
 )
+from care.slots import answers_slot, previous_slot
 from notifications.service import Notifier, Outgoing
 
 
@@ -132,12 +133,8 @@ def signal_time(at: datetime | None, *, now: datetime) -> datetime:
     return min(at, now)
 
 
-def answers_slot(plan: Any, at: datetime) -> bool:
-    """Whether a sign of life at ``at`` answers the plan's current slot: inside its window before the check-in
-    time, or while its ladder climbs, and not while the plan is paused. Nothing else moves a slot."""
-    paused = plan["paused_until"] is not None and plan["paused_until"] > at
-    opens = plan["slot_at"] - timedelta(minutes=plan["window_min"])
-    return not paused and (plan["step"] > 0 or at >= opens)
+# Where a check-in gets a short confirmation back: the app shows its own, and a sensor is not a person.
+CONFIRMED_CHANNELS = frozenset({"sms", "chat", "voice", "kakao"})
 
 
 async def check_in(
@@ -170,6 +167,14 @@ async def check_in(
             await repository.close_ladder(conn, recipient_id=recipient_id, at=at)
         elif counted:
             await repository.note_contact(conn, recipient_id=recipient_id, at=at)
+        if counted and kind == "checkin" and channel in CONFIRMED_CHANNELS:
+            # Said once per slot, however many times they text "괜찮아요": the slot this answered, or else the
+            # one they last had (a second text after answering comes when the next slot is already set).
+            slot = plan["slot_at"] if closed else previous_slot(plan["times"], plan["days"], plan["slot_at"])
+            key = f"care:{recipient_id}:{slot.astimezone(UTC).isoformat()}:confirm"
+            params: dict[str, object] = {"name": plan["name"]}
+            confirmation = to_person(plan, template=messages.CHECKIN_CONFIRMED, key=key, params=params)
+            await notifier.enqueue_many(conn, items=[confirmation], now=at)
         if counted:
             await _all_clear(conn, notifier, plan=plan, at=at)
             await safety.answered(conn, notifier=notifier, recipient=plan, via=channel, at=at)

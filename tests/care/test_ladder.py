@@ -99,7 +99,7 @@ async def test_a_day_reminder_reminder_guardian_case_late_sms_check_in_all_clear
     assert case["slot_at"] == kst(24, "09:00")
 
     assert await text(pool, notifier, "괜찮아요", kst(24, "12:10"), "SM1") == "care.checkin"
-    assert (await messages(pool))[-1] == (GUARDIAN, "care.all_clear")
+    assert (await messages(pool))[-2:] == [(PHONE, "care.checkin_confirmed"), (GUARDIAN, "care.all_clear")]
     [case] = await cases(pool)
     assert case["all_clear_at"] == kst(24, "12:10")
 
@@ -107,7 +107,7 @@ async def test_a_day_reminder_reminder_guardian_case_late_sms_check_in_all_clear
     assert [c["priority"] for c in await cases(pool)] == ["high"]
     await sweep(pool, settings, kst(24, "19:00"))
     assert (await messages(pool))[-1] == (PHONE, "care.reminder")
-    assert len(await messages(pool)) == 5
+    assert len(await messages(pool)) == 6
 
 
 async def test_silence_reaches_urgent_and_every_guardian_then_the_next_day(pool, settings):
@@ -127,7 +127,19 @@ async def test_a_check_in_before_the_window_answers_it(pool, settings, notifier)
     await text(pool, notifier, "1", kst(24, "08:10"), "SM2")
     await sweep(pool, settings, kst(24, "09:00"))
     await sweep(pool, settings, kst(24, "11:00"))
-    assert await messages(pool) == []
+    assert await messages(pool) == [(PHONE, "care.checkin_confirmed")]  # and no reminder
+
+
+async def test_a_text_check_in_is_confirmed_once_per_slot(pool, settings, notifier):
+    await enroll(pool, at=kst(24, "06:00"))
+    for n, word in enumerate(("괜찮아요", "1", "네")):  # 08:10, 08:20, 08:30: all for the 09:00 slot
+        await text(pool, notifier, word, kst(24, f"08:{n + 1}0"), f"SMc{n}")
+    assert await messages(pool) == [(PHONE, "care.checkin_confirmed")]
+    await text(pool, notifier, "괜찮아요", kst(24, "18:30"), "SMc3")  # the 19:00 slot's own
+    assert await messages(pool) == [(PHONE, "care.checkin_confirmed")] * 2
+    async with pool.acquire() as conn:
+        body = await conn.fetchval("SELECT body FROM outbox ORDER BY id LIMIT 1")
+    assert "안부 확인되었습니다" in body
 
 
 async def slot_of(pool) -> datetime:  # type: ignore[no-untyped-def]
