@@ -320,18 +320,27 @@ async def steps_taken(conn: asyncpg.Connection, *, recipient_id: int, slot_at: d
     )
 
 
-async def people_in_districts(conn: asyncpg.Connection, districts: Sequence[str]) -> list[asyncpg.Record]:
-    """Everyone in care in these districts, by id, with what a message to them and a shelter search need."""
+async def people_in(
+    conn: asyncpg.Connection, districts: Sequence[str], polygons: Sequence[str] = ()
+) -> list[asyncpg.Record]:
+    """Everyone in care in these districts or whose home lies in one of the polygons (PostgreSQL
+    polygon text, ``geo.polygon_literal``), once each, by id, with
+    what a message to them and a shelter search need."""
     return await conn.fetch(
         """
         SELECT r.id AS recipient_id, r.name, r.phone, r.language, r.district, r.contact_by,
                r.reach_despite_opt_out, r.home_lat, r.home_lon,
                (SELECT c.id FROM citizens c WHERE c.phone = r.phone) AS citizen_id
         FROM care_recipients r
-        WHERE r.district = ANY($1::text[])
+        WHERE r.id IN (
+            SELECT id FROM care_recipients WHERE district = ANY($1::text[])
+            UNION
+            SELECT i.id FROM care_recipients i JOIN unnest($2::text[]) AS g (shape) ON i.home <@ g.shape::polygon
+        )
         ORDER BY r.id
         """,
         list(districts),
+        list(polygons),
     )
 
 

@@ -11,6 +11,7 @@ import msgspec
 
 from api.platform.auth.tokens import Principal
 from api.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
+from api.platform.geo import polygon_literal
 from care import audit, ladder, messages, on_duty, repository
 from care.addressing import local, to_guardian, to_person
 from care.cases import repository as cases_repository
@@ -287,13 +288,17 @@ async def enrolment_by_phone(conn: asyncpg.Connection, *, phone: str) -> Enrolme
     return Enrolment(recipient_id=row["id"], language=row["language"], district=row["district"], home=home)
 
 
-async def people_in_districts(conn: asyncpg.Connection, *, districts: Sequence[str]) -> list[asyncpg.Record]:
-    """Everyone in care in these districts, by id: what ``contact.to_person`` needs, and their home.
+async def people_in(
+    conn: asyncpg.Connection, *, districts: Sequence[str], polygons: Sequence[Sequence[tuple[float, float]]] = ()
+) -> list[asyncpg.Record]:
+    """Everyone in care in these districts, or whose home lies in one of the polygons ((lat, lon) rings), once
+    each, by id: what ``contact.to_person`` needs, and their home.
 
     Each row has recipient_id, name, phone, language, district, contact_by, reach_despite_opt_out,
     home_lat and home_lon (None when not known) and citizen_id (their app account, or None).
     """
-    return await repository.people_in_districts(conn, districts)
+    shapes = [polygon_literal(ring) for ring in polygons]
+    return await repository.people_in(conn, districts, shapes)
 
 
 async def set_birth_date(conn: asyncpg.Connection, *, recipient_id: int, born: date | None) -> None:
