@@ -121,7 +121,9 @@ async def measure(url: str, now: datetime) -> dict[str, object]:
                 now,
             )
         bare_s = time.perf_counter() - started
-        plan = await conn.fetch("EXPLAIN SELECT 1 FROM citizen_places p WHERE p.location <@ ($1::text)::polygon", literal)
+        plan = await conn.fetch(
+            "EXPLAIN SELECT 1 FROM citizen_places p WHERE p.location <@ ($1::text)::polygon", literal
+        )
         told = {r["citizen_id"] for r in await conn.fetch("SELECT citizen_id FROM outbox WHERE citizen_id IS NOT NULL")}
         areas = await conn.fetchval("SELECT areas FROM alerts")
         return {
