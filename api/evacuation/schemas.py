@@ -123,5 +123,7 @@ class ImportReport(Output, frozen=True):
     updated: int
     unchanged: int
     deactivated: int
+    # Demo shelters (source "demo", of any kind) retired because real ones are now served.
+    demo_deactivated: int
     rejected: int
     rejections: list[Rejection]

@@ -22,7 +22,7 @@ from api.evacuation.schemas import (
     ShelterRead,
     ShelterRow,
 )
-from api.platform.errors import NotFound, Problem
+from api.platform.errors import Conflict, NotFound, Problem
 from api.platform.geo import QUERY_BOUNDS, search_widening, walking_minutes
 from api.platform.types import Language
 
@@ -161,7 +161,10 @@ async def import_file(
     as_of: date,
     deactivate_missing: bool = True,
 ) -> ImportReport:
-    """Load a parsed source file in one transaction: new shelters, changed ones, and (by default) gone ones."""
+    """Load a parsed source file in one transaction: new shelters, changed ones, and (by default) gone ones.
+
+    An official file also retires the demo set (source "demo"), of every kind, in the same transaction.
+    """
     return await _load(
         conn,
         parsed.rows,
@@ -177,10 +180,18 @@ async def import_file(
 
 
 async def load_demo(conn: asyncpg.Connection, *, if_empty: bool = False) -> ImportReport | None:
-    """Load the demo shelters (source "demo"); with ``if_empty``, only into a table with no shelter at all."""
+    """Load the demo shelters (source "demo"); with ``if_empty``, only into a table with no shelter at all.
+
+    Never beside real shelters: with any official shelter active it is a 409 (with ``if_empty``, None).
+    """
     async with conn.transaction():
         if if_empty and await repository.count_shelters(conn) > 0:
             return None
+        if await repository.has_active_other_than(conn, demo.SOURCE):
+            raise Conflict(
+                "Official shelters are loaded, and the demo set is never served beside them: it was not loaded.",
+                code="official_shelters_loaded",
+            )
         rows = demo.shelters()
         return await _load(
             conn,
@@ -216,7 +227,10 @@ async def _load(
             deactivated = await repository.deactivate_missing(
                 conn, source=source, kinds=[k.value for k in kinds], keep=keep
             )
-    if changed or deactivated:
+        demo_deactivated = 0
+        if source != demo.SOURCE:
+            demo_deactivated = await repository.deactivate_demo_if_official(conn, demo_source=demo.SOURCE)
+    if changed or deactivated or demo_deactivated:
         await repository.analyze(conn)
     loaded = sum(1 for r in changed if r["inserted"])
     return ImportReport(
@@ -230,6 +244,7 @@ async def _load(
         updated=len(changed) - loaded,
         unchanged=len(rows) - len(changed),
         deactivated=deactivated,
+        demo_deactivated=demo_deactivated,
         rejected=len(rejections),
         rejections=rejections,
     )
