@@ -26,6 +26,14 @@ class Hazard(StrEnum):
     air_raid = "air_raid"
 
 
+class MeasuredFrom(StrEnum):
+    """Where an answer's distances are measured from."""
+
+    point = "point"  # the latitude and longitude given
+    home = "home"  # the person's recorded home
+    district_office = "district_office"  # only the district is known: its office (구청) stands in for the person
+
+
 class ShelterRow(Output, frozen=True):
     """One shelter as a source file (or the demo set) describes it, checked and ready to store."""
 
@@ -72,7 +80,10 @@ class NearbyShelter(Output, frozen=True):
     lat: float
     lon: float
     distance_m: float
-    walking_minutes: int
+    # None when measured from the district office: the person is not there, so their walk is not known.
+    walking_minutes: int | None
+    # Beyond the distance cap (SHELTER_DISTANCE_CAP_M): offered only because no suitable shelter is nearer.
+    far: bool
     capacity_people: int | None
     area_m2: float | None
     opening_notes: str | None
@@ -90,8 +101,12 @@ class Origin(Output, frozen=True):
 class NearestShelters(Output, frozen=True):
     hazard: Hazard
     origin: Origin
+    measured_from: MeasuredFrom
     # The kinds that suit the hazard, in the order they are offered (earthquake: outdoor sites, then indoor).
     kinds: list[ShelterKind]
+    distance_cap_m: float
+    # No suitable shelter within the cap: the shelters are the nearest there are, each marked far.
+    nothing_nearby: bool
     shelters: list[NearbyShelter]
 
 
@@ -103,6 +118,10 @@ class Guidance(Output, frozen=True):
     # Where to go, in words; the shelters themselves follow when a location was given.
     shelter_advice: str
     origin: Origin | None
+    measured_from: MeasuredFrom | None
+    # What the distances below mean, in words: where they are measured from, and whether anything is nearby.
+    shelter_note: str | None
+    nothing_nearby: bool
     shelters: list[NearbyShelter]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from itertools import groupby
+from typing import NamedTuple
 
 import asyncpg
 import msgspec
@@ -14,6 +16,7 @@ from api.evacuation.schemas import (
     Guidance,
     Hazard,
     ImportReport,
+    MeasuredFrom,
     NearbyShelter,
     NearestShelters,
     Origin,
@@ -22,6 +25,7 @@ from api.evacuation.schemas import (
     ShelterRead,
     ShelterRow,
 )
+from api.platform.districts import DISTRICT_OFFICES
 from api.platform.errors import Conflict, NotFound, Problem
 from api.platform.geo import QUERY_BOUNDS, search_widening, walking_minutes
 from api.platform.types import Language
@@ -60,26 +64,72 @@ def check_location(lat: float, lon: float) -> None:
         )
 
 
-async def nearest(conn: asyncpg.Connection, *, hazard: Hazard, lat: float, lon: float, limit: int) -> NearestShelters:
-    """The nearest active shelters that suit the hazard: up to ``limit`` of each tier, tier by tier."""
-    check_location(lat, lon)
+class Start(NamedTuple):
+    """Where a search starts, and what that point stands for."""
+
+    lat: float
+    lon: float
+    measured_from: MeasuredFrom
+
+
+def locate(*, lat: float | None, lon: float | None, district: str | None) -> Start | None:
+    """The point given, else the office of the district given; None when neither is."""
+    if district is not None:
+        if lat is not None or lon is not None:
+            raise Problem("Give lat and lon, or a district, not both.", code="ambiguous_location")
+        office = DISTRICT_OFFICES.get(district)
+        if office is None:
+            raise Problem(
+                f"{district} is not one of Seoul's 25 district codes (11110 종로구 … 11740 강동구).",
+                code="unknown_district",
+            )
+        return Start(*office, MeasuredFrom.district_office)
+    if (lat is None) != (lon is None):
+        raise Problem("Give both lat and lon, or a district.", code="incomplete_location")
+    if lat is None or lon is None:
+        return None
+    return Start(lat, lon, MeasuredFrom.point)
+
+
+async def nearest(conn: asyncpg.Connection, *, hazard: Hazard, at: Start, limit: int, cap_m: float) -> NearestShelters:
+    """The nearest active shelters that suit the hazard: up to ``limit`` of each tier, tier by tier.
+
+    Only those within ``cap_m`` count as nearby; a tier with none that near still offers its nearest, marked
+    far, so that the answer is never empty while some suitable shelter exists.
+    """
+    check_location(at.lat, at.lon)
     tiers = [[kind.value for kind in tier] for tier in HAZARD_TIERS[hazard]]
-    rows = await repository.nearest(conn, lat=lat, lon=lon, tiers=tiers, limit=limit, widening=search_widening())
-    found = [_nearby(row) for row in rows]
+    rows = await repository.nearest(conn, lat=at.lat, lon=at.lon, tiers=tiers, limit=limit, widening=search_widening())
+    # From the district office nobody knows the person's walk; from a point or their home, we do.
+    walks = at.measured_from is not MeasuredFrom.district_office
+    found: list[NearbyShelter] = []
+    for _, tier in groupby(rows, key=lambda row: row["tier"]):
+        ranked = list(tier)
+        near = [_nearby(row, far=False, walks=walks) for row in ranked if row["distance_m"] <= cap_m]
+        found += near or [_nearby(ranked[0], far=True, walks=walks)]
     return NearestShelters(
         hazard=hazard,
-        origin=Origin(lat=lat, lon=lon),
+        origin=Origin(lat=at.lat, lon=at.lon),
+        measured_from=at.measured_from,
         kinds=[kind for kinds in HAZARD_TIERS[hazard] for kind in kinds],
+        distance_cap_m=cap_m,
+        nothing_nearby=all(s.far for s in found),
         shelters=found,
     )
 
 
-def _nearby(row: asyncpg.Record) -> NearbyShelter:
+def _nearby(row: asyncpg.Record, *, far: bool, walks: bool) -> NearbyShelter:
     fields = dict(row)
     del fields["tier"]
     distance = fields.pop("distance_m")
     kind = ShelterKind(fields.pop("kind"))
-    return NearbyShelter(**fields, kind=kind, distance_m=round(distance, 1), walking_minutes=walking_minutes(distance))
+    return NearbyShelter(
+        **fields,
+        kind=kind,
+        distance_m=round(distance, 1),
+        walking_minutes=walking_minutes(distance) if walks else None,
+        far=far,
+    )
 
 
 async def nearest_for_points(
@@ -123,17 +173,13 @@ async def guide(
     *,
     hazard: Hazard,
     language: Language,
-    lat: float | None,
-    lon: float | None,
+    at: Start | None,
     limit: int,
+    cap_m: float,
 ) -> Guidance:
-    """What to do in this hazard, and where to go when we know where the person is."""
-    if (lat is None) != (lon is None):
-        raise Problem("Give both lat and lon, or neither.", code="incomplete_location")
+    """What to do in this hazard, and where to go when we know where the person is (or their district)."""
     text = guidance.for_hazard(hazard, language)
-    near = None
-    if lat is not None and lon is not None:
-        near = await nearest(conn, hazard=hazard, lat=lat, lon=lon, limit=limit)
+    near = None if at is None else await nearest(conn, hazard=hazard, at=at, limit=limit, cap_m=cap_m)
     return Guidance(
         hazard=hazard,
         language=language,
@@ -141,6 +187,9 @@ async def guide(
         instructions=list(text.steps),
         shelter_advice=text.shelter_advice,
         origin=near.origin if near else None,
+        measured_from=near.measured_from if near else None,
+        shelter_note=guidance.shelter_note(near, language) if near else None,
+        nothing_nearby=near.nothing_nearby if near else False,
         shelters=near.shelters if near else [],
     )
 
