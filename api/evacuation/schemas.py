@@ -55,8 +55,11 @@ class ShelterRow(Output, frozen=True):
 class ShelterRead(Output, frozen=True):
     id: int
     name: str
+    # The name and address in Latin letters (Revised Romanization), for answers in English.
+    name_romanised: str
     kind: ShelterKind
     address: str | None
+    address_romanised: str | None
     district: str | None
     lat: float
     lon: float
@@ -74,8 +77,11 @@ class ShelterRead(Output, frozen=True):
 class NearbyShelter(Output, frozen=True):
     id: int
     name: str
+    # The name and address in Latin letters (Revised Romanization), for answers in English.
+    name_romanised: str
     kind: ShelterKind
     address: str | None
+    address_romanised: str | None
     district: str | None
     lat: float
     lon: float

@@ -28,6 +28,7 @@ from api.evacuation.schemas import (
 from api.platform.districts import DISTRICT_OFFICES
 from api.platform.errors import Conflict, NotFound, Problem
 from api.platform.geo import QUERY_BOUNDS, search_widening, walking_minutes
+from api.platform.romanisation import romanise
 from api.platform.types import Language
 
 # The kinds of shelter that suit each hazard, in tiers offered in this order: after an earthquake, open ground
@@ -125,6 +126,8 @@ def _nearby(row: asyncpg.Record, *, far: bool, walks: bool) -> NearbyShelter:
     kind = ShelterKind(fields.pop("kind"))
     return NearbyShelter(
         **fields,
+        name_romanised=romanise(fields["name"]),
+        address_romanised=_romanised(fields["address"]),
         kind=kind,
         distance_m=round(distance, 1),
         walking_minutes=walking_minutes(distance) if walks else None,
@@ -198,7 +201,13 @@ async def get_shelter(conn: asyncpg.Connection, *, shelter_id: int) -> ShelterRe
     row = await repository.get_shelter(conn, shelter_id)
     if row is None:
         raise NotFound(f"There is no shelter {shelter_id}.", code="shelter_not_found")
-    return msgspec.convert(dict(row), ShelterRead)
+    fields = dict(row)
+    romanised = {"name_romanised": romanise(row["name"]), "address_romanised": _romanised(row["address"])}
+    return msgspec.convert({**fields, **romanised}, ShelterRead)
+
+
+def _romanised(text: str | None) -> str | None:
+    return romanise(text) if text else None
 
 
 async def import_file(
