@@ -20,6 +20,7 @@ from api.alerts.kinds import SHELTER_HAZARD, HazardKind
 from api.alerts.messages import HEADLINE_CHARS, INSTRUCTION_CHARS, clip
 from api.evacuation.schemas import Hazard
 from api.evacuation.service import nearest_for_points, shelter_names
+from api.platform.romanisation import romanise
 from care import service as care
 from care.addressing import to_person
 from care.safety import service as safety
@@ -168,13 +169,19 @@ def _shelter_params(shelter: Shelter | None, *, home: bool) -> dict[str, str]:
     if shelter is None:
         return {"shelter_ko": "", "shelter_en": ""}
     name, metres = clip(shelter.name, SHELTER_NAME_CHARS), shelter.metres
+    # In English the name in Latin letters, with the Hangul that signs carry beside it.
+    latin = clip(romanise(shelter.name), SHELTER_NAME_CHARS)
     distance = f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
     if home:
         return {
             "shelter_ko": f" 댁에서 가까운 대피소: {name} ({distance})",
-            "shelter_en": f" Shelter near your home: {name} ({distance})",
+            "shelter_en": f" Shelter near your home: {latin} ({name}, {distance})",
         }
-    return {"shelter_ko": f" 가까운 대피소: {name}", "shelter_en": f" Nearest shelter: {name}"}
+    # Found from the district office, not from the person: said so, and no distance that would be theirs.
+    return {
+        "shelter_ko": f" 구청 기준 가까운 대피소: {name}",
+        "shelter_en": f" Near the district office: {latin} ({name})",
+    }
 
 
 def _home(person: Mapping[str, Any]) -> tuple[float, float]:

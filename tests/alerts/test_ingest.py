@@ -102,7 +102,10 @@ async def test_a_severe_warning_reaches_topic_sms_and_care_and_asks_are_you_safe
     asked = by[("sms", "+821022220001")]
     assert asked["template"] == "alerts.are_you_safe"
     assert "안전하신가요" in asked["body"] and "댁에서 가까운 대피소: [데모]" in asked["body"]
-    assert "가까운 대피소: [데모]" in by[("push", "district-11680")]["body"]
+    # A district's message names the shelter nearest its office, and says so; in English, romanised beside the Hangul.
+    assert "구청 기준 가까운 대피소: [데모]" in by[("push", "district-11680")]["body"]
+    assert "Near the district office: [Demo] " in by[("sms", "+821011110003")]["body"]
+    assert " ([데모] " in by[("sms", "+821011110003")]["body"]
     assert result.deliveries == len(rows)
     assert result.safety_checks == 1
     async with pool.acquire() as conn:
