@@ -46,8 +46,7 @@ DISTRICTS: dict[str, District] = {
 }
 
 # Each district's office (구청), approximate WGS84 latitude and longitude: where a district-only answer is measured
-# from. The same points as api.alerts.areas.DISTRICT_CENTROIDS (a test keeps them equal); the domains below
-# alerts, evacuation among them, read them here.
+# from (alerts read them as api.alerts.areas.DISTRICT_CENTROIDS).
 DISTRICT_OFFICES: dict[str, tuple[float, float]] = {
     "11110": (37.5735, 126.9790),  # 종로구청
     "11140": (37.5641, 126.9979),  # 중구청
