@@ -190,6 +190,22 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Standard: the UK telecare standard (TSA) asks for 97.5 % of alarm calls answered within 60 s.",
     ),
     "ops.ack_none": ("당직자에게 알린 긴급 사례가 없습니다.", "No urgent case was told to anyone on duty."),
+    "ops.rota_link": ("당직표 편집 (자치구별, 야간 당직실)", "Edit the rotas (by district, and the night desk)"),
+    "rota.title": ("당직표", "Rota"),
+    "rota.which": ("당직표", "Rota of"),
+    "rota.desk": ("서울시 야간 당직실", "City night desk"),
+    "rota.show": ("보기", "Show"),
+    "rota.how": (
+        "한 줄에 한 근무: 시작 - 끝: 직원 번호 (서울 시각, 한 주 전체를 빈틈없이, 겹치지 않게)."
+        " 예: mon 09:00 - mon 18:00: 3, 4",
+        "One shift a line: start - end: staff ids (Seoul time, the whole week, no gap, no overlap)."
+        " E.g. mon 09:00 - mon 18:00: 3, 4",
+    ),
+    "rota.save": ("저장", "Save"),
+    "rota.saved": ("당직표를 저장했습니다.", "The rota is saved."),
+    "rota.staff": ("당직에 넣을 수 있는 직원 (휴대전화 등록)", "Staff who can be on duty (with a mobile phone)"),
+    "rota.staff_name": ("이름", "Name"),
+    "rota.staff_phone": ("휴대전화", "Mobile"),
     "ops.unlock": ("해제", "Unlock"),
     "ops.unlock_source": ("이 주소의 모든 계정 해제", "Unlock this source for every account"),
     "ops.unlock_account": ("계정 해제 (모든 주소)", "Unlock an account (every source)"),

@@ -23,6 +23,7 @@ from api.console.lockout import SlowDown
 from api.console.operators import OperatorsController
 from api.console.pages import EXCEPTION_HANDLERS, STATIC, page, safe_next
 from api.console.people import PeopleController
+from api.console.rotas import RotaPageController
 from api.console.security import SecurityController, slow_down_notice
 from api.console.sessions import (
     CSRF_FIELD,
@@ -303,6 +304,7 @@ def console_router() -> Router:
             CaseController,
             PeopleController,
             OperatorsController,
+            RotaPageController,
             SecurityController,
             static,
         ],
