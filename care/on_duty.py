@@ -71,24 +71,39 @@ async def escalate(
         person = reachable[people[step]]
         told.append((case["id"], step, person["id"], person["phone"]))
         next_at.append((case["id"], now))
-        items.append(_message(case, step, person["phone"]))
+        items += _messages(case, step, person)
     await repository.record(conn, told=told, next_at=next_at, now=now)
     await notifier.enqueue_many(conn, items=items, now=now)
     return len(items)
 
 
-def _message(case: asyncpg.Record, step: int, phone: str) -> Outgoing:
+def _messages(case: asyncpg.Record, step: int, person: asyncpg.Record) -> list[Outgoing]:
+    """An SMS to the worker's phone and, at the same time, a push to their app if they have one."""
     district = DISTRICTS[case["district"]].name_ko if case["district"] in DISTRICTS else case["district"]
     reason_ko, _ = messages.REASONS.get(case["reason"], (case["reason"], case["reason"]))
-    return Outgoing(
-        dedupe_key=f"oncall:{case['id']}:{step}",
+    params: dict[str, object] = {"district": district, "case": case["id"], "reason": reason_ko}
+    key = f"oncall:{case['id']}:{step}"
+    # Both at once, not the push first with the SMS held back: whoever is on duty must hear of it now.
+    sms = Outgoing(
+        dedupe_key=key,
         template=messages.ON_DUTY,
-        params={"district": district, "case": case["id"], "reason": reason_ko},
-        phone=phone,
+        params=params,
+        phone=person["phone"],
         priority=Priority.urgent,
         critical=True,
         overrides_opt_out=True,  # a worker on duty is told whatever they once replied to other texts
     )
+    if person["app"] is None:
+        return [sms]
+    push = Outgoing(
+        dedupe_key=f"{key}:push",
+        template=messages.ON_DUTY,
+        params=params,
+        citizen_id=person["app"],
+        priority=Priority.urgent,
+        critical=True,
+    )
+    return [sms, push]
 
 
 async def acknowledge_by_reply(conn: asyncpg.Connection, *, sms: InboundSms, notifier: Notifier) -> bool:

@@ -45,9 +45,17 @@ async def unknown_staff(conn: asyncpg.Connection, ids: Sequence[int]) -> list[in
 
 
 async def contacts(conn: asyncpg.Connection, ids: Sequence[int]) -> dict[int, asyncpg.Record]:
-    """Active staff among these who have a phone: id, name, phone."""
+    """Active staff among these who have a phone: id, name, phone, and ``app``: the citizen account of the same
+    phone when it has a device registered (a worker who signed in to the app with their work phone), else None.
+    A read of accounts' citizens and devices (id, phone, citizen_id), as care reads them for people in care."""
     rows = await conn.fetch(
-        "SELECT id, name, phone FROM staff WHERE id = ANY($1::bigint[]) AND active AND phone IS NOT NULL", list(ids)
+        """
+        SELECT s.id, s.name, s.phone,
+               (SELECT c.id FROM citizens c
+                WHERE c.phone = s.phone AND EXISTS (SELECT 1 FROM devices d WHERE d.citizen_id = c.id)) AS app
+        FROM staff s WHERE s.id = ANY($1::bigint[]) AND s.active AND s.phone IS NOT NULL
+        """,
+        list(ids),
     )
     return {r["id"]: r for r in rows}
 

@@ -263,3 +263,25 @@ async def test_any_rota_tells_exactly_whom_the_rule_names_in_order_once_and_no_o
     async with pool.acquire() as conn:
         times = [r["notified_at"] for r in await conn.fetch("SELECT notified_at FROM case_escalations ORDER BY step")]
     assert times == [start + i * every for i in range(len(times))]
+
+
+async def test_a_worker_with_the_app_on_their_work_phone_gets_a_push_beside_the_sms(client, operator, pool, settings):
+    [worker] = await add_staff(client, operator, 1)
+    await set_rota(client, operator, "11110", [("mon 00:00", "mon 00:00", [worker])])
+    await set_rota(client, operator, DESK, [("mon 00:00", "mon 00:00", [worker])])
+    [phone] = await phones(pool, [worker])
+    async with pool.acquire() as conn:
+        citizen = await conn.fetchval("INSERT INTO citizens (phone) VALUES ($1) RETURNING id", phone)
+        await conn.execute(
+            "INSERT INTO devices (citizen_id, platform, fcm_token) VALUES ($1, 'android', $2)", citizen, "w" * 40
+        )
+    await help_request(pool, Notifier(settings.notify), await enroll(pool), kst(24, "02:00"))
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT channel, recipient, state FROM outbox WHERE template = 'care.on_duty' ORDER BY channel"
+        )
+    # Both pending at once: the SMS is not held back behind the push.
+    assert [(r["channel"], r["recipient"], r["state"]) for r in rows] == [
+        ("push", "w" * 40, "pending"),
+        ("sms", phone, "pending"),
+    ]
