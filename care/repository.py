@@ -104,7 +104,8 @@ async def upsert_plan(
     accept_signals: bool,
     now: datetime,
 ) -> None:
-    """Set the plan; the ladder starts again at the first check-in time after ``now`` (or after a pause)."""
+    """Set the plan; the ladder starts again at the first check-in time after ``now`` (or after a pause) that the
+    person's last sign of life (outside a pause) has not already answered."""
     await conn.execute(
         """
         INSERT INTO checkin_plans AS p (recipient_id, times, days, window_min, quiet_start, quiet_end,
@@ -118,8 +119,12 @@ async def upsert_plan(
             guardian_after_min = EXCLUDED.guardian_after_min, case_after_min = EXCLUDED.case_after_min,
             urgent_after_min = EXCLUDED.urgent_after_min, accept_signals = EXCLUDED.accept_signals,
             step = 0,
-            slot_at = care_next_slot(EXCLUDED.times, EXCLUDED.days, greatest($11, p.paused_until)),
-            due_at = care_next_slot(EXCLUDED.times, EXCLUDED.days, greatest($11, p.paused_until)),
+            slot_at = care_first_open_slot(
+                EXCLUDED.times, EXCLUDED.days, EXCLUDED.window_min, greatest($11, p.paused_until),
+                CASE WHEN p.paused_until IS NULL OR p.last_contact_at >= p.paused_until THEN p.last_contact_at END),
+            due_at = care_first_open_slot(
+                EXCLUDED.times, EXCLUDED.days, EXCLUDED.window_min, greatest($11, p.paused_until),
+                CASE WHEN p.paused_until IS NULL OR p.last_contact_at >= p.paused_until THEN p.last_contact_at END),
             updated_at = $11
         """,
         recipient_id,

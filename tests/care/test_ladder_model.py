@@ -14,7 +14,8 @@ plan changes in the middle of a window. After every step these invariants are ch
 3. Nothing postpones or skips a slot: the next check-in moves only when a sign of life answers the slot (to the
    first planned time after it and after the slot), when the urgent step is taken (to the first planned time
    after then: a check-in time that passes while an earlier slot climbs is covered by that slot's urgent case),
-   or when a pause, a resume or a new plan sets it (to the first planned time after that moment).
+   or when a pause, a resume or a new plan sets it (to the first planned time after that moment; for a new plan,
+   the first whose window does not already hold a sign of life).
 4. Nothing of a ladder leaves after its answer: no step of an answered slot is taken afterwards, and every
    message of its steps still waiting is cancelled.
 5. Quiet hours hold for the person, not for the guardian: no reminder to the person is written in their quiet
@@ -383,9 +384,14 @@ async def run_program(pool: asyncpg.Pool, plan: dict, program: list[tuple[str, o
                 None,
             )
             async with pool.acquire() as conn:
-                paused = (await plan_row(conn, world))["paused_until"]
+                paused, contact = await conn.fetchrow(
+                    "SELECT paused_until, last_contact_at FROM checkin_plans WHERE recipient_id = $1", recipient_id
+                )
             starts = max(world.now, paused) if paused is not None else world.now
-            assert slot == next_planned(world.times, world.days, starts), "a new plan starts at its next time"
+            first = next_planned(world.times, world.days, starts)
+            if contact is not None and (paused is None or contact >= paused) and contact >= first - world.window:
+                first = next_planned(world.times, world.days, first)  # already answered: not asked again
+            assert slot == first, "a new plan starts at its first time not yet answered"
         world.now += timedelta(minutes=1)
         await check(pool, world)
     # Two days of the worker running, so that every slot's ladder has its end in view.
