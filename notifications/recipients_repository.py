@@ -103,7 +103,7 @@ async def set_inbound_handler(conn: asyncpg.Connection, *, message_sid: str, han
 
 
 async def pending_topic_devices(conn: asyncpg.Connection, *, limit: int) -> list[asyncpg.Record]:
-    """Devices whose district topic must change, locked for this transaction."""
+    """Devices whose district topic must change: id, token, the topic subscribed to and the one wanted."""
     return await conn.fetch(
         """
         SELECT d.id, d.fcm_token, d.subscribed_topic,
@@ -111,17 +111,21 @@ async def pending_topic_devices(conn: asyncpg.Connection, *, limit: int) -> list
         FROM devices d JOIN citizens c ON c.id = d.citizen_id
         WHERE d.topic_pending
         ORDER BY d.id LIMIT $1
-        FOR UPDATE OF d SKIP LOCKED
         """,
         limit,
     )
 
 
 async def topics_synced(conn: asyncpg.Connection, *, ids: Sequence[int], topics: Sequence[str | None]) -> None:
+    """These devices are on these topics now; settled unless their citizen's district has changed since, in
+    which case they stay pending, and the next pass leaves the topic recorded here for the new one."""
     await conn.execute(
         """
-        UPDATE devices d SET subscribed_topic = u.topic, topic_pending = false
-        FROM unnest($1::int8[], $2::text[]) AS u(id, topic) WHERE d.id = u.id
+        UPDATE devices d SET subscribed_topic = u.topic,
+            topic_pending = (CASE WHEN c.district IS NULL THEN NULL ELSE 'district-' || c.district END)
+                            IS DISTINCT FROM u.topic
+        FROM unnest($1::int8[], $2::text[]) AS u(id, topic), citizens c
+        WHERE d.id = u.id AND c.id = d.citizen_id
         """,
         list(ids),
         list(topics),

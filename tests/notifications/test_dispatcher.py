@@ -343,3 +343,21 @@ async def test_a_provider_slower_than_the_lease_does_not_get_a_message_twice(
     report, _ = await asyncio.gather(dispatcher.dispatch_batch("push"), reclaim_meanwhile())
     assert report.sent == 2
     assert sorted(m["token"] for m in fake_fcm.sent) == ["tok-slow-1", "tok-slow-2"]
+
+
+async def test_a_slow_fcm_never_holds_a_citizens_change_of_district(pool, make_citizen, dispatcher, fake_fcm):
+    """Topic upkeep calls FCM outside any transaction: a citizen moving district while FCM is slow is not kept
+    waiting for it, and the device follows them at the next pass."""
+    citizen = await make_citizen(district="11110", tokens=("tok-move",))
+    fake_fcm.delay(2.0)
+    upkeep = asyncio.create_task(dispatcher.maintain())
+    await asyncio.sleep(0.5)  # the subscription to district-11110 is on its way
+    async with pool.acquire() as conn:
+        await update_citizen(conn, citizen_id=citizen, data=CitizenUpdate(district="11680"))
+    assert not upkeep.done()  # the change was committed while FCM was still answering
+    await upkeep
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT topic_pending FROM devices WHERE fcm_token = 'tok-move'")
+    fake_fcm.delay(0)
+    await dispatcher.maintain()
+    assert fake_fcm.subscriptions == {"district-11680": {"tok-move"}}
