@@ -73,7 +73,10 @@ async def test_a_late_check_in_cancels_the_stale_alarm_so_the_guardian_hears_onl
         pass
     to_guardian = [m["Body"] for m in fake_twilio.sent if m["To"] == GUARDIAN]
     assert len(to_guardian) == 1 and "걱정하지 않으셔도 됩니다" in to_guardian[0]  # the all-clear, and only it
-    assert not [m for m in fake_twilio.sent if m["To"] == PERSON]  # no reminder after they answered
+    # No reminder after they answered: only the confirmation of their answer.
+    assert [m["Body"] for m in fake_twilio.sent if m["To"] == PERSON] == [
+        "[안전서울] 김순자님, 안부 확인되었습니다. 고맙습니다."
+    ]
     async with pool.acquire() as conn:
         cancelled = await conn.fetch("SELECT template, last_error FROM outbox WHERE state = 'cancelled' ORDER BY id")
     assert [c["template"] for c in cancelled] == ["care.reminder", "care.reminder_again", "care.guardian_alert"]
