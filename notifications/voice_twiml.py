@@ -56,7 +56,7 @@ def read_answer(*, digits: str | None, speech: str | None) -> Answer:
     """What a menu's answer means: 1 or a check-in word, 2 or a help word; anything else is unclear.
 
     Speech goes through the SMS keyword rules (whole words, help read before check-in), so "안 괜찮아요" is not
-    a check-in; a help word anywhere in what was said is a call for help.
+    a check-in while "네, 괜찮아요" is; a help word anywhere in what was said is a call for help.
     """
     if digits:
         return _DIGITS.get(digits.strip(), Answer.unclear)
@@ -69,6 +69,10 @@ def read_answer(*, digits: str | None, speech: str | None) -> Answer:
     if found is not None and found[0] is Keyword.help:
         return Answer.help
     if found is not None and found[0] is Keyword.checkin:
+        return Answer.checkin
+    # "네, 괜찮아요": every word a check-in word. One other word ("안 괜찮아요") and it is not.
+    words = [keyword(word) for word in speech.split()]
+    if words and all(w is not None and w[0] is Keyword.checkin for w in words):
         return Answer.checkin
     return Answer.unclear
 
