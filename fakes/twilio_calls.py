@@ -58,11 +58,11 @@ class FakeCalls:
     def calls(self) -> list[dict[str, Any]]:
         """Each call placed: To, From, Twiml, StatusCallback, MachineDetection, sid, said, webhooks, status."""
         with self._twilio._lock:
-            return [dict(c) for c in self._calls]
+            return [_copy(c) for c in self._calls]
 
     def get(self, sid: str) -> dict[str, Any]:
         with self._twilio._lock:
-            return dict(self._by_sid[sid])
+            return _copy(self._by_sid[sid])
 
     def to(self, phone: str) -> list[dict[str, Any]]:
         return [c for c in self.calls if c["To"] == phone]
@@ -274,6 +274,11 @@ class FakeCalls:
         with self._twilio._lock:
             self._by_sid[sid]["webhooks"].append(hook)
         return hook
+
+
+def _copy(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record as it is now: what is played afterwards does not change it."""
+    return {**record, "said": list(record["said"]), "webhooks": list(record["webhooks"])}
 
 
 def _input(given: Input) -> dict[str, str]:
