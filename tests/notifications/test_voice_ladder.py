@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from care.addressing import local
 from fakes.twilio_calls import Speech
+from tests.console.conftest import make_staff, sign_in
 from tests.notifications.voice_helpers import (
     GUARDIAN,
     MENU,
@@ -17,7 +18,9 @@ from tests.notifications.voice_helpers import (
     sweep,
 )
 
-__all__ = ["dispatcher"]  # the fixture, used by name
+DAYS_AGO = -5
+
+__all__ = ["dispatcher", "make_staff"]  # the fixtures, used by name
 
 
 async def test_a_ladder_by_voice_answer_1_answer_2_no_answer_busy_then_the_guardian(
@@ -104,3 +107,26 @@ async def test_spoken_answers_are_read_like_texts(pool, settings, client, dispat
     await fake_twilio.calls.answer(fake_twilio.calls.to(PERSON)[-1]["sid"], Speech("아이고 살려주세요"), client=client)
     rows = await fetch(pool, "SELECT channel, kind, body FROM checkins ORDER BY id")
     assert [tuple(r) for r in rows] == [("voice", "checkin", "네, 괜찮아요."), ("voice", "help", "아이고 살려주세요")]
+
+
+async def test_the_console_shows_each_call_s_outcome_on_the_case(
+    pool, settings, client, dispatcher, fake_twilio, make_staff
+):
+    send, clock = dispatcher
+    # Days ago: the console lists what was sent up to now, and nobody answers, so the webhooks' clock is no matter.
+    await enroll(pool, at=kst(DAYS_AGO, "07:00"))
+    await sweep(pool, settings, kst(DAYS_AGO, "09:00"))
+    await dispatch(send, clock, kst(DAYS_AGO, "09:00"))
+    await fake_twilio.calls.voicemail(fake_twilio.calls.to(PERSON)[-1]["sid"], client=client)
+    await sweep(pool, settings, kst(DAYS_AGO, "11:00"))
+    await dispatch(send, clock, kst(DAYS_AGO, "11:00"))
+    await fake_twilio.calls.busy(fake_twilio.calls.to(PERSON)[-1]["sid"], client=client)
+    for hhmm in ("11:30", "12:00"):
+        await sweep(pool, settings, kst(DAYS_AGO, hhmm))
+    [case] = await fetch(pool, "SELECT id FROM cases")
+    await make_staff("kim@seoul.go.kr")
+    assert (await sign_in(client, "kim@seoul.go.kr")).status_code in (302, 303)
+    page = await client.get(f"/console/cases/{case['id']}")
+    assert page.status_code == 200
+    assert page.text.count("안부 전화") == 2
+    assert "음성사서함" in page.text and "통화 중" in page.text

@@ -58,6 +58,7 @@ async def enroll(
     times: tuple[str, ...] = ("09:00",),
     quiet: tuple[str, str] | None = None,
     language: str = "ko",
+    at: datetime | None = None,
 ) -> int:
     data = RecipientCreate(
         name="김순자",
@@ -74,7 +75,7 @@ async def enroll(
         ),
     )
     async with pool.acquire() as conn:
-        return (await service.enroll(conn, data=data, principal=WORKER, now=kst(0, "07:00"))).id
+        return (await service.enroll(conn, data=data, principal=WORKER, now=at or kst(0, "07:00"))).id
 
 
 async def sweep(pool: asyncpg.Pool, settings: Settings, at: datetime) -> None:
