@@ -18,12 +18,14 @@ import os
 import platform
 import time
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import httpx
 
 from api.platform.db.embedded import EmbeddedPostgres
 from api.platform.db.pool import create_pool
-from api.platform.settings import PROJECT_ROOT, DatabaseSettings, NotifySettings, TwilioSettings
+from api.platform.logging import configure_logging
+from api.platform.settings import PROJECT_ROOT, DatabaseSettings, LogSettings, NotifySettings, TwilioSettings
 from bench.common import fresh_database, start_fakes
 from care import messages
 from notifications.channels.base import OutboundMessage
@@ -117,7 +119,8 @@ async def raw_loop(info: dict[str, object], calls: int) -> dict[str, object]:
                 ("Timeout", "30"),
             ]
             form += [("StatusCallbackEvent", e) for e in STATUS_EVENTS]
-            response = await client.post(endpoint, data=form)
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            response = await client.post(endpoint, content=urlencode(form), headers=headers)
             ok += response.status_code == 201
 
     auth = (str(settings.account_sid), str(settings.auth_token))
@@ -132,6 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
+    configure_logging(LogSettings(level="WARNING", format="console"), process="bench")  # stdout is the JSON
 
     embedded = None
     server_url = os.environ.get("BENCH_DATABASE_URL")
