@@ -45,8 +45,10 @@ from care.cases.routes import CaseController
 from care.inbound import handle_sms
 from care.on_duty_routes import RotaController
 from care.routes import CheckinController, RecipientController
+from care.voice import handle_call_answer
 from notifications.routes import NoticeAcks, NotificationAdmin, TwilioWebhooks
 from notifications.service import Notifier
+from notifications.voice_routes import TwilioVoiceWebhooks
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +79,7 @@ ROUTES: list[ControllerRouterHandler] = [
     NoticeAcks,
     NotificationAdmin,
     TwilioWebhooks,
+    TwilioVoiceWebhooks,
     RecipientController,
     CheckinController,
     CaseController,
@@ -151,6 +154,8 @@ def _initial_state(settings: Settings, *, tokens: TokenIssuer) -> dict[str, obje
         "inbound_handlers": [handle_sms, chat_sms],
         # What to run after the webhook's response, by the handler that took the text: the bot is called then.
         "inbound_followups": {"chat": forward_after_commit},
+        # Domains that take the answers to our calls' menus (care check-ins), asked in this order.
+        "voice_handlers": [handle_call_answer],
         "otp": OtpService(settings=settings.auth, secret=settings.jwt_secret(), tokens=tokens, notifier=notifier),
         "migrations": discover(Path(settings.paths.migrations_dir)),
     }

@@ -31,9 +31,46 @@ def to_person(person: Mapping[str, Any], *, template: str, key: str, params: dic
     )
 
 
+def calls_at(contact_by: str, ask: int) -> bool:
+    """Whether the person is called, not texted, at this ask (1 the first, 2 the second): every ask for ``voice``;
+    the second for ``sms+voice``, a text first and then a call."""
+    return contact_by == "voice" or (contact_by == "sms+voice" and ask >= 2)
+
+
+def call_person(person: Mapping[str, Any], *, template: str, key: str, params: dict[str, object]) -> Outgoing:
+    """A check-in call to the person: the menu, in their language; its answer comes by the call's webhook."""
+    return Outgoing(
+        dedupe_key=key,
+        template=template,
+        params=params,
+        language=person["language"],
+        phone=person["phone"],
+        call="checkin",
+        overrides_opt_out=person["reach_despite_opt_out"],
+    )
+
+
+def call_guardian(guardian: Mapping[str, Any], *, template: str, key: str, params: dict[str, object]) -> Outgoing:
+    """A call to a guardian saying the message (the urgent step of a person who is called)."""
+    return Outgoing(
+        dedupe_key=guardian_call_key(key, guardian["position"]),
+        template=template,
+        params=params,
+        language=guardian["language"],
+        phone=guardian["phone"],
+        call="message",
+        critical=True,
+    )
+
+
 def guardian_key(key: str, position: int) -> str:
     """The dedupe key of a message's copy to the guardian at this position."""
     return f"{key}:guardian:{position}"
+
+
+def guardian_call_key(key: str, position: int) -> str:
+    """The dedupe key of a call to the guardian at this position, beside their text of the same message."""
+    return f"{guardian_key(key, position)}:call"
 
 
 def to_guardian(guardian: Mapping[str, Any], *, template: str, key: str, params: dict[str, object]) -> Outgoing:

@@ -20,7 +20,17 @@ import structlog
 
 from api.platform import metrics
 from care import messages, on_duty, repository
-from care.addressing import guardian_key, in_quiet_hours, local, to_guardian, to_person
+from care.addressing import (
+    call_guardian,
+    call_person,
+    calls_at,
+    guardian_call_key,
+    guardian_key,
+    in_quiet_hours,
+    local,
+    to_guardian,
+    to_person,
+)
 from care.cases import repository as cases_repository
 from notifications.service import Notifier, Outgoing
 
@@ -84,6 +94,8 @@ class Kind(NamedTuple):
     cases: Cases
     quiet_hours: bool = False  # messages to the person are held back in their quiet hours
     count_idle_cases: bool = False  # both case counts in every result, 0 when no step had that action
+    # What a call says at an ask, for people whose plan calls them (``addressing.calls_at``); None: never a call.
+    call_template: str | None = None
 
     def rung(self, taken: Row) -> Rung:
         return self.steps[Step(taken["step"])]
@@ -102,7 +114,7 @@ async def quiet(
         return 0
     steps = [step_key(recipient_id, ladder, step) for ladder in ladders for step in Step]
     guardians = [g["position"] for g in await repository.guardians_of(conn, recipient_id)]
-    keys = steps + [guardian_key(key, g) for key in steps for g in guardians]
+    keys = steps + [k(key, g) for key in steps for g in guardians for k in (guardian_key, guardian_call_key)]
     return await notifier.cancel(conn, dedupe_keys=keys, reason=why, now=now)
 
 
@@ -145,10 +157,17 @@ def _told(kind: Kind, rung: Rung, row: Row, guardians: Sequence[Any]) -> list[Ou
         return []
     key = step_key(row["recipient_id"], kind.ladder_of(row), row["step"])
     params = kind.params(row)
+    called = kind.call_template is not None and calls_at(row["contact_by"], row["step"])
     if rung.tell is Tell.PERSON:
+        if called and kind.call_template is not None:
+            return [call_person(row, template=kind.call_template, key=key, params=params)]
         return [to_person(row, template=rung.template, key=key, params=params)]
     told = guardians[:1] if rung.tell is Tell.FIRST_GUARDIAN else guardians
-    return [to_guardian(g, template=rung.template, key=key, params=params) for g in told]
+    texts = [to_guardian(g, template=rung.template, key=key, params=params) for g in told]
+    if rung.tell is Tell.EVERY_GUARDIAN and kind.call_template is not None and calls_at(row["contact_by"], 2):
+        # Someone reached by calls has guardians who answer calls more surely too: the first is also called.
+        texts += [call_guardian(g, template=rung.template, key=key, params=params) for g in told[:1]]
+    return texts
 
 
 async def _act(
@@ -191,6 +210,7 @@ MISSED_CHECKIN = Kind(
         urgent=lambda conn, rows, now: cases_repository.make_urgent(conn, rows=rows, now=now, sla=SLA["urgent"]),
     ),
     quiet_hours=True,
+    call_template=messages.VOICE_CHECKIN,
 )
 
 

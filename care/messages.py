@@ -77,6 +77,25 @@ ON_DUTY_ACKNOWLEDGED = _t(
     ko="사례 #{case}를 확인으로 기록했습니다.",
     en="Case #{case} is recorded as acknowledged.",
 )
+VOICE_CHECKIN = _t(
+    "care.voice_checkin",
+    urgent=False,
+    ko="안녕하세요, 서울시 안부 전화입니다. 괜찮으시면 1번, 도움이 필요하시면 2번을 눌러 주세요.",
+    en="Hello, this is the Seoul check-in call. If you are well, press 1. If you need help, press 2.",
+)
+# What a check-in call says back once the answer is recorded.
+VOICE_CHECKED_IN = _t(
+    "care.voice_checked_in",
+    urgent=False,
+    ko="안부 확인으로 기록했습니다. 고맙습니다. 안녕히 계세요.",
+    en="Your check-in is recorded. Thank you, goodbye.",
+)
+VOICE_HELP_RECORDED = _t(
+    "care.voice_help_recorded",
+    urgent=True,
+    ko="도움 요청으로 기록했습니다. 보호자와 담당 사회복지사에게 바로 알립니다. 위급하면 119에 전화하세요.",
+    en="Your call for help is recorded. We are telling your guardian and social worker now. In an emergency, call 119.",
+)
 # What an urgent case is about, as the on-duty SMS says it: the reason, never the person's name or address.
 REASONS = {
     "help_request": ("도움 요청", "a call for help"),

@@ -24,6 +24,8 @@ class ContactBy(StrEnum):
     app = "app"
     sms = "sms"
     both = "both"
+    voice = "voice"  # a check-in call at each ask
+    sms_voice = "sms+voice"  # a text first, then a call when the text goes unanswered
 
 
 class Consent(Input, kw_only=True):

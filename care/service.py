@@ -134,8 +134,9 @@ def signal_time(at: datetime | None, *, now: datetime) -> datetime:
     return min(at, now)
 
 
-# Where a check-in gets a short confirmation back: the app shows its own, and a sensor is not a person.
-CONFIRMED_CHANNELS = frozenset({"sms", "chat", "voice", "kakao"})
+# Where a check-in gets a short confirmation back: the app shows its own, a call says it back before hanging up,
+# and a sensor is not a person.
+CONFIRMED_CHANNELS = frozenset({"sms", "chat", "kakao"})
 
 
 async def check_in(

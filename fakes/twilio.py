@@ -1,4 +1,5 @@
-"""A fake Twilio REST API (Messages: create, list) that speaks the real wire format, and Twilio's side of the webhooks.
+"""A fake Twilio REST API (Messages: create, list; Calls: create, in ``twilio_calls``) that speaks the real wire
+format, and Twilio's side of the webhooks.
 
 Raw ASGI rather than a framework: a benchmark pushes ten thousand messages through it. ``delay`` (``/_fake/control``
 ``{"delay": 20}``) makes it slow the way the real one can be: each create waits, then accepts the message whether or
@@ -24,12 +25,14 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from fakes.provider import FakeProvider, read_body
+from fakes.twilio_calls import FakeCalls
 from fakes.twilio_list import BadQuery, list_page, matcher, page_numbers
 from notifications.sms_text import segments
 
 API_VERSION = "2010-04-01"
 POOL_SENDER = "+15005550006"  # the sender a messaging service "picks" when a message names none
 _MESSAGES_SUFFIX = "/Messages.json"
+_CALLS_SUFFIX = "/Calls.json"
 _ACCOUNTS_PREFIX = f"/{API_VERSION}/Accounts/"
 
 # Twilio's own error texts and statuses for the codes the fake can play.
@@ -89,6 +92,7 @@ class FakeTwilio(FakeProvider):
         self.lookups = 0  # list requests: how often a client looked its messages up
         self.max_in_flight = 0  # the most message requests answered at once, to check a sender's concurrency
         self._in_flight = 0
+        self.calls = FakeCalls(self)
 
     # -- controls (thread-safe; the server runs in another thread) -------------------------------------------------
 
@@ -120,6 +124,7 @@ class FakeTwilio(FakeProvider):
             self.requests = 0
             self.lookups = 0
             self.max_in_flight = 0
+            self.calls.reset()
 
     def _control(self, command: Mapping[str, Any]) -> None:
         """Twilio's own commands: ``fail_number`` (one rule or a list) and ``fail_next`` (a rule or a count)."""
@@ -219,6 +224,11 @@ class FakeTwilio(FakeProvider):
             else:
                 status, payload, headers = 405, error_body(20004, 405, "Method not allowed"), []
             await _respond(send, status, payload, headers)
+        elif path.startswith(_ACCOUNTS_PREFIX) and path.endswith(_CALLS_SUFFIX) and method == "POST":
+            account_sid = path[len(_ACCOUNTS_PREFIX) : -len(_CALLS_SUFFIX)]
+            refused = await self._gate(account_sid, scope)
+            status, payload, headers = refused or (*self.calls.create(body), [])
+            await _respond(send, status, payload, headers)
         elif path == "/_fake/sent" and method == "GET":
             query = parse_qs(scope.get("query_string", b"").decode())
             after = int(query.get("after", ["0"])[0])
@@ -297,6 +307,28 @@ class FakeTwilio(FakeProvider):
             self._by_sid[record["sid"]] = record
             self._accepted_at[record["sid"]] = datetime.now(UTC)
         return 201, self._message_resource(record), []
+
+    async def _gate(self, account_sid: str, scope: dict[str, Any]) -> tuple[int, Any, list[tuple[bytes, bytes]]] | None:
+        """What a request is answered instead, when the fake is slow, down, told to fail, or the caller not ours."""
+        with self._lock:
+            self.requests += 1
+            delay, down = self._delay, self._down
+            failure = self._fail_next.popleft() if self._fail_next and not down else None
+        if delay:
+            await asyncio.sleep(delay)
+        if down:
+            return 503, error_body(20503), [(b"retry-after", b"1")]
+        if failure is not None:
+            status, retry_after = failure
+            headers = (
+                [(b"retry-after", _seconds(retry_after))] if retry_after is not None and status in (429, 503) else []
+            )
+            return status, error_body(_CODE_FOR_STATUS.get(status, 20500), status), headers
+        if not self._authorised(scope):
+            return 401, error_body(20003), [(b"www-authenticate", b'Basic realm="Twilio API"')]
+        if account_sid != self.account_sid:
+            return 404, error_body(20404), []
+        return None
 
     def _list_messages(self, account_sid: str, scope: dict[str, Any]) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
         """Twilio's Messages list: the messages accepted, filtered, newest first, one page of them."""

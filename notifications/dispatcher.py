@@ -300,7 +300,7 @@ def _message(row: asyncpg.Record, accounted: Mapping[str, frozenset[str]]) -> Ou
     unknown_since = row["unknown_since"]
     reconcile = (
         Reconcile(since=unknown_since, skip_ids=accounted.get(row["recipient"], frozenset()))
-        if unknown_since is not None and row["channel"] == "sms"
+        if unknown_since is not None and row["channel"] in ("sms", "voice")
         else None
     )
     return OutboundMessage(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import msgspec
@@ -38,6 +38,8 @@ class Outgoing(msgspec.Struct, frozen=True, kw_only=True):
     priority: Priority | None = None
     critical: bool = False
     overrides_opt_out: bool = False
+    # A phone call to ``phone`` instead of a text: "checkin" asks the check-in menu, "message" says the text.
+    call: Literal["checkin", "message"] | None = None
 
 
 class NotificationError(ValueError):
@@ -347,6 +349,8 @@ class Notifier:
         of a critical push. An SMS to a number that opted out is recorded as suppressed unless it overrides.
         """
         shared = self._shared(notice_id, item.template, item.priority, item.critical, item.overrides_opt_out)
+        if item.call is not None:
+            return [_call_row(item, text, shared, now=now)]
         data = {"notice_id": str(notice_id), "template": item.template}
         rows = [
             OutboxRow(
@@ -411,6 +415,31 @@ class Notifier:
         row = await repository.notice_by_key(conn, dedupe_key or "")
         assert row is not None  # the insert conflicted on this key inside this transaction
         return Enqueued(notice_id=row["id"], created=False, deliveries=row["deliveries"])
+
+
+def _call_row(item: Outgoing, text: templates.Rendered, shared: dict[str, Any], *, now: datetime) -> OutboxRow:
+    """A call: the text as it is said (no service name, never split), the menu or message it is, its language.
+
+    An SMS opt-out does not stop a call: the person stopped texts, and their plan asks for calls.
+    """
+    if not item.phone:
+        raise NotificationError(f"{item.template}: a call needs a phone number")
+    return OutboxRow(
+        channel="voice",
+        recipient=item.phone,
+        topic=False,
+        citizen_id=item.citizen_id,
+        device_id=None,
+        language=text.language,
+        title=None,
+        body=text.body,
+        data={"notice_id": str(shared["notice_id"]), "call": item.call or "message", "language": text.language},
+        fallback=False,
+        state="pending",
+        next_attempt_at=now,
+        last_error=None,
+        **shared,
+    )
 
 
 def _render(template: str, language: str, params: Mapping[str, object]) -> templates.Rendered:

@@ -119,11 +119,14 @@ async def steps_of_slot(conn: asyncpg.Connection, *, recipient_id: int, slot_at:
 async def care_deliveries(
     conn: asyncpg.Connection, *, recipient_id: int, since: datetime, until: datetime, limit: int = 50
 ) -> list[asyncpg.Record]:
-    """Every care message about this person (to them or their guardians) enqueued in the period, and its fate."""
+    """Every care message about this person (to them or their guardians) enqueued in the period, and its fate; for a
+    call, what came of it (``call_result``: answered fine, asked for help, busy, voicemail…)."""
     return await conn.fetch(
         """
         SELECT n.template, n.created_at, o.channel, o.recipient, o.state, o.attempts, o.sent_at, o.delivered_at,
-               o.last_error
+               o.last_error,
+               (SELECT c.result FROM voice_calls c WHERE c.outbox_id = o.id
+                ORDER BY c.created_at DESC LIMIT 1) AS call_result
         FROM notices n
         JOIN outbox o ON o.notice_id = n.id
         WHERE n.dedupe_key LIKE 'care:' || $1::bigint || ':%' AND n.created_at BETWEEN $2 AND $3

@@ -57,5 +57,23 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         )
     else:
         channels["sms"] = ConsoleChannel("sms")
-    log.info("channels", push=type(channels["push"]).__name__, sms=type(channels["sms"]).__name__)
+    channels["voice"] = _voice(settings)
+    log.info(
+        "channels",
+        push=type(channels["push"]).__name__,
+        sms=type(channels["sms"]).__name__,
+        voice=type(channels["voice"]).__name__,
+    )
     return channels
+
+
+def _voice(settings: Settings) -> Channel:
+    """Calls through Twilio, which must reach us for the call's menu and results: no public URL, no calls."""
+    public = settings.notify.public_url
+    if settings.twilio.enabled and settings.twilio.from_number and public:
+        from notifications.channels.voice import TwilioVoiceChannel
+
+        return TwilioVoiceChannel(settings.twilio, public_url=public, concurrency=settings.notify.sms_concurrency)
+    if settings.twilio.enabled:
+        log.warning("calls go to the console: Twilio calls need TWILIO_FROM_NUMBER and PUBLIC_BASE_URL")
+    return ConsoleChannel("voice")

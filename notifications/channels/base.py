@@ -9,7 +9,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 import msgspec
 
-ChannelName = Literal["sms", "push"]
+ChannelName = Literal["sms", "push", "voice"]
 
 
 class Reconcile(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,7 +20,7 @@ class Reconcile(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class OutboundMessage(msgspec.Struct, frozen=True, kw_only=True):
-    """One message to one recipient: an E.164 number for SMS; a device token, or a topic name, for push."""
+    """One message to one recipient: an E.164 number for SMS and calls; a device token, or a topic name, for push."""
 
     channel: ChannelName
     to: str

@@ -57,7 +57,7 @@ class ConsoleChannel:
 
 
 def _loggable(message: OutboundMessage) -> str:
-    if message.channel == "sms":
+    if message.channel in ("sms", "voice"):
         return mask_phone(message.to)
     # A device token is a credential of sorts: enough of it to recognise, not to reuse.
     return message.to if message.topic or len(message.to) <= 12 else f"{message.to[:8]}…"
