@@ -47,6 +47,7 @@ from care.on_duty_routes import RotaController
 from care.routes import CheckinController, RecipientController
 from notifications.routes import NoticeAcks, NotificationAdmin, TwilioWebhooks
 from notifications.service import Notifier
+from notifications.solapi_routes import SolapiWebhooks
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +78,7 @@ ROUTES: list[ControllerRouterHandler] = [
     NoticeAcks,
     NotificationAdmin,
     TwilioWebhooks,
+    SolapiWebhooks,
     RecipientController,
     CheckinController,
     CaseController,

@@ -26,11 +26,11 @@ import httpx
 
 from fakes.provider import FakeProvider, read_body
 from notifications.korean_text import LMS_MAX_BYTES, SMS_MAX_BYTES, encodable, euckr_bytes
+from notifications.solapi_routes import SECRET_HEADER
 
 SEND_PATH = "/messages/v4/send-many/detail"
 LIST_PATH = "/messages/v4/list-old"
 ACCOUNT_ID = "12925149"
-SECRET_HEADER = "X-Solapi-Webhook-Secret"  # noqa: S105 - a header's name
 _VARIABLE = re.compile(r"#\{[^}]*\}")
 
 # SOLAPI's status codes and texts (docs: api-reference/message-status-codes) for those the fake plays.
