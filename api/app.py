@@ -48,6 +48,7 @@ from care.routes import CheckinController, RecipientController
 from care.voice import handle_call_answer
 from notifications.routes import NoticeAcks, NotificationAdmin, TwilioWebhooks
 from notifications.service import Notifier
+from notifications.solapi_routes import SolapiWebhooks
 from notifications.voice_routes import TwilioVoiceWebhooks
 
 log = structlog.get_logger(__name__)
@@ -80,6 +81,7 @@ ROUTES: list[ControllerRouterHandler] = [
     NotificationAdmin,
     TwilioWebhooks,
     TwilioVoiceWebhooks,
+    SolapiWebhooks,
     RecipientController,
     CheckinController,
     CaseController,

@@ -1,6 +1,7 @@
-"""Run the fake FCM and Twilio servers, for local runs and benchmarks: ``python -m fakes``.
+"""Run the fake FCM, Twilio and SOLAPI servers, for local runs and benchmarks: ``python -m fakes``.
 
-Prints one JSON line with their URLs and the environment that points safecity at them, then serves until
+Prints one JSON line with their URLs and the environment that points safecity at them (``env``; ``solapi_env``
+besides sends Korean numbers through the fake SOLAPI), then serves until
 Ctrl-C. Drive them over ``/_fake/control``; read what they received at ``/_fake/sent``.
 """
 
@@ -13,6 +14,7 @@ import threading
 
 from fakes.fcm import FakeFcm
 from fakes.server import BackgroundServer
+from fakes.solapi import FakeSolapi
 from fakes.twilio import FakeTwilio
 
 
@@ -21,13 +23,16 @@ def main() -> None:
     parser.add_argument("--fcm-port", type=int, default=0, help="default: a free port")
     parser.add_argument("--twilio-port", type=int, default=0, help="default: a free port")
     parser.add_argument("--twilio-auth-token", default="local-fake-twilio-token")
+    parser.add_argument("--solapi-port", type=int, default=0, help="default: a free port")
     args = parser.parse_args()
 
     fcm = FakeFcm()
     twilio = FakeTwilio(auth_token=args.twilio_auth_token)
     fcm_server = BackgroundServer(fcm.app, port=args.fcm_port)
     twilio_server = BackgroundServer(twilio.app, port=args.twilio_port)
-    with fcm_server, twilio_server:
+    solapi = FakeSolapi()
+    solapi_server = BackgroundServer(solapi.app, port=args.solapi_port)
+    with fcm_server, twilio_server, solapi_server:
         env = {
             "FCM_ENDPOINT": fcm_server.url,
             "FCM_PROJECT_ID": "safecity-local",
@@ -36,7 +41,17 @@ def main() -> None:
             "TWILIO_FROM_NUMBER": "+15005550006",
             "TWILIO_API_BASE_URL": twilio_server.url,
         }
-        print(json.dumps({"fcm": fcm_server.url, "twilio": twilio_server.url, "env": env}), flush=True)
+        # Apart, since with them Korean numbers leave Twilio for SOLAPI: add them to send Korea through it.
+        solapi_env = {
+            "SOLAPI_API_KEY": solapi.api_key,
+            "SOLAPI_API_SECRET": solapi.api_secret,
+            "SOLAPI_SENDER": solapi.sender,
+            "SOLAPI_BASE_URL": solapi_server.url,
+            "SOLAPI_KAKAO_PFID": solapi.pfid,
+            "SOLAPI_WEBHOOK_SECRET": solapi.webhook_secret,
+        }
+        urls = {"fcm": fcm_server.url, "twilio": twilio_server.url, "solapi": solapi_server.url}
+        print(json.dumps(urls | {"env": env, "solapi_env": solapi_env}), flush=True)
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())

@@ -312,6 +312,7 @@ def _message(row: asyncpg.Record, accounted: Mapping[str, frozenset[str]]) -> Ou
         topic=row["topic"],
         urgent=row["priority"] == 0 or row["critical"],
         ref=str(row["id"]),
+        template=row["template"],
         collapse_id=str(row["notice_id"]) if row["channel"] == "push" else None,
         reconcile=reconcile,
     )

@@ -247,7 +247,7 @@ async def claim(
         FROM due WHERE o.id = due.id
         RETURNING o.id, o.notice_id, o.channel, o.recipient, o.topic, o.citizen_id, o.device_id, o.title,
                   o.body, o.data, o.priority, o.critical, o.overrides_opt_out, o.attempts, o.max_attempts,
-                  o.unknown_since
+                  o.unknown_since, o.template
         """,
         channel,
         limit,

@@ -18,7 +18,7 @@ from api.platform.districts import DISTRICTS
 from api.platform.geo import polygon_literal
 from api.platform.phones import normalise_phone
 from api.platform.settings import NotifySettings
-from notifications import recipients_repository, repository, templates
+from notifications import korean_text, recipients_repository, repository, templates
 from notifications.repository import OutboxRow
 from notifications.schemas import Enqueued, Priority
 from notifications.sms_text import split_sms
@@ -266,7 +266,7 @@ class Notifier:
             texts[district] = {}
             for lang in templates.LANGUAGES:
                 r = _render(template, lang, values)
-                texts[district][lang] = (r.title, r.body, self._one_sms(r.sms_body))
+                texts[district][lang] = (r.title, r.body, self._one_sms(template, r.sms_body))
         notice_id = await repository.insert_notice(conn, dedupe_key=dedupe_key, template=template, now=now)
         if notice_id is None:
             return None
@@ -325,7 +325,9 @@ class Notifier:
             rows += self._rows(item, text, notice_id=notice_id, devices=pushes, blocked=blocked, now=now)
         return await repository.insert_rows(conn, rows=rows, now=now)
 
-    def _one_sms(self, body: str) -> str:
+    def _one_sms(self, template: str, body: str) -> str:
+        # A fan-out goes to the citizens of Seoul's districts: its one text must suit Korean carriers.
+        body = _korean(template, body)
         parts = split_sms(body, self._settings.sms_max_segments)
         if len(parts) > 1:
             raise NotificationError(
@@ -392,9 +394,23 @@ class Notifier:
                     last_error=error,
                     **shared,
                 )
-                for part in split_sms(text.sms_body, self._settings.sms_max_segments)
+                for part in self._sms_parts(item.template, item.phone, text.sms_body)
             ]
         return rows
+
+    def _sms_parts(self, template: str, phone: str, body: str) -> list[str]:
+        """The SMS rows' texts: numbered parts, or for a Korean number one EUC-KR text (one LMS when it is long)."""
+        if not korean_text.is_korean(phone):
+            return split_sms(body, self._settings.sms_max_segments)
+        body = _korean(template, body)
+        if not self._settings.korean_lms:
+            return split_sms(body, self._settings.sms_max_segments)
+        size = korean_text.euckr_bytes(body)
+        if size > korean_text.LMS_MAX_BYTES:
+            raise NotificationError(
+                f"{template}: an LMS holds {korean_text.LMS_MAX_BYTES} bytes of EUC-KR; this text has {size}"
+            )
+        return [body]
 
     def _shared(
         self, notice_id: int, template: str, priority: Priority | None, critical: bool, overrides_opt_out: bool
@@ -447,6 +463,13 @@ def _render(template: str, language: str, params: Mapping[str, object]) -> templ
         return templates.render(template, language, params)
     except templates.TemplateError as exc:
         raise NotificationError(str(exc)) from None
+
+
+def _korean(template: str, body: str) -> str:
+    try:
+        return korean_text.prepare(body)
+    except korean_text.NotEucKr as exc:
+        raise NotificationError(f"cannot send {template!r} to a Korean number: {exc}") from None
 
 
 def _default_priority(urgent: bool) -> Priority:

@@ -203,6 +203,39 @@ class TwilioSettings(_Group, frozen=True):
         return bool(self.account_sid and self.auth_token)
 
 
+class SolapiSettings(_Group, frozen=True):
+    """Korean SMS, LMS and 알림톡 through SOLAPI. Off unless an API key, its secret and a sender are given."""
+
+    api_key: str | None = None
+    api_secret: str | None = None
+    sender: str | None = None  # the registered 발신번호, e.g. 0212345678 or +82212345678
+    base_url: str | None = None  # another API base URL, e.g. the fake server in tests and local runs
+    kakao_pfid: str | None = None  # the KakaoTalk channel's pfId; with templates, 알림톡 goes first
+    # Our template names and the 알림톡 template ids registered for them: "care.checkin_reminder=KA01TP…,…"
+    kakao_templates: str = ""
+    # Shared secret of our webhooks (delivery reports, inbound texts); unset, they are refused.
+    webhook_secret: str | None = None
+
+    ENV: ClassVar[dict[str, str]] = {
+        "api_key": "SOLAPI_API_KEY",
+        "api_secret": "SOLAPI_API_SECRET",
+        "sender": "SOLAPI_SENDER",
+        "base_url": "SOLAPI_BASE_URL",
+        "kakao_pfid": "SOLAPI_KAKAO_PFID",
+        "kakao_templates": "SOLAPI_KAKAO_TEMPLATES",
+        "webhook_secret": "SOLAPI_WEBHOOK_SECRET",
+    }
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_key and self.api_secret and self.sender)
+
+    def templates(self) -> dict[str, str]:
+        """``SOLAPI_KAKAO_TEMPLATES`` read as template name → 알림톡 template id."""
+        pairs = (item.partition("=") for item in self.kakao_templates.split(",") if item.strip())
+        return {name.strip(): template_id.strip() for name, _, template_id in pairs}
+
+
 class NotifySettings(_Group, frozen=True):
     """The outbox and its dispatcher."""
 
@@ -216,6 +249,8 @@ class NotifySettings(_Group, frozen=True):
     sms_concurrency: int = 20
     push_fallback_s: int = 300
     sms_max_segments: int = 4
+    # A long text to a Korean number is one LMS rather than numbered SMS parts: set when SOLAPI sends to Korea.
+    korean_lms: bool = False
 
     ENV: ClassVar[dict[str, str]] = {
         "public_url": "PUBLIC_BASE_URL",
@@ -358,6 +393,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log: LogSettings = LogSettings()
     fcm: FcmSettings = FcmSettings()
     twilio: TwilioSettings = TwilioSettings()
+    solapi: SolapiSettings = SolapiSettings()
     notify: NotifySettings = NotifySettings()
     alerts: AlertSettings = AlertSettings()
     console: ConsoleSettings = ConsoleSettings()
@@ -378,6 +414,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             log=LogSettings.from_env(env),
             fcm=FcmSettings.from_env(env),
             twilio=TwilioSettings.from_env(env),
+            solapi=SolapiSettings.from_env(env),
             notify=NotifySettings.from_env(env),
             alerts=AlertSettings.from_env(env),
             console=ConsoleSettings.from_env(env),
@@ -395,6 +432,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("TWILIO_ACCOUNT_SID is set without TWILIO_AUTH_TOKEN")
         if not (twilio.timeout_s > 0 and settings.fcm.timeout_s > 0):
             raise SettingsError("TWILIO_TIMEOUT and FCM_TIMEOUT must be positive numbers of seconds")
+        solapi = settings.solapi
+        if any((solapi.api_key, solapi.api_secret, solapi.sender)) and not solapi.enabled:
+            raise SettingsError("SOLAPI needs all of SOLAPI_API_KEY, SOLAPI_API_SECRET and SOLAPI_SENDER")
+        if solapi.templates() and not solapi.kakao_pfid:
+            raise SettingsError("SOLAPI_KAKAO_TEMPLATES is set without SOLAPI_KAKAO_PFID")
+        if any(not name or not template_id for name, template_id in solapi.templates().items()):
+            raise SettingsError("SOLAPI_KAKAO_TEMPLATES is a list of name=template_id, comma-separated")
+        if solapi.enabled:
+            # The enqueue side's rule follows the channel: a long text to Korea is then one LMS.
+            settings = msgspec.structs.replace(
+                settings, notify=msgspec.structs.replace(settings.notify, korean_lms=True)
+            )
         alerts = settings.alerts
         if min(alerts.kma_poll_s, alerts.cap_poll_s, alerts.kma_window_hours, alerts.max_bytes) < 1:
             raise SettingsError(

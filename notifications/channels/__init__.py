@@ -18,6 +18,7 @@ from notifications.channels.base import (
     TopicResult,
 )
 from notifications.channels.console import ConsoleChannel
+from notifications.channels.routed import RoutedSmsChannel
 
 __all__ = [
     "Channel",
@@ -26,6 +27,7 @@ __all__ = [
     "OutboundMessage",
     "PushChannel",
     "Reconcile",
+    "RoutedSmsChannel",
     "SendResult",
     "TopicResult",
     "build_channels",
@@ -45,6 +47,20 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         channels["push"] = FcmChannel(settings.fcm)
     else:
         channels["push"] = ConsoleChannel("push")
+    channels["sms"] = _sms(settings)
+    channels["voice"] = _voice(settings)
+    log.info(
+        "channels",
+        push=type(channels["push"]).__name__,
+        sms=_describe(channels["sms"]),
+        voice=type(channels["voice"]).__name__,
+    )
+    return channels
+
+
+def _sms(settings: Settings) -> Channel:
+    """Korean numbers through SOLAPI when it is configured, the others through Twilio; the console for the rest."""
+    other: Channel
     if settings.twilio.enabled:
         from notifications.channels.sms import TwilioSmsChannel
 
@@ -52,19 +68,20 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         callback = public.rstrip("/") + STATUS_CALLBACK_PATH if public else None
         if callback is None:
             log.warning("PUBLIC_BASE_URL is unset: Twilio will not report delivery of our SMS")
-        channels["sms"] = TwilioSmsChannel(
-            settings.twilio, status_callback=callback, concurrency=settings.notify.sms_concurrency
-        )
+        other = TwilioSmsChannel(settings.twilio, status_callback=callback, concurrency=settings.notify.sms_concurrency)
     else:
-        channels["sms"] = ConsoleChannel("sms")
-    channels["voice"] = _voice(settings)
-    log.info(
-        "channels",
-        push=type(channels["push"]).__name__,
-        sms=type(channels["sms"]).__name__,
-        voice=type(channels["voice"]).__name__,
-    )
-    return channels
+        other = ConsoleChannel("sms")
+    if not settings.solapi.enabled:
+        return other
+    from notifications.channels.solapi import SolapiChannel  # the SDK is imported only where it is used
+
+    return RoutedSmsChannel(korea=SolapiChannel(settings.solapi), other=other)
+
+
+def _describe(channel: Channel) -> str:
+    if isinstance(channel, RoutedSmsChannel):
+        return f"{type(channel.korea).__name__} (+82), {type(channel.other).__name__} (others)"
+    return type(channel).__name__
 
 
 def _voice(settings: Settings) -> Channel:

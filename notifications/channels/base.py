@@ -30,6 +30,8 @@ class OutboundMessage(msgspec.Struct, frozen=True, kw_only=True):
     topic: bool = False
     urgent: bool = False
     ref: str | None = None
+    # The template the text was rendered from: a channel with templates of its own (알림톡) picks by it.
+    template: str | None = None
     # Push: the same id on every copy of one notice, so that a phone shows a repeat in place of the first copy.
     collapse_id: str | None = None
     # Set when an earlier attempt's outcome is unknown: a channel that can look its messages up does so first.
