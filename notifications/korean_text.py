@@ -74,6 +74,10 @@ REPLACEMENTS: dict[str, str] = {
 }
 
 
+# What stands in for a character of the text filling a template that EUC-KR cannot carry (notifications.service).
+UNKNOWN = "?"
+
+
 class NotEucKr(ValueError):
     """A text holds characters that no Korean carrier can carry and that the table does not replace."""
 

@@ -6,6 +6,7 @@ inside the caller's transaction, and the dispatcher picks the rows up by id afte
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -466,10 +467,23 @@ def _render(template: str, language: str, params: Mapping[str, object]) -> templ
 
 
 def _korean(template: str, body: str) -> str:
+    """The body made EUC-KR-safe for a Korean carrier.
+
+    A character outside EUC-KR and the replacement table in the template's own words is a mistake to fix, and is
+    refused (in the caller's transaction). The same character in what fills it (a warning feed's headline, a
+    rare Hangul syllable in a person's name) is replaced by ``korean_text.UNKNOWN`` and logged: a warning or a
+    check-in is never held back for a character a phone could not show.
+    """
     try:
         return korean_text.prepare(body)
     except korean_text.NotEucKr as exc:
-        raise NotificationError(f"cannot send {template!r} to a Korean number: {exc}") from None
+        own = templates.get(template)
+        words = "".join((t.title or "") + t.body for t in (own.ko, own.en))
+        if any(c in words for c in exc.characters):
+            raise NotificationError(f"cannot send {template!r} to a Korean number: {exc}") from None
+        log.warning("characters outside EUC-KR replaced", template=template, characters=exc.characters)
+        plain = unicodedata.normalize("NFC", body)
+        return korean_text.prepare("".join(korean_text.UNKNOWN if c in exc.characters else c for c in plain))
 
 
 def _default_priority(urgent: bool) -> Priority:

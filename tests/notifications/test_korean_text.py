@@ -159,3 +159,22 @@ async def test_a_text_past_one_lms_is_refused(pool: asyncpg.Pool, lms_notifier: 
                     params={"text": "가" * 1000},
                     now=NOW,
                 )
+
+
+async def test_what_fills_a_template_never_holds_it_back_its_odd_characters_are_replaced(
+    pool: asyncpg.Pool, notifier: Notifier
+) -> None:
+    # A feed's headline with an emoji outside the table, a name with a syllable outside KS X 1001: the message
+    # still goes, with "?" in their place (the template's own words are checked by the test above).
+    async with pool.acquire() as conn, conn.transaction():
+        await notifier.to_phone(
+            conn,
+            phone="+821099990001",
+            language="ko",
+            template="notice.test",
+            params={"text": "🦄 똠방각하 대피하세요"},
+            now=NOW,
+        )
+    [row] = await deliveries(pool)
+    assert row["body"].endswith("? ?방각하 대피하세요")
+    assert korean_text.encodable(row["body"])
