@@ -13,9 +13,11 @@ from datetime import date, datetime, time
 
 import asyncpg
 
+from care.details import HomePoint
+
 _RECIPIENT = """
     SELECT r.id, r.name, r.phone, r.language, r.district, r.address, r.contact_by, r.consent_by, r.consent_at,
-           r.consent_scope, r.reach_despite_opt_out, r.created_at,
+           r.consent_scope, r.reach_despite_opt_out, r.created_at, r.birth_date, r.home_lat, r.home_lon, r.home_place,
            p.times, p.days, p.window_min, p.quiet_start, p.quiet_end, p.guardian_after_min, p.case_after_min,
            p.urgent_after_min, p.accept_signals, p.paused_until, p.pause_reason, p.slot_at, p.step, p.due_at,
            p.last_contact_at,
@@ -42,15 +44,16 @@ async def insert_recipient(
     reach_despite_opt_out: bool,
     enrolled_by: str,
     now: datetime,
-    home: tuple[float, float] | None = None,
+    born: date | None = None,
+    home: HomePoint | None = None,
 ) -> int | None:
     """A new recipient's id, or None when the phone number is enrolled already."""
     return await conn.fetchval(
         """
         INSERT INTO care_recipients (name, phone, language, district, address, contact_by, consent_by, consent_at,
                                      consent_scope, reach_despite_opt_out, enrolled_by, created_at, updated_at,
-                                     home_lat, home_lon)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
+                                     birth_date, home_lat, home_lon, home_place)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16)
         ON CONFLICT (phone) DO NOTHING
         RETURNING id
         """,
@@ -66,8 +69,10 @@ async def insert_recipient(
         reach_despite_opt_out,
         enrolled_by,
         now,
-        home[0] if home else None,
-        home[1] if home else None,
+        born,
+        home.lat if home else None,
+        home.lon if home else None,
+        home.place if home else None,
     )
 
 
@@ -325,7 +330,7 @@ async def people_in_districts(conn: asyncpg.Connection, districts: Sequence[str]
     return await conn.fetch(
         """
         SELECT r.id AS recipient_id, r.name, r.phone, r.language, r.district, r.contact_by,
-               r.reach_despite_opt_out, r.home_lat, r.home_lon,
+               r.reach_despite_opt_out, r.home_lat, r.home_lon, r.home_place,
                (SELECT c.id FROM citizens c WHERE c.phone = r.phone) AS citizen_id
         FROM care_recipients r
         WHERE r.district = ANY($1::text[])
@@ -356,12 +361,14 @@ async def update_details(
     language: str,
     contact_by: str,
     born: date | None,
+    home: HomePoint | None,
     now: datetime,
 ) -> None:
     await conn.execute(
         """
         UPDATE care_recipients
-        SET name = $2, address = $3, language = $4, contact_by = $5, birth_date = $6, updated_at = $7
+        SET name = $2, address = $3, language = $4, contact_by = $5, birth_date = $6,
+            home_lat = $7, home_lon = $8, home_place = $9, updated_at = $10
         WHERE id = $1
         """,
         recipient_id,
@@ -370,12 +377,11 @@ async def update_details(
         language,
         contact_by,
         born,
+        home.lat if home else None,
+        home.lon if home else None,
+        home.place if home else None,
         now,
     )
-
-
-async def set_birth_date(conn: asyncpg.Connection, *, recipient_id: int, born: date | None) -> None:
-    await conn.execute("UPDATE care_recipients SET birth_date = $2 WHERE id = $1", recipient_id, born)
 
 
 async def delete_guardians(conn: asyncpg.Connection, recipient_id: int) -> None:

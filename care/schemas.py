@@ -11,7 +11,6 @@ import msgspec
 from msgspec import Meta
 
 from api.platform.districts import check_district
-from api.platform.geo import SEOUL_BOUNDS
 from api.platform.phones import normalise_phone
 from api.platform.types import DisplayName, DistrictCode, Input, Language, Output, PhoneInput
 
@@ -87,15 +86,31 @@ def _within(t: str, start: str, end: str) -> bool:
     return start <= t < end if start <= end else t >= start or t < end
 
 
-class Home(Input, kw_only=True):
-    """Where the person lives, WGS84: their nearest shelter in a warning is found from here."""
+Latitude = Annotated[float, Meta(ge=-90, le=90, description="WGS84 degrees north")]
+Longitude = Annotated[float, Meta(ge=-180, le=180, description="WGS84 degrees east")]
+# Who a new person is reached by when nobody says: a text reaches any phone, an app only those who have it.
+DEFAULT_CONTACT = ContactBy.sms
 
-    lat: Annotated[float, Meta(ge=-90, le=90)]
-    lon: Annotated[float, Meta(ge=-180, le=180)]
+
+class Home(Input, kw_only=True):
+    """Where the person lives: a point, or one of our places (a district: its office's point stands in).
+
+    Their nearest shelter in a warning is found from here. It must be in Seoul; a point outside is refused
+    by the service (422 ``home_outside_seoul``).
+    """
+
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    place: Annotated[DistrictCode | None, Meta(description="A place from our list: a district code")] = None
 
     def __post_init__(self) -> None:
-        if not SEOUL_BOUNDS.contains(self.lat, self.lon):
-            raise ValueError("home must be in Seoul (latitude 37.41…37.73, longitude 126.75…127.20)")
+        given = (self.lat is not None, self.lon is not None)
+        if self.place is not None:
+            if any(given):
+                raise ValueError("home is either a point (lat, lon) or a place, not both")
+            check_district(self.place)
+        elif not all(given):
+            raise ValueError("home needs both lat and lon, or a place")
 
 
 class RecipientCreate(Input, kw_only=True):
@@ -104,8 +119,9 @@ class RecipientCreate(Input, kw_only=True):
     language: Language = Language.ko
     district: DistrictCode
     address: Text
+    birth_date: date | None = None  # from 1900-01-01 to today in Seoul, else 422 ``birth_date_out_of_range``
     home: Home | None = None
-    contact_by: ContactBy = ContactBy.sms
+    contact_by: ContactBy = DEFAULT_CONTACT
     consent: Consent = msgspec.field(default_factory=Consent)
     reach_despite_opt_out: bool = True
     guardians: Annotated[list[GuardianIn], Meta(max_length=5)] = msgspec.field(default_factory=list)
@@ -150,6 +166,12 @@ class PlanRead(Output, frozen=True):
     last_contact_at: datetime | None
 
 
+class HomeRead(Output, frozen=True):
+    lat: float
+    lon: float
+    place: str | None  # the place it was picked from, whose point it is; None: the point was given
+
+
 class RecipientRead(Output, frozen=True):
     id: int
     name: str
@@ -157,6 +179,8 @@ class RecipientRead(Output, frozen=True):
     language: str
     district: str
     address: str
+    birth_date: date | None
+    home: HomeRead | None
     contact_by: str
     consent: dict[str, object]
     reach_despite_opt_out: bool

@@ -14,12 +14,15 @@ from api.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from care import audit, ladder, messages, on_duty, repository
 from care.addressing import local, to_guardian, to_person
 from care.cases import repository as cases_repository
+from care.details import check_birth_date, home_point
 from care.ladder import SLA, Step
 from care.safety import service as safety
 from care.schemas import (
     CheckinRead,
     GuardianRead,
     HelpRead,
+    Home,
+    HomeRead,
     PauseIn,
     PlanIn,
     PlanRead,
@@ -35,6 +38,8 @@ async def enroll(
 ) -> RecipientRead:
     """Enrol a person, their guardians and their plan; staff enrol only in the districts they serve."""
     _check_serves(principal, data.district)
+    born = check_birth_date(data.birth_date, now=now)
+    home = home_point(data.home)
     async with conn.transaction():
         recipient_id = await repository.insert_recipient(
             conn,
@@ -50,7 +55,8 @@ async def enroll(
             reach_despite_opt_out=data.reach_despite_opt_out,
             enrolled_by=principal.subject,
             now=now,
-            home=(data.home.lat, data.home.lon) if data.home else None,
+            born=born,
+            home=home,
         )
         if recipient_id is None:
             raise Conflict(f"{data.phone} is enrolled already.", code="recipient_exists")
@@ -291,14 +297,11 @@ async def people_in_districts(conn: asyncpg.Connection, *, districts: Sequence[s
     """Everyone in care in these districts, by id: what ``contact.to_person`` needs, and their home.
 
     Each row has recipient_id, name, phone, language, district, contact_by, reach_despite_opt_out,
-    home_lat and home_lon (None when not known) and citizen_id (their app account, or None).
+    home_lat and home_lon (None when not known), home_place (the place that point is, when the home was picked
+    from our places rather than given: then it is no closer to the door than that place) and citizen_id (their
+    app account, or None).
     """
     return await repository.people_in_districts(conn, districts)
-
-
-async def set_birth_date(conn: asyncpg.Connection, *, recipient_id: int, born: date | None) -> None:
-    """Keep a person's date of birth (the console shows their age), in the caller's transaction."""
-    await repository.set_birth_date(conn, recipient_id=recipient_id, born=born)
 
 
 async def update_details(
@@ -308,13 +311,16 @@ async def update_details(
     recipient_id: int,
     details: dict[str, Any],
     born: date | None,
+    home: Home | None,
     now: datetime,
 ) -> None:
-    """Change a person's name, address, language, contact channel, birth date and guardians, with the audit row.
+    """Change a person's name, address, language, contact channel, birth date, home and guardians, audited.
 
     ``details`` holds name, address, language, contact_by and guardians (``GuardianIn``), as the console's
-    form gives them; the guardians replace the ones stored.
+    form gives them; the guardians replace the ones stored. None for ``born`` or ``home`` clears it.
     """
+    born = check_birth_date(born, now=now)
+    point = home_point(home)
     async with conn.transaction():
         current = await repository.lock_recipient(conn, recipient_id)
         if current is None or not principal.serves(current["district"]):
@@ -327,6 +333,7 @@ async def update_details(
             language=details["language"],
             contact_by=details["contact_by"],
             born=born,
+            home=point,
             now=now,
         )
         await repository.delete_guardians(conn, recipient_id)
@@ -403,6 +410,10 @@ def _read(row: asyncpg.Record) -> RecipientRead:
         language=row["language"],
         district=row["district"],
         address=row["address"],
+        birth_date=row["birth_date"],
+        home=HomeRead(lat=row["home_lat"], lon=row["home_lon"], place=row["home_place"])
+        if row["home_lat"] is not None
+        else None,
         contact_by=row["contact_by"],
         consent={"by": row["consent_by"], "at": row["consent_at"].isoformat(), "scope": row["consent_scope"]},
         reach_despite_opt_out=row["reach_despite_opt_out"],

@@ -14,11 +14,11 @@ from typing import Any, NamedTuple
 import asyncpg
 
 from api.alerts import messages
-from api.alerts.areas import DISTRICT_CENTROIDS
 from api.alerts.kinds import SHELTER_HAZARD, HazardKind
 from api.alerts.messages import HEADLINE_CHARS, INSTRUCTION_CHARS, clip
 from api.evacuation.schemas import Hazard
 from api.evacuation.service import nearest_for_points, shelter_names
+from api.platform.districts import DISTRICT_CENTROIDS
 from care import service as care
 from care.addressing import to_person
 from care.safety import service as safety
@@ -123,7 +123,9 @@ async def _tell_care(
             chosen = messages.ALL_CLEAR
         else:
             chosen = messages.ARE_YOU_SAFE if person["recipient_id"] in asked else messages.PERSONAL
-        params = {**words, **_shelter_params(shelter, home=person["home_lat"] is not None), "name": person["name"]}
+        # "Near your home, 300 m" only from a point given as the home: a place picked instead is not the door.
+        exact = person["home_lat"] is not None and person["home_place"] is None
+        params = {**words, **_shelter_params(shelter, home=exact), "name": person["name"]}
         # Keyed under the person, as every care message is, so their case page finds it.
         key = f"care:{person['recipient_id']}:alert:{alert_id}"
         items.append(to_person(person, template=chosen, key=key, params=params))

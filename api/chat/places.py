@@ -11,8 +11,7 @@ import re
 import unicodedata
 from typing import NamedTuple
 
-from api.alerts.areas import DISTRICT_CENTROIDS
-from api.platform.districts import DISTRICTS
+from api.platform.districts import DISTRICT_CENTROIDS, DISTRICTS
 
 
 class Place(NamedTuple):

@@ -1,6 +1,7 @@
-"""Seoul's 25 autonomous districts (자치구), by their 5-digit administrative codes.
+"""Seoul's 25 autonomous districts (자치구), by their 5-digit administrative codes, and a point for each.
 
-The same table is in the database (``migrations/0001_districts.sql``); a test keeps the two equal.
+The same table is in the database (``migrations/0001_districts.sql``); a test keeps the two equal. The points
+(the district offices) are where a district is searched from, and the places a home can be picked from.
 """
 
 from __future__ import annotations
@@ -43,6 +44,36 @@ DISTRICTS: dict[str, District] = {
         District("11710", "송파구", "Songpa-gu"),
         District("11740", "강동구", "Gangdong-gu"),
     )
+}
+
+# One point per district: its office (구청), approximate WGS84 latitude and longitude. Offices sit near the
+# middle of their districts, and a known building is easier to check than a computed centre.
+DISTRICT_CENTROIDS: dict[str, tuple[float, float]] = {
+    "11110": (37.5735, 126.9790),  # 종로구청
+    "11140": (37.5641, 126.9979),  # 중구청
+    "11170": (37.5324, 126.9905),  # 용산구청
+    "11200": (37.5633, 127.0371),  # 성동구청
+    "11215": (37.5385, 127.0824),  # 광진구청
+    "11230": (37.5744, 127.0397),  # 동대문구청
+    "11260": (37.6066, 127.0926),  # 중랑구청
+    "11290": (37.5894, 127.0167),  # 성북구청
+    "11305": (37.6397, 127.0255),  # 강북구청
+    "11320": (37.6688, 127.0471),  # 도봉구청
+    "11350": (37.6542, 127.0568),  # 노원구청
+    "11380": (37.6027, 126.9291),  # 은평구청
+    "11410": (37.5791, 126.9368),  # 서대문구청
+    "11440": (37.5663, 126.9019),  # 마포구청
+    "11470": (37.5170, 126.8665),  # 양천구청
+    "11500": (37.5509, 126.8495),  # 강서구청
+    "11530": (37.4954, 126.8875),  # 구로구청
+    "11545": (37.4568, 126.8955),  # 금천구청
+    "11560": (37.5264, 126.8962),  # 영등포구청
+    "11590": (37.5124, 126.9393),  # 동작구청
+    "11620": (37.4784, 126.9516),  # 관악구청
+    "11650": (37.4837, 127.0324),  # 서초구청
+    "11680": (37.5172, 127.0473),  # 강남구청
+    "11710": (37.5145, 127.1059),  # 송파구청
+    "11740": (37.5301, 127.1238),  # 강동구청
 }
 
 
