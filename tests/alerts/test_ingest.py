@@ -114,8 +114,7 @@ async def test_a_home_picked_from_our_places_is_not_called_their_home(pool, noti
     # As the care service keeps a home picked from the list: the place, and its office's point.
     async with pool.acquire() as conn:
         await conn.execute(
-            "UPDATE care_recipients SET home_place = district, home_lat = 37.5172, home_lon = 127.0473"
-            " WHERE id = $1",
+            "UPDATE care_recipients SET home_place = district, home_lat = 37.5172, home_lon = 127.0473 WHERE id = $1",
             people["recipient"],
         )
     await run(pool, notifier, cap_xml("rain-1", sent=NOW))
