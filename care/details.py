@@ -1,7 +1,7 @@
 """What a person's details must be beyond their shape: a birth date that has happened, a home in Seoul.
 
-These rules read the clock or our places, so they are the service's (422, naming the field), not the schema's;
-the console reads its form through them too, so both say the same thing.
+These rules read the clock or Seoul's boundaries, so they are the service's (422, naming the field), not the
+schema's; the console reads its form through them too, so both say the same thing.
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import NamedTuple
 
-from api.platform.districts import DISTRICT_CENTROIDS
+from api.platform import boundaries
 from api.platform.errors import Unprocessable
-from api.platform.geo import SEOUL_BOUNDS
 from care.schemas import Home
 from care.slots import SEOUL
 
@@ -19,12 +18,12 @@ from care.slots import SEOUL
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 
 
-class HomePoint(NamedTuple):
-    """A home as stored: its point, and the place it was picked from (None when the point was given)."""
+class HomeRow(NamedTuple):
+    """A home as stored: its point (None when given as a dong) and its dong (the one the point lies in)."""
 
-    lat: float
-    lon: float
-    place: str | None
+    lat: float | None
+    lon: float | None
+    dong: str
 
 
 def check_birth_date(born: date | None, *, now: datetime) -> date | None:
@@ -44,19 +43,18 @@ def check_birth_date(born: date | None, *, now: datetime) -> date | None:
     return born
 
 
-def home_point(home: Home | None) -> HomePoint | None:
-    """Where a home is: the point given if in Seoul (else 422 ``home_outside_seoul``), or the place's point."""
+def locate_home(home: Home | None) -> HomeRow | None:
+    """A dong as given, or a point with the dong it lies in; a point outside Seoul is 422 ``home_outside_seoul``."""
     if home is None:
         return None
-    if home.place is not None:
-        lat, lon = DISTRICT_CENTROIDS[home.place]
-        return HomePoint(lat, lon, home.place)
+    if home.dong is not None:
+        return HomeRow(None, None, home.dong)
     assert home.lat is not None and home.lon is not None  # the schema takes a point whole or not at all
-    if not SEOUL_BOUNDS.contains(home.lat, home.lon):
+    found = boundaries.dong_at(home.lat, home.lon)
+    if found is None:
         raise Unprocessable(
-            f"`home` must be in Seoul ({SEOUL_BOUNDS.describe()}); {home.lat}, {home.lon} is outside.",
+            f"`home` must be in Seoul: ({home.lat}, {home.lon}) lies in none of its dongs (WGS84 degrees).",
             code="home_outside_seoul",
             field="home",
-            bounds=SEOUL_BOUNDS._asdict(),
         )
-    return HomePoint(home.lat, home.lon, None)
+    return HomeRow(home.lat, home.lon, found.code)

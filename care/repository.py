@@ -13,11 +13,11 @@ from datetime import date, datetime, time
 
 import asyncpg
 
-from care.details import HomePoint
+from care.details import HomeRow
 
 _RECIPIENT = """
     SELECT r.id, r.name, r.phone, r.language, r.district, r.address, r.contact_by, r.consent_by, r.consent_at,
-           r.consent_scope, r.reach_despite_opt_out, r.created_at, r.birth_date, r.home_lat, r.home_lon, r.home_place,
+           r.consent_scope, r.reach_despite_opt_out, r.created_at, r.birth_date, r.home_lat, r.home_lon, r.home_dong,
            p.times, p.days, p.window_min, p.quiet_start, p.quiet_end, p.guardian_after_min, p.case_after_min,
            p.urgent_after_min, p.accept_signals, p.paused_until, p.pause_reason, p.slot_at, p.step, p.due_at,
            p.last_contact_at,
@@ -45,14 +45,14 @@ async def insert_recipient(
     enrolled_by: str,
     now: datetime,
     born: date | None = None,
-    home: HomePoint | None = None,
+    home: HomeRow | None = None,
 ) -> int | None:
     """A new recipient's id, or None when the phone number is enrolled already."""
     return await conn.fetchval(
         """
         INSERT INTO care_recipients (name, phone, language, district, address, contact_by, consent_by, consent_at,
                                      consent_scope, reach_despite_opt_out, enrolled_by, created_at, updated_at,
-                                     birth_date, home_lat, home_lon, home_place)
+                                     birth_date, home_lat, home_lon, home_dong)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16)
         ON CONFLICT (phone) DO NOTHING
         RETURNING id
@@ -72,7 +72,7 @@ async def insert_recipient(
         born,
         home.lat if home else None,
         home.lon if home else None,
-        home.place if home else None,
+        home.dong if home else None,
     )
 
 
@@ -325,18 +325,30 @@ async def steps_taken(conn: asyncpg.Connection, *, recipient_id: int, slot_at: d
     )
 
 
-async def people_in_districts(conn: asyncpg.Connection, districts: Sequence[str]) -> list[asyncpg.Record]:
-    """Everyone in care in these districts, by id, with what a message to them and a shelter search need."""
+async def people_in(
+    conn: asyncpg.Connection, districts: Sequence[str], polygons: Sequence[str] = (), dongs: Sequence[str] = ()
+) -> list[asyncpg.Record]:
+    """Everyone in care in these districts, or whose home lies in one of the polygons (PostgreSQL polygon text,
+    ``geo.polygon_literal``), or was given only as one of these dongs, once each, by id, with what a message to
+    them and a shelter search need."""
     return await conn.fetch(
         """
         SELECT r.id AS recipient_id, r.name, r.phone, r.language, r.district, r.contact_by,
-               r.reach_despite_opt_out, r.home_lat, r.home_lon, r.home_place,
+               r.reach_despite_opt_out, r.home_lat, r.home_lon, r.home_dong,
                (SELECT c.id FROM citizens c WHERE c.phone = r.phone) AS citizen_id
         FROM care_recipients r
-        WHERE r.district = ANY($1::text[])
+        WHERE r.id IN (
+            SELECT id FROM care_recipients WHERE district = ANY($1::text[])
+            UNION
+            SELECT i.id FROM care_recipients i JOIN unnest($2::text[]) AS g (shape) ON i.home <@ g.shape::polygon
+            UNION
+            SELECT id FROM care_recipients WHERE home IS NULL AND home_dong = ANY($3::text[])
+        )
         ORDER BY r.id
         """,
         list(districts),
+        list(polygons),
+        list(dongs),
     )
 
 
@@ -361,14 +373,14 @@ async def update_details(
     language: str,
     contact_by: str,
     born: date | None,
-    home: HomePoint | None,
+    home: HomeRow | None,
     now: datetime,
 ) -> None:
     await conn.execute(
         """
         UPDATE care_recipients
         SET name = $2, address = $3, language = $4, contact_by = $5, birth_date = $6,
-            home_lat = $7, home_lon = $8, home_place = $9, updated_at = $10
+            home_lat = $7, home_lon = $8, home_dong = $9, updated_at = $10
         WHERE id = $1
         """,
         recipient_id,
@@ -379,7 +391,7 @@ async def update_details(
         born,
         home.lat if home else None,
         home.lon if home else None,
-        home.place if home else None,
+        home.dong if home else None,
         now,
     )
 

@@ -10,9 +10,10 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from api.platform import boundaries
 from api.platform.districts import check_district
 from api.platform.phones import normalise_phone
-from api.platform.types import DisplayName, DistrictCode, Input, Language, Output, PhoneInput
+from api.platform.types import DisplayName, DistrictCode, DongCode, Input, Language, Output, PhoneInput
 
 LocalTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, Asia/Seoul")]
 Minutes = Annotated[int, Meta(ge=0, le=2880)]
@@ -93,24 +94,25 @@ DEFAULT_CONTACT = ContactBy.sms
 
 
 class Home(Input, kw_only=True):
-    """Where the person lives: a point, or one of our places (a district: its office's point stands in).
+    """Where the person lives: a point, or a dong picked from Seoul's 467 (``api.platform.boundaries``).
 
-    Their nearest shelter in a warning is found from here. It must be in Seoul; a point outside is refused
-    by the service (422 ``home_outside_seoul``).
+    A warning over it reaches them, and their nearest shelter is found from a point. A point outside Seoul is
+    refused by the service (422 ``home_outside_seoul``).
     """
 
     lat: Latitude | None = None
     lon: Longitude | None = None
-    place: Annotated[DistrictCode | None, Meta(description="A place from our list: a district code")] = None
+    dong: DongCode | None = None
 
     def __post_init__(self) -> None:
         given = (self.lat is not None, self.lon is not None)
-        if self.place is not None:
+        if self.dong is not None:
             if any(given):
-                raise ValueError("home is either a point (lat, lon) or a place, not both")
-            check_district(self.place)
+                raise ValueError("home is either a point (lat, lon) or a dong, not both")
+            if self.dong not in boundaries.dongs():
+                raise ValueError(f"there is no dong {self.dong} in Seoul")
         elif not all(given):
-            raise ValueError("home needs both lat and lon, or a place")
+            raise ValueError("home needs both lat and lon, or a dong")
 
 
 class RecipientCreate(Input, kw_only=True):
@@ -167,9 +169,11 @@ class PlanRead(Output, frozen=True):
 
 
 class HomeRead(Output, frozen=True):
-    lat: float
-    lon: float
-    place: str | None  # the place it was picked from, whose point it is; None: the point was given
+    lat: float | None  # None: the home was given as a dong
+    lon: float | None
+    dong: str | None  # the dong given, or the one the point lies in; None for a home kept before dongs were
+    dong_name_ko: str | None
+    dong_name_en: str | None
 
 
 class RecipientRead(Output, frozen=True):

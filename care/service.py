@@ -9,12 +9,14 @@ from typing import Any, NamedTuple
 import asyncpg
 import msgspec
 
+from api.platform import boundaries
 from api.platform.auth.tokens import Principal
 from api.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
+from api.platform.geo import polygon_literal
 from care import audit, ladder, messages, on_duty, repository
 from care.addressing import local, to_guardian, to_person
 from care.cases import repository as cases_repository
-from care.details import check_birth_date, home_point
+from care.details import check_birth_date, locate_home
 from care.ladder import SLA, Step
 from care.safety import service as safety
 from care.schemas import (
@@ -39,7 +41,7 @@ async def enroll(
     """Enrol a person, their guardians and their plan; staff enrol only in the districts they serve."""
     _check_serves(principal, data.district)
     born = check_birth_date(data.birth_date, now=now)
-    home = home_point(data.home)
+    home = locate_home(data.home)
     async with conn.transaction():
         recipient_id = await repository.insert_recipient(
             conn,
@@ -293,15 +295,23 @@ async def enrolment_by_phone(conn: asyncpg.Connection, *, phone: str) -> Enrolme
     return Enrolment(recipient_id=row["id"], language=row["language"], district=row["district"], home=home)
 
 
-async def people_in_districts(conn: asyncpg.Connection, *, districts: Sequence[str]) -> list[asyncpg.Record]:
-    """Everyone in care in these districts, by id: what ``contact.to_person`` needs, and their home.
+async def people_in(
+    conn: asyncpg.Connection,
+    *,
+    districts: Sequence[str],
+    polygons: Sequence[Sequence[tuple[float, float]]] = (),
+    dongs: Sequence[str] = (),
+) -> list[asyncpg.Record]:
+    """Everyone in care in these districts, or whose home lies in one of the polygons ((lat, lon) rings), or was
+    given only as one of these dongs (those the polygons overlap), once each, by id: what ``contact.to_person``
+    needs, and their home.
 
     Each row has recipient_id, name, phone, language, district, contact_by, reach_despite_opt_out,
-    home_lat and home_lon (None when not known), home_place (the place that point is, when the home was picked
-    from our places rather than given: then it is no closer to the door than that place) and citizen_id (their
-    app account, or None).
+    home_lat and home_lon (None when not known, or given only as a dong), home_dong and citizen_id (their app
+    account, or None).
     """
-    return await repository.people_in_districts(conn, districts)
+    shapes = [polygon_literal(ring) for ring in polygons]
+    return await repository.people_in(conn, districts, shapes, dongs)
 
 
 async def update_details(
@@ -320,7 +330,7 @@ async def update_details(
     form gives them; the guardians replace the ones stored. None for ``born`` or ``home`` clears it.
     """
     born = check_birth_date(born, now=now)
-    point = home_point(home)
+    located = locate_home(home)
     async with conn.transaction():
         current = await repository.lock_recipient(conn, recipient_id)
         if current is None or not principal.serves(current["district"]):
@@ -333,7 +343,7 @@ async def update_details(
             language=details["language"],
             contact_by=details["contact_by"],
             born=born,
-            home=point,
+            home=located,
             now=now,
         )
         await repository.delete_guardians(conn, recipient_id)
@@ -411,13 +421,24 @@ def _read(row: asyncpg.Record) -> RecipientRead:
         district=row["district"],
         address=row["address"],
         birth_date=row["birth_date"],
-        home=HomeRead(lat=row["home_lat"], lon=row["home_lon"], place=row["home_place"])
-        if row["home_lat"] is not None
-        else None,
+        home=_home(row),
         contact_by=row["contact_by"],
         consent={"by": row["consent_by"], "at": row["consent_at"].isoformat(), "scope": row["consent_scope"]},
         reach_despite_opt_out=row["reach_despite_opt_out"],
         guardians=[msgspec.convert(g, GuardianRead) for g in row["guardians"]],
         plan=plan,
         created_at=row["created_at"],
+    )
+
+
+def _home(row: asyncpg.Record) -> HomeRead | None:
+    if row["home_lat"] is None and row["home_dong"] is None:
+        return None
+    dong = boundaries.dongs().get(row["home_dong"]) if row["home_dong"] else None
+    return HomeRead(
+        lat=row["home_lat"],
+        lon=row["home_lon"],
+        dong=row["home_dong"],
+        dong_name_ko=dong.name_ko if dong else None,
+        dong_name_en=dong.name_en if dong else None,
     )

@@ -103,63 +103,116 @@ async def insert_rows(conn: asyncpg.Connection, *, rows: Sequence[OutboxRow], no
     return int(status.split()[-1])
 
 
+# The INSERT … SELECT of a fan-out: {people} is a subquery of (channel, recipient, citizen_id, device_id, language,
+# district), and each row takes its district's texts (x) and its opt-out (o). $1–$13 are the same for all.
+_FAN_OUT = """
+    INSERT INTO outbox (notice_id, channel, recipient, citizen_id, device_id, template, language, title, body,
+                        data, priority, max_attempts, state, last_error, created_at, updated_at, next_attempt_at)
+    SELECT $1, t.channel, t.recipient, t.citizen_id, t.device_id, $2, t.language,
+           CASE WHEN t.channel = 'push' THEN CASE t.language WHEN 'en' THEN x.en_title ELSE x.ko_title END END,
+           CASE WHEN t.channel = 'sms' THEN CASE t.language WHEN 'en' THEN x.en_sms ELSE x.ko_sms END
+                ELSE CASE t.language WHEN 'en' THEN x.en_body ELSE x.ko_body END END,
+           $3, $4, $5,
+           CASE WHEN o.phone IS NULL THEN 'pending' ELSE 'suppressed' END,
+           CASE WHEN o.phone IS NULL THEN NULL ELSE 'opted out by SMS' END,
+           $6, $6, $6
+    FROM ({people}) t
+    JOIN unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+         AS x (district, ko_title, ko_body, ko_sms, en_title, en_body, en_sms) ON x.district = t.district
+    LEFT JOIN sms_opt_outs o ON t.channel = 'sms' AND o.phone = t.recipient
+"""
+
+# Every citizen of the districts ($14): a push per device (unless $15 is false), else an SMS.
+_IN_DISTRICTS = """
+    SELECT 'push' AS channel, d.fcm_token AS recipient, c.id AS citizen_id, d.id AS device_id, c.language,
+           c.district
+    FROM citizens c JOIN devices d ON d.citizen_id = c.id
+    WHERE c.district = ANY($14::text[]) AND $15
+    UNION ALL
+    SELECT 'sms', c.phone, c.id, NULL, c.language, c.district
+    FROM citizens c
+    WHERE c.district = ANY($14::text[]) AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.citizen_id = c.id)
+"""
+
+# Every citizen with a place in one of the polygons ($14), or given only as a dong of $15, once each however
+# many of their places are in, unless their district is one of $16 (told as a whole already): a push per
+# device, else an SMS, with the texts of the district of their first place in.
+_AT_PLACES = """
+    WITH hit AS (
+        SELECT p.citizen_id, p.district, p.id
+        FROM citizen_places p JOIN unnest($14::text[]) AS g (shape) ON p.location <@ g.shape::polygon
+        UNION ALL
+        SELECT p.citizen_id, p.district, p.id
+        FROM citizen_places p WHERE p.location IS NULL AND p.dong = ANY($15::text[])
+    ), person AS (
+        SELECT DISTINCT ON (h.citizen_id) c.id, c.phone, c.language, h.district
+        FROM hit h JOIN citizens c ON c.id = h.citizen_id
+        WHERE c.district IS NULL OR NOT c.district = ANY($16::text[])
+        ORDER BY h.citizen_id, h.id
+    )
+    SELECT 'push' AS channel, d.fcm_token AS recipient, p.id AS citizen_id, d.id AS device_id, p.language,
+           p.district
+    FROM person p JOIN devices d ON d.citizen_id = p.id
+    UNION ALL
+    SELECT 'sms', p.phone, p.id, NULL, p.language, p.district
+    FROM person p WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.citizen_id = p.id)
+"""
+
+
+class FanOut(NamedTuple):
+    """What every row of one fan-out shares: ``texts`` maps each district to language → (title, body, sms_body),
+    so that one statement can tell each district something of its own (its nearest shelter, say)."""
+
+    notice_id: int
+    template: str
+    texts: Mapping[str, Mapping[str, tuple[str | None, str, str]]]
+    data: dict[str, str]
+    priority: int
+    max_attempts: int
+    now: datetime
+
+
 async def fan_out_to_districts(
-    conn: asyncpg.Connection,
-    *,
-    notice_id: int,
-    template: str,
-    texts: Mapping[str, Mapping[str, tuple[str | None, str, str]]],
-    data: dict[str, str],
-    priority: int,
-    max_attempts: int,
-    now: datetime,
-    to_devices: bool = True,
+    conn: asyncpg.Connection, fan: FanOut, *, districts: Sequence[str], to_devices: bool = True
 ) -> int:
     """One push per device of every citizen in the districts, and an SMS to each such citizen without a device.
 
-    ``texts`` maps each district to its texts: language → (title, body, sms_body), so that one statement
-    can tell each district something of its own (its nearest shelter, say). With ``to_devices`` false, only
-    the SMS. Opted-out numbers are recorded as suppressed.
+    With ``to_devices`` false, only the SMS. Opted-out numbers are recorded as suppressed.
 
-    The one statement here that reads accounts' tables (citizens: id, phone, language, district; devices: id,
-    citizen_id, fcm_token), and on purpose: a city-wide warning is a few hundred thousand rows that should never
-    leave the server, so the read and the write are one INSERT … SELECT, and it lives with what it writes
-    (the outbox, its states, the opt-outs), not in accounts, which must not write the outbox. Notifications
-    is a floor below accounts and cannot call its service; these columns are the contract, read-only.
+    The statements here that read accounts' tables (citizens: id, phone, language, district; devices: id,
+    citizen_id, fcm_token; citizen_places: citizen_id, district, dong, location), and on purpose: a city-wide
+    warning is a few hundred thousand rows that should never leave the server, so the read and the write are
+    one INSERT … SELECT, and it lives with what it writes (the outbox, its states, the opt-outs), not in
+    accounts, which must not write the outbox. Notifications is a floor below accounts and cannot call its
+    service; these columns are the contract, read-only.
     """
-    districts = sorted(texts)
+    return await _fan_out(conn, fan, _IN_DISTRICTS, sorted(set(districts)), to_devices)
+
+
+async def fan_out_to_places(
+    conn: asyncpg.Connection,
+    fan: FanOut,
+    *,
+    polygons: Sequence[str],
+    dongs: Sequence[str],
+    except_districts: Sequence[str],
+) -> int:
+    """A push per device, else an SMS, to every citizen with a place inside the polygons (or a place given as
+    one of the dongs), once each, leaving out those whose district is told as a whole."""
+    return await _fan_out(conn, fan, _AT_PLACES, list(polygons), list(dongs), list(except_districts))
+
+
+async def _fan_out(conn: asyncpg.Connection, fan: FanOut, people: str, *args: object) -> int:
+    districts = sorted(fan.texts)
+    texts = fan.texts
     status = await conn.execute(
-        """
-        INSERT INTO outbox (notice_id, channel, recipient, citizen_id, device_id, template, language, title, body,
-                            data, priority, max_attempts, state, last_error, created_at, updated_at, next_attempt_at)
-        SELECT $1, t.channel, t.recipient, t.citizen_id, t.device_id, $2, t.language,
-               CASE WHEN t.channel = 'push' THEN CASE t.language WHEN 'en' THEN x.en_title ELSE x.ko_title END END,
-               CASE WHEN t.channel = 'sms' THEN CASE t.language WHEN 'en' THEN x.en_sms ELSE x.ko_sms END
-                    ELSE CASE t.language WHEN 'en' THEN x.en_body ELSE x.ko_body END END,
-               $3, $4, $5,
-               CASE WHEN o.phone IS NULL THEN 'pending' ELSE 'suppressed' END,
-               CASE WHEN o.phone IS NULL THEN NULL ELSE 'opted out by SMS' END,
-               $6, $6, $6
-        FROM (
-            SELECT 'push' AS channel, d.fcm_token AS recipient, c.id AS citizen_id, d.id AS device_id, c.language,
-                   c.district
-            FROM citizens c JOIN devices d ON d.citizen_id = c.id
-            WHERE c.district = ANY($7::text[]) AND $14
-            UNION ALL
-            SELECT 'sms', c.phone, c.id, NULL, c.language, c.district
-            FROM citizens c
-            WHERE c.district = ANY($7::text[]) AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.citizen_id = c.id)
-        ) t
-        JOIN unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
-             AS x (district, ko_title, ko_body, ko_sms, en_title, en_body, en_sms) ON x.district = t.district
-        LEFT JOIN sms_opt_outs o ON t.channel = 'sms' AND o.phone = t.recipient
-        """,
-        notice_id,
-        template,
-        data,
-        priority,
-        max_attempts,
-        now,
+        _FAN_OUT.format(people=people),
+        fan.notice_id,
+        fan.template,
+        fan.data,
+        fan.priority,
+        fan.max_attempts,
+        fan.now,
         districts,
         [texts[d]["ko"][0] for d in districts],
         [texts[d]["ko"][1] for d in districts],
@@ -167,7 +220,7 @@ async def fan_out_to_districts(
         [texts[d]["en"][0] for d in districts],
         [texts[d]["en"][1] for d in districts],
         [texts[d]["en"][2] for d in districts],
-        to_devices,
+        *args,
     )
     return int(status.split()[-1])
 

@@ -15,6 +15,7 @@ import msgspec
 import structlog
 
 from api.platform.districts import DISTRICTS
+from api.platform.geo import polygon_literal
 from api.platform.phones import normalise_phone
 from api.platform.settings import NotifySettings
 from notifications import recipients_repository, repository, templates
@@ -210,6 +211,53 @@ class Notifier:
         """
         _in_transaction(conn)
         _check_districts(districts)
+        fan = await self._fan(conn, districts, template, params, district_params, priority, dedupe_key, now)
+        if fan is None:
+            return await self._existing(conn, dedupe_key)
+        count = await repository.fan_out_to_districts(conn, fan, districts=districts, to_devices=to_devices)
+        log.info("notice fanned out", notice_id=fan.notice_id, template=template, deliveries=count)
+        return Enqueued(notice_id=fan.notice_id, created=True, deliveries=count)
+
+    async def to_places(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        polygons: Sequence[Sequence[tuple[float, float]]],
+        dongs: Sequence[str],
+        except_districts: Sequence[str],
+        template: str,
+        params: Mapping[str, object],
+        now: datetime,
+        dedupe_key: str,
+        district_params: Mapping[str, Mapping[str, object]] | None = None,
+    ) -> Enqueued:
+        """A message to every citizen with a place inside the polygons ((lat, lon) rings), or a place given only
+        as one of the dongs, once each however many of their places are in: a push per device, else an SMS.
+        Citizens of ``except_districts`` are left out (told as a whole another way). One set-based statement;
+        each takes the texts of the district their place is in (``district_params``)."""
+        _in_transaction(conn)
+        fan = await self._fan(conn, list(DISTRICTS), template, params, district_params, None, dedupe_key, now)
+        if fan is None:
+            return await self._existing(conn, dedupe_key)
+        shapes = [polygon_literal(ring) for ring in polygons]
+        count = await repository.fan_out_to_places(
+            conn, fan, polygons=shapes, dongs=dongs, except_districts=except_districts
+        )
+        log.info("notice fanned out to places", notice_id=fan.notice_id, template=template, deliveries=count)
+        return Enqueued(notice_id=fan.notice_id, created=True, deliveries=count)
+
+    async def _fan(
+        self,
+        conn: asyncpg.Connection,
+        districts: Sequence[str],
+        template: str,
+        params: Mapping[str, object],
+        district_params: Mapping[str, Mapping[str, object]] | None,
+        priority: Priority | None,
+        dedupe_key: str | None,
+        now: datetime,
+    ) -> repository.FanOut | None:
+        """The notice and the texts by district of one fan-out; None when the notice was written before."""
         texts: dict[str, dict[str, tuple[str | None, str, str]]] = {}
         for district in sorted(set(districts)):
             values = {**params, **(district_params or {}).get(district, {})}
@@ -219,10 +267,9 @@ class Notifier:
                 texts[district][lang] = (r.title, r.body, self._one_sms(r.sms_body))
         notice_id = await repository.insert_notice(conn, dedupe_key=dedupe_key, template=template, now=now)
         if notice_id is None:
-            return await self._existing(conn, dedupe_key)
+            return None
         urgent = templates.get(template).urgent
-        count = await repository.fan_out_to_districts(
-            conn,
+        return repository.FanOut(
             notice_id=notice_id,
             template=template,
             texts=texts,
@@ -230,10 +277,7 @@ class Notifier:
             priority=int(priority if priority is not None else _default_priority(urgent)),
             max_attempts=self._settings.max_attempts,
             now=now,
-            to_devices=to_devices,
         )
-        log.info("notice fanned out", notice_id=notice_id, template=template, deliveries=count)
-        return Enqueued(notice_id=notice_id, created=True, deliveries=count)
 
     async def cancel(self, conn: asyncpg.Connection, *, dedupe_keys: Sequence[str], reason: str, now: datetime) -> int:
         """Cancel every delivery of these notices not yet sent, in the caller's transaction; how many."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
-from api.accounts import service
+from api.accounts import places, service
+from api.accounts.places_schemas import PlaceCreate, PlaceRead
 from api.accounts.schemas import (
     CitizenRead,
     CitizenUpdate,
@@ -51,6 +54,21 @@ class MeController(Controller):
     async def remove_device(self, request: Request, db: Db, device_id: FromPath[Id]) -> None:
         """Stop push notifications to a device."""
         await service.remove_device(db, citizen_id=signed_in_citizen(request), device_id=device_id)
+
+    @get("/places", opt=allow(Role.citizen))
+    async def places(self, request: Request, db: Db) -> list[PlaceRead]:
+        """Home and watched places: a warning over any of them reaches this citizen, once."""
+        return await places.list_places(db, citizen_id=signed_in_citizen(request))
+
+    @post("/places", opt=allow(Role.citizen, idempotent=True), status_code=HTTP_201_CREATED)
+    async def add_place(self, request: Request, db: Db, data: JSONBody[PlaceCreate]) -> PlaceRead:
+        """Add a place, as a point or a dong: the home (replacing the old one), or one of at most five watched."""
+        return await places.add_place(db, citizen_id=signed_in_citizen(request), data=data, now=datetime.now(UTC))
+
+    @delete("/places/{place_id:int}", opt=allow(Role.citizen))
+    async def remove_place(self, request: Request, db: Db, place_id: FromPath[Id]) -> None:
+        """Stop watching a place."""
+        await places.remove_place(db, citizen_id=signed_in_citizen(request), place_id=place_id)
 
 
 class DistrictController(Controller):

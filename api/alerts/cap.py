@@ -10,8 +10,10 @@ from typing import TypeVar
 from xml.etree.ElementTree import Element, ParseError
 
 import msgspec
+import shapely
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
+from shapely.geometry import Polygon
 
 CAP12_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP11_NS = "urn:oasis:names:tc:emergency:cap:1.1"
@@ -391,6 +393,11 @@ def parse_polygon(value: str) -> list[tuple[float, float]]:
         raise CapError(f"<polygon> has {len(points)} points; CAP requires at least 4 (a closed triangle)")
     if points[0] != points[-1]:
         raise CapError(f"<polygon> is not closed: it starts at {points[0]} but ends at {points[-1]}")
+    ring = Polygon([(lon, lat) for lat, lon in points])
+    if not ring.is_valid:
+        # GEOS names the fault and where, in (lon, lat): "Self-intersection[127.05 37.49]".
+        reason = shapely.is_valid_reason(ring)
+        raise CapError(f"<polygon> is not a simple ring (it crosses itself or has no area): {reason}")
     return points
 
 

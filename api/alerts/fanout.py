@@ -1,5 +1,6 @@
-"""Telling an alert's districts: a push per district topic, SMS to citizens without the app, and a personal
-message to everyone in care there, each with the nearest suitable shelter.
+"""Telling the people under an alert: for the districts it tells as a whole, a push per district topic and SMS
+to the citizens without the app; for its shapes, a push or SMS to every citizen with a place inside; and a
+personal message to everyone in care in either, each with the nearest suitable shelter.
 
 All of it is written to the outbox in the ingest's transaction, under keys made of the alert's id, so an
 alert is told exactly once however often it is received.
@@ -14,11 +15,12 @@ from typing import Any, NamedTuple
 import asyncpg
 
 from api.alerts import messages
+from api.alerts.areas import DISTRICT_CENTROIDS
 from api.alerts.kinds import SHELTER_HAZARD, HazardKind
 from api.alerts.messages import HEADLINE_CHARS, INSTRUCTION_CHARS, clip
 from api.evacuation.schemas import Hazard
 from api.evacuation.service import nearest_for_points, shelter_names
-from api.platform.districts import DISTRICT_CENTROIDS
+from api.platform.romanisation import romanise
 from care import service as care
 from care.addressing import to_person
 from care.safety import service as safety
@@ -48,17 +50,20 @@ async def queue_messages(
 
     Rows of one channel and priority leave in the order they are written, so the order here is the order
     of sending: the district topics (25 pushes reach every app), then the people in care, who should not
-    wait behind a district's broadcast SMS, then that broadcast to the citizens without the app.
+    wait behind a district's broadcast SMS, then that broadcast to the citizens without the app, then the
+    citizens told by their places. Nobody is told twice: the places leave out the districts told as a whole.
     """
     cancel = row["msg_type"] == "Cancel"
     shelter_hazard = None if cancel else SHELTER_HAZARD.get(HazardKind(row["hazard"]))
     words = _alert_params(row["texts"], event=row["event"])
     template = messages.ALL_CLEAR if cancel else messages.WARNING
     districts: list[str] = row["districts"]
+    whole: list[str] = row.get("whole_districts", districts)
     near_office = await _nearest(conn, shelter_hazard, [DISTRICT_CENTROIDS[d] for d in districts])
     per_district = {d: {**words, **_shelter_params(s, home=False)} for d, s in zip(districts, near_office, strict=True)}
     deliveries = 0
-    for district, params in per_district.items():
+    for district in whole:
+        params = per_district[district]
         topic = await notifier.to_district_topics(
             conn,
             districts=[district],
@@ -81,17 +86,31 @@ async def queue_messages(
     deliveries += to_care
     # One statement for the whole broadcast: each district's own shelter rides in its texts. Alerts never read
     # the citizens: notifications' fan-out does, server-side, in the INSERT … SELECT that writes the outbox.
-    sms = await notifier.to_district_citizens(
-        conn,
-        districts=districts,
-        template=template,
-        params=words,
-        district_params=per_district,
-        now=now,
-        dedupe_key=f"alert:{alert_id}:sms",
-        to_devices=False,
-    )
-    deliveries += sms.deliveries
+    if whole:
+        sms = await notifier.to_district_citizens(
+            conn,
+            districts=whole,
+            template=template,
+            params=words,
+            district_params=per_district,
+            now=now,
+            dedupe_key=f"alert:{alert_id}:sms",
+            to_devices=False,
+        )
+        deliveries += sms.deliveries
+    if row.get("polygons"):
+        at_places = await notifier.to_places(
+            conn,
+            polygons=row["polygons"],
+            dongs=row["dongs"],
+            except_districts=whole,
+            template=template,
+            params={**words, **_shelter_params(None, home=False)},
+            district_params=per_district,
+            now=now,
+            dedupe_key=f"alert:{alert_id}:places",
+        )
+        deliveries += at_places.deliveries
     return {"deliveries": deliveries, "safety_checks": len(asked)}
 
 
@@ -108,7 +127,12 @@ async def _tell_care(
 ) -> tuple[set[int], int]:
     """A personal message to everyone in care in the districts, asking "are you safe?" in a severe warning."""
     cancel = row["msg_type"] == "Cancel"
-    people = await care.people_in_districts(conn, districts=row["districts"])
+    people = await care.people_in(
+        conn,
+        districts=row.get("whole_districts", row["districts"]),
+        polygons=row.get("polygons", ()),
+        dongs=row.get("dongs", ()),
+    )
     asked: set[int] = set()
     if cancel:
         await safety.stand_down(conn, alert_ids=replaced, now=now)
@@ -123,9 +147,7 @@ async def _tell_care(
             chosen = messages.ALL_CLEAR
         else:
             chosen = messages.ARE_YOU_SAFE if person["recipient_id"] in asked else messages.PERSONAL
-        # "Near your home, 300 m" only from a point given as the home: a place picked instead is not the door.
-        exact = person["home_lat"] is not None and person["home_place"] is None
-        params = {**words, **_shelter_params(shelter, home=exact), "name": person["name"]}
+        params = {**words, **_shelter_params(shelter, home=person["home_lat"] is not None), "name": person["name"]}
         # Keyed under the person, as every care message is, so their case page finds it.
         key = f"care:{person['recipient_id']}:alert:{alert_id}"
         items.append(to_person(person, template=chosen, key=key, params=params))
@@ -150,13 +172,19 @@ def _shelter_params(shelter: Shelter | None, *, home: bool) -> dict[str, str]:
     if shelter is None:
         return {"shelter_ko": "", "shelter_en": ""}
     name, metres = clip(shelter.name, SHELTER_NAME_CHARS), shelter.metres
+    # In English the name in Latin letters, with the Hangul that signs carry beside it.
+    latin = clip(romanise(shelter.name), SHELTER_NAME_CHARS)
     distance = f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
     if home:
         return {
             "shelter_ko": f" 댁에서 가까운 대피소: {name} ({distance})",
-            "shelter_en": f" Shelter near your home: {name} ({distance})",
+            "shelter_en": f" Shelter near your home: {latin} ({name}, {distance})",
         }
-    return {"shelter_ko": f" 가까운 대피소: {name}", "shelter_en": f" Nearest shelter: {name}"}
+    # Found from the district office, not from the person: said so, and no distance that would be theirs.
+    return {
+        "shelter_ko": f" 구청 기준 가까운 대피소: {name}",
+        "shelter_en": f" Near the district office: {latin} ({name})",
+    }
 
 
 def _home(person: Mapping[str, Any]) -> tuple[float, float]:

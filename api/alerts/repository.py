@@ -58,7 +58,7 @@ async def lock_referenced(conn: asyncpg.Connection, references: Sequence[tuple[s
     senders, identifiers = zip(*references, strict=True)
     return await conn.fetch(
         """
-        SELECT a.id, a.msg_type, a.districts, a.replaced_by
+        SELECT a.id, a.msg_type, a.districts, a.areas, a.replaced_by
         FROM alerts a
         JOIN unnest($1::text[], $2::text[]) AS r (sender, identifier)
           ON a.sender = r.sender AND a.identifier = r.identifier

@@ -30,10 +30,16 @@ class AlertText(Output, frozen=True):
 
 class AlertArea(Output, frozen=True):
     description: str
+    # The districts it names or overlaps.
     districts: list[str]
-    # How the districts were found: "geocode" (administrative codes, KMA's areas included), "polygon" or
-    # "circle" (the district office inside the shape), or "none".
+    # How they were found: "geocode" (administrative codes, KMA's areas included), "polygon" or "circle"
+    # (the shapes intersected with the districts' true boundaries), or "none".
     method: str
+    # For a shape: the share of each district's and each dong's area it covers (0 < share ≤ 1), and the
+    # polygons, as (lat, lon) rings, whose people it reaches (a circle as the polygon drawn around it).
+    shares: dict[str, float] = {}
+    dongs: dict[str, float] = {}
+    polygons: list[list[tuple[float, float]]] = []
 
 
 class AlertRead(Output, frozen=True):

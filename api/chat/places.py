@@ -11,7 +11,8 @@ import re
 import unicodedata
 from typing import NamedTuple
 
-from api.platform.districts import DISTRICT_CENTROIDS, DISTRICTS
+from api.alerts.areas import DISTRICT_CENTROIDS
+from api.platform.districts import DISTRICTS
 
 
 class Place(NamedTuple):

@@ -72,9 +72,12 @@ class BotPeopleController(Controller):
         return await service.profile(db, sender=sender, now=_now())
 
     @get("/shelters", opt=BOT)
-    async def shelters(self, db: Db, sender: Sender, hazard: HazardParam, limit: ShelterLimit = 1) -> HomeShelters:
+    async def shelters(
+        self, request: Request, db: Db, sender: Sender, hazard: HazardParam, limit: ShelterLimit = 1
+    ) -> HomeShelters:
         """The nearest shelters suited to the hazard, from the person's home; 404 `no_home` when none is known."""
-        return await service.nearest_shelters(db, sender=sender, hazard=hazard, limit=limit, now=_now())
+        cap_m = request.app.state.settings.evacuation.distance_cap_m
+        return await service.nearest_shelters(db, sender=sender, hazard=hazard, limit=limit, cap_m=cap_m, now=_now())
 
     @post("/checkins", opt=BOT, status_code=HTTP_200_OK)
     async def check_in(self, request: Request, db: Db, sender: Sender, data: JSONBody[CheckinIn]) -> CheckinResult:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta
 
-from api.evacuation.schemas import Hazard, NearbyShelter, ShelterKind
+from api.evacuation.schemas import Hazard, MeasuredFrom, NearbyShelter, ShelterKind
 from api.hazards.schemas import Category, Description
 from api.platform.types import Input, Output
 
@@ -41,7 +41,10 @@ class HomeShelters(Output, frozen=True, kw_only=True):
     """The nearest shelters to someone's home: the search's answer without its origin, which is their home."""
 
     hazard: Hazard
+    measured_from: MeasuredFrom  # always home
     kinds: list[ShelterKind]
+    distance_cap_m: float
+    nothing_nearby: bool
     shelters: list[NearbyShelter]
 
 

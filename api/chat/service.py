@@ -20,7 +20,7 @@ from api.chat.schemas import (
     PlaceRead,
 )
 from api.evacuation import service as evacuation
-from api.evacuation.schemas import Hazard
+from api.evacuation.schemas import Hazard, MeasuredFrom
 from api.hazards import service as hazards
 from api.hazards.schemas import HazardReportCreate, Location
 from api.platform.errors import Forbidden, NotFound, Problem, Unprocessable
@@ -124,7 +124,7 @@ async def profile(conn: asyncpg.Connection, *, sender: str, now: datetime) -> Pe
 
 
 async def nearest_shelters(
-    conn: asyncpg.Connection, *, sender: str, hazard: Hazard, limit: int, now: datetime
+    conn: asyncpg.Connection, *, sender: str, hazard: Hazard, limit: int, cap_m: float, now: datetime
 ) -> HomeShelters:
     """The nearest suitable shelters to the person's home, without the home itself; 404 ``no_home`` if unknown."""
     who = await resolve(conn, sender, now=now)
@@ -132,8 +132,16 @@ async def nearest_shelters(
     if enrolment is None or enrolment.home is None:
         raise NotFound("No home is recorded for this person; search from a place they name.", code="no_home")
     lat, lon = enrolment.home
-    found = await evacuation.nearest(conn, hazard=hazard, lat=lat, lon=lon, limit=limit)
-    return HomeShelters(hazard=found.hazard, kinds=found.kinds, shelters=found.shelters)
+    home = evacuation.Start(lat, lon, MeasuredFrom.home)
+    found = await evacuation.nearest(conn, hazard=hazard, at=home, limit=limit, cap_m=cap_m)
+    return HomeShelters(
+        hazard=found.hazard,
+        measured_from=found.measured_from,
+        kinds=found.kinds,
+        distance_cap_m=found.distance_cap_m,
+        nothing_nearby=found.nothing_nearby,
+        shelters=found.shelters,
+    )
 
 
 async def check_in(

@@ -1,6 +1,7 @@
 """``safecity import-shelters`` and ``safecity load-demo-shelters``.
 
-Both print a JSON report on stdout: loaded, updated, unchanged, deactivated, and each rejected row's reason.
+Both print a JSON report on stdout: loaded, updated, unchanged, deactivated (and demo shelters retired by an
+official file), and each rejected row's reason.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import msgspec
 from api.evacuation import demo, service
 from api.evacuation.importer import UnreadableFile, parse
 from api.evacuation.schemas import ImportReport, ShelterKind
+from api.platform.errors import Problem
 
 
 def _run(work: Callable[[asyncpg.Connection], Awaitable[ImportReport | None]]) -> ImportReport | None:
@@ -80,7 +82,10 @@ def _modified_on(file: Path) -> date:
 @click.option("--if-empty", is_flag=True, help="Only when no shelter at all is stored (the embedded default).")
 def load_demo(if_empty: bool) -> None:
     """Load the small demo set of shelters (source "demo", each named [데모]), not real shelters."""
-    report = _run(lambda conn: service.load_demo(conn, if_empty=if_empty))
+    try:
+        report = _run(lambda conn: service.load_demo(conn, if_empty=if_empty))
+    except Problem as exc:
+        raise click.ClickException(exc.detail) from exc
     if report is None:
         click.echo("shelters are already stored; the demo set was not loaded", err=True)
         return

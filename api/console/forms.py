@@ -14,11 +14,11 @@ from typing import Any, NamedTuple
 import msgspec
 
 from api.console.i18n import SEOUL
-from api.platform.districts import DISTRICTS
+from api.platform import boundaries
 from api.platform.errors import Unprocessable
 from api.platform.phones import normalise_phone
 from care.cases.schemas import CaseResolve, NoteCreate, Outcome
-from care.details import check_birth_date, home_point
+from care.details import check_birth_date, locate_home
 from care.schemas import DEFAULT_CONTACT, ContactBy, GuardianIn, Home, Ladder, PauseIn, PlanIn, RecipientCreate
 
 Errors = dict[str, str]
@@ -206,18 +206,18 @@ def _birth_date(form: Form, *, now: datetime) -> date | None:
 
 
 def _home(form: Form) -> Home | None:
-    """A home picked from our places, or typed (or pasted from a map) as a point; neither is no home."""
-    place = str(form.raw.get("home_place") or "").strip()
+    """A home picked from the list of dongs, or typed (or pasted from a map) as a point; neither is no home."""
+    dong = str(form.raw.get("home_dong") or "").strip()
     point = str(form.raw.get("home_point") or "").strip()
-    form.values.update(home_place=place, home_point=point)
-    if place and point:
+    form.values.update(home_dong=dong, home_point=point)
+    if dong and point:
         form.error("home_point", "err.home_either")
         return None
-    if place:
-        if place not in DISTRICTS:
-            form.error("home_place", "err.choice")
+    if dong:
+        if dong not in boundaries.dongs():
+            form.error("home_dong", "err.choice")
             return None
-        return Home(place=place)
+        return Home(dong=dong)
     if not point:
         return None
     match = _POINT.match(point)
@@ -226,7 +226,7 @@ def _home(form: Form) -> Home | None:
         return None
     try:
         home = msgspec.convert({"lat": float(match[1]), "lon": float(match[2])}, Home)
-        home_point(home)
+        locate_home(home)
     except (msgspec.ValidationError, Unprocessable):
         form.error("home_point", "err.home_outside")
         return None

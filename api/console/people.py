@@ -14,6 +14,8 @@ from api.console.forms import GUARDIAN_ROWS, Form, read_details, read_enrolment,
 from api.console.i18n import translator
 from api.console.pages import page
 from api.console.sessions import PostedForm, Session, language
+from api.platform import boundaries
+from api.platform.boundaries import Region
 from api.platform.db.pool import Db
 from api.platform.districts import DISTRICTS
 from api.platform.errors import Conflict, Forbidden
@@ -72,7 +74,7 @@ class PeopleController(Controller):
             notice="people.fix" if errors else None,
             served=self._served(session),
             contact_options=[c.value for c in ContactBy],
-            places=list(DISTRICTS),
+            dongs=_dongs(self._served(session)),
             guardian_rows=GUARDIAN_ROWS,
         )
 
@@ -172,7 +174,7 @@ class PeopleController(Controller):
             errors=errors or {},
             notice="people.fix" if errors else None,
             contact_options=[c.value for c in ContactBy],
-            places=list(DISTRICTS),
+            dongs=_dongs([person.district]),
             guardian_rows=GUARDIAN_ROWS,
         )
 
@@ -233,10 +235,19 @@ class PeopleController(Controller):
 
 
 def _home_values(person: RecipientRead) -> dict[str, str]:
-    """The home as the form shows it: the place picked, or the point as "lat, lon"."""
+    """The home as the form shows it: the dong picked, or the point as "lat, lon"."""
     home = person.home
     if home is None:
-        return {"home_place": "", "home_point": ""}
-    if home.place is not None:
-        return {"home_place": home.place, "home_point": ""}
-    return {"home_place": "", "home_point": f"{home.lat}, {home.lon}"}
+        return {"home_dong": "", "home_point": ""}
+    if home.lat is None:
+        return {"home_dong": home.dong or "", "home_point": ""}
+    return {"home_dong": "", "home_point": f"{home.lat}, {home.lon}"}
+
+
+def _dongs(districts: list[str]) -> dict[str, list[Region]]:
+    """The dongs a home may be picked from, by district: the districts the form enrols into."""
+    by_district: dict[str, list[Region]] = {d: [] for d in districts}
+    for dong in boundaries.dongs().values():
+        if dong.district in by_district:
+            by_district[dong.district].append(dong)
+    return by_district

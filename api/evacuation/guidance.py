@@ -1,4 +1,5 @@
-"""What to do in each hazard, in Korean and English: short steps a person can act on at once.
+"""What to do in each hazard, in Korean and English: short steps a person can act on at once; and what the
+distances of a shelter answer mean.
 
 After the national action guidelines (국민행동요령) of the Ministry of the Interior and Safety, shortened.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from api.evacuation.schemas import Hazard
+from api.evacuation.schemas import Hazard, MeasuredFrom, NearestShelters
 from api.platform.types import Language
 
 
@@ -168,3 +169,38 @@ _TEXTS = {Language.ko: _KO, Language.en: _EN}
 def for_hazard(hazard: Hazard, language: Language) -> GuidanceText:
     """The guidance for a hazard in a language."""
     return _TEXTS[language][hazard]
+
+
+_MEASURED_FROM: dict[Language, dict[MeasuredFrom, str]] = {
+    Language.ko: {
+        MeasuredFrom.point: "알려 주신 곳에서 잰 직선거리입니다.",
+        MeasuredFrom.home: "댁에서 잰 직선거리입니다.",
+        MeasuredFrom.district_office: "구청 기준 거리입니다. 계신 곳에서 잰 거리가 아니어서 걸리는 시간은 알려 드리지 "
+        "않습니다. 계신 곳을 알려 주시면 그곳에서 찾아 드립니다.",
+    },
+    Language.en: {
+        MeasuredFrom.point: "Distances are in a straight line from the point given.",
+        MeasuredFrom.home: "Distances are in a straight line from your home.",
+        MeasuredFrom.district_office: "Distances are from the district office (구청), not from where you are, so no "
+        "walking time is given. Say where you are for an answer from there.",
+    },
+}
+_NOTHING_NEARBY = {
+    Language.ko: "근처({cap} 안)에 알맞은 대피소가 없습니다. 가장 가까운 곳을 알려 드리니, 구청이나 120 다산콜센터에도 "
+    "문의해 주세요.",
+    Language.en: "There is no suitable shelter nearby (within {cap}). The nearest is given; you may also ask your "
+    "district office or call 120 (Dasan Call Center).",
+}
+
+
+def shelter_note(near: NearestShelters, language: Language) -> str:
+    """Where the answer's distances are measured from, and, when nothing suitable is near, that it is not."""
+    note = _MEASURED_FROM[language][near.measured_from]
+    if near.nothing_nearby and near.shelters:
+        note = f"{_NOTHING_NEARBY[language].format(cap=distance_words(near.distance_cap_m))} {note}"
+    return note
+
+
+def distance_words(metres: float) -> str:
+    """A distance as people say it: metres to the ten below a kilometre, else kilometres to one decimal."""
+    return f"{round(metres / 10) * 10:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km".replace(".0 km", " km")

@@ -75,6 +75,27 @@ async def deactivate_missing(
     return int(status.rsplit(" ", 1)[1])
 
 
+async def deactivate_demo_if_official(conn: asyncpg.Connection, *, demo_source: str) -> int:
+    """Mark the demo set inactive when any shelter of another source is active; how many demo rows that was.
+
+    One real file of any kind is enough: from then on the demo set is never served beside real shelters.
+    """
+    status = await conn.execute(
+        """
+        UPDATE shelters SET active = false, updated_at = now()
+        WHERE source = $1 AND active
+          AND EXISTS (SELECT 1 FROM shelters o WHERE o.source <> $1 AND o.active)
+        """,
+        demo_source,
+    )
+    return int(status.rsplit(" ", 1)[1])
+
+
+async def has_active_other_than(conn: asyncpg.Connection, source: str) -> bool:
+    """Whether any shelter of another source than this one is active."""
+    return await conn.fetchval("SELECT EXISTS (SELECT 1 FROM shelters WHERE source <> $1 AND active)", source)
+
+
 async def analyze(conn: asyncpg.Connection) -> None:
     """Refresh the planner's statistics after a bulk load, rather than wait for autovacuum to notice."""
     await conn.execute("ANALYZE shelters")

@@ -26,6 +26,14 @@ class Hazard(StrEnum):
     air_raid = "air_raid"
 
 
+class MeasuredFrom(StrEnum):
+    """Where an answer's distances are measured from."""
+
+    point = "point"  # the latitude and longitude given
+    home = "home"  # the person's recorded home
+    district_office = "district_office"  # only the district is known: its office (구청) stands in for the person
+
+
 class ShelterRow(Output, frozen=True):
     """One shelter as a source file (or the demo set) describes it, checked and ready to store."""
 
@@ -47,8 +55,11 @@ class ShelterRow(Output, frozen=True):
 class ShelterRead(Output, frozen=True):
     id: int
     name: str
+    # The name and address in Latin letters (Revised Romanization), for answers in English.
+    name_romanised: str
     kind: ShelterKind
     address: str | None
+    address_romanised: str | None
     district: str | None
     lat: float
     lon: float
@@ -66,13 +77,19 @@ class ShelterRead(Output, frozen=True):
 class NearbyShelter(Output, frozen=True):
     id: int
     name: str
+    # The name and address in Latin letters (Revised Romanization), for answers in English.
+    name_romanised: str
     kind: ShelterKind
     address: str | None
+    address_romanised: str | None
     district: str | None
     lat: float
     lon: float
     distance_m: float
-    walking_minutes: int
+    # None when measured from the district office: the person is not there, so their walk is not known.
+    walking_minutes: int | None
+    # Beyond the distance cap (SHELTER_DISTANCE_CAP_M): offered only because no suitable shelter is nearer.
+    far: bool
     capacity_people: int | None
     area_m2: float | None
     opening_notes: str | None
@@ -90,8 +107,12 @@ class Origin(Output, frozen=True):
 class NearestShelters(Output, frozen=True):
     hazard: Hazard
     origin: Origin
+    measured_from: MeasuredFrom
     # The kinds that suit the hazard, in the order they are offered (earthquake: outdoor sites, then indoor).
     kinds: list[ShelterKind]
+    distance_cap_m: float
+    # No suitable shelter within the cap: the shelters are the nearest there are, each marked far.
+    nothing_nearby: bool
     shelters: list[NearbyShelter]
 
 
@@ -103,6 +124,10 @@ class Guidance(Output, frozen=True):
     # Where to go, in words; the shelters themselves follow when a location was given.
     shelter_advice: str
     origin: Origin | None
+    measured_from: MeasuredFrom | None
+    # What the distances below mean, in words: where they are measured from, and whether anything is nearby.
+    shelter_note: str | None
+    nothing_nearby: bool
     shelters: list[NearbyShelter]
 
 
@@ -123,5 +148,7 @@ class ImportReport(Output, frozen=True):
     updated: int
     unchanged: int
     deactivated: int
+    # Demo shelters (source "demo", of any kind) retired because real ones are now served.
+    demo_deactivated: int
     rejected: int
     rejections: list[Rejection]

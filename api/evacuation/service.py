@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from itertools import groupby
+from typing import NamedTuple
 
 import asyncpg
 import msgspec
@@ -14,6 +16,7 @@ from api.evacuation.schemas import (
     Guidance,
     Hazard,
     ImportReport,
+    MeasuredFrom,
     NearbyShelter,
     NearestShelters,
     Origin,
@@ -22,8 +25,10 @@ from api.evacuation.schemas import (
     ShelterRead,
     ShelterRow,
 )
-from api.platform.errors import NotFound, Problem
+from api.platform.districts import DISTRICT_OFFICES
+from api.platform.errors import Conflict, NotFound, Problem
 from api.platform.geo import QUERY_BOUNDS, search_widening, walking_minutes
+from api.platform.romanisation import romanise
 from api.platform.types import Language
 
 # The kinds of shelter that suit each hazard, in tiers offered in this order: after an earthquake, open ground
@@ -60,26 +65,74 @@ def check_location(lat: float, lon: float) -> None:
         )
 
 
-async def nearest(conn: asyncpg.Connection, *, hazard: Hazard, lat: float, lon: float, limit: int) -> NearestShelters:
-    """The nearest active shelters that suit the hazard: up to ``limit`` of each tier, tier by tier."""
-    check_location(lat, lon)
+class Start(NamedTuple):
+    """Where a search starts, and what that point stands for."""
+
+    lat: float
+    lon: float
+    measured_from: MeasuredFrom
+
+
+def locate(*, lat: float | None, lon: float | None, district: str | None) -> Start | None:
+    """The point given, else the office of the district given; None when neither is."""
+    if district is not None:
+        if lat is not None or lon is not None:
+            raise Problem("Give lat and lon, or a district, not both.", code="ambiguous_location")
+        office = DISTRICT_OFFICES.get(district)
+        if office is None:
+            raise Problem(
+                f"{district} is not one of Seoul's 25 district codes (11110 종로구 … 11740 강동구).",
+                code="unknown_district",
+            )
+        return Start(*office, MeasuredFrom.district_office)
+    if (lat is None) != (lon is None):
+        raise Problem("Give both lat and lon, or a district.", code="incomplete_location")
+    if lat is None or lon is None:
+        return None
+    return Start(lat, lon, MeasuredFrom.point)
+
+
+async def nearest(conn: asyncpg.Connection, *, hazard: Hazard, at: Start, limit: int, cap_m: float) -> NearestShelters:
+    """The nearest active shelters that suit the hazard: up to ``limit`` of each tier, tier by tier.
+
+    Only those within ``cap_m`` count as nearby; a tier with none that near still offers its nearest, marked
+    far, so that the answer is never empty while some suitable shelter exists.
+    """
+    check_location(at.lat, at.lon)
     tiers = [[kind.value for kind in tier] for tier in HAZARD_TIERS[hazard]]
-    rows = await repository.nearest(conn, lat=lat, lon=lon, tiers=tiers, limit=limit, widening=search_widening())
-    found = [_nearby(row) for row in rows]
+    rows = await repository.nearest(conn, lat=at.lat, lon=at.lon, tiers=tiers, limit=limit, widening=search_widening())
+    # From the district office nobody knows the person's walk; from a point or their home, we do.
+    walks = at.measured_from is not MeasuredFrom.district_office
+    found: list[NearbyShelter] = []
+    for _, tier in groupby(rows, key=lambda row: row["tier"]):
+        ranked = list(tier)
+        near = [_nearby(row, far=False, walks=walks) for row in ranked if row["distance_m"] <= cap_m]
+        found += near or [_nearby(ranked[0], far=True, walks=walks)]
     return NearestShelters(
         hazard=hazard,
-        origin=Origin(lat=lat, lon=lon),
+        origin=Origin(lat=at.lat, lon=at.lon),
+        measured_from=at.measured_from,
         kinds=[kind for kinds in HAZARD_TIERS[hazard] for kind in kinds],
+        distance_cap_m=cap_m,
+        nothing_nearby=all(s.far for s in found),
         shelters=found,
     )
 
 
-def _nearby(row: asyncpg.Record) -> NearbyShelter:
+def _nearby(row: asyncpg.Record, *, far: bool, walks: bool) -> NearbyShelter:
     fields = dict(row)
     del fields["tier"]
     distance = fields.pop("distance_m")
     kind = ShelterKind(fields.pop("kind"))
-    return NearbyShelter(**fields, kind=kind, distance_m=round(distance, 1), walking_minutes=walking_minutes(distance))
+    return NearbyShelter(
+        **fields,
+        name_romanised=romanise(fields["name"]),
+        address_romanised=_romanised(fields["address"]),
+        kind=kind,
+        distance_m=round(distance, 1),
+        walking_minutes=walking_minutes(distance) if walks else None,
+        far=far,
+    )
 
 
 async def nearest_for_points(
@@ -123,17 +176,13 @@ async def guide(
     *,
     hazard: Hazard,
     language: Language,
-    lat: float | None,
-    lon: float | None,
+    at: Start | None,
     limit: int,
+    cap_m: float,
 ) -> Guidance:
-    """What to do in this hazard, and where to go when we know where the person is."""
-    if (lat is None) != (lon is None):
-        raise Problem("Give both lat and lon, or neither.", code="incomplete_location")
+    """What to do in this hazard, and where to go when we know where the person is (or their district)."""
     text = guidance.for_hazard(hazard, language)
-    near = None
-    if lat is not None and lon is not None:
-        near = await nearest(conn, hazard=hazard, lat=lat, lon=lon, limit=limit)
+    near = None if at is None else await nearest(conn, hazard=hazard, at=at, limit=limit, cap_m=cap_m)
     return Guidance(
         hazard=hazard,
         language=language,
@@ -141,6 +190,9 @@ async def guide(
         instructions=list(text.steps),
         shelter_advice=text.shelter_advice,
         origin=near.origin if near else None,
+        measured_from=near.measured_from if near else None,
+        shelter_note=guidance.shelter_note(near, language) if near else None,
+        nothing_nearby=near.nothing_nearby if near else False,
         shelters=near.shelters if near else [],
     )
 
@@ -149,7 +201,13 @@ async def get_shelter(conn: asyncpg.Connection, *, shelter_id: int) -> ShelterRe
     row = await repository.get_shelter(conn, shelter_id)
     if row is None:
         raise NotFound(f"There is no shelter {shelter_id}.", code="shelter_not_found")
-    return msgspec.convert(dict(row), ShelterRead)
+    fields = dict(row)
+    romanised = {"name_romanised": romanise(row["name"]), "address_romanised": _romanised(row["address"])}
+    return msgspec.convert({**fields, **romanised}, ShelterRead)
+
+
+def _romanised(text: str | None) -> str | None:
+    return romanise(text) if text else None
 
 
 async def import_file(
@@ -161,7 +219,10 @@ async def import_file(
     as_of: date,
     deactivate_missing: bool = True,
 ) -> ImportReport:
-    """Load a parsed source file in one transaction: new shelters, changed ones, and (by default) gone ones."""
+    """Load a parsed source file in one transaction: new shelters, changed ones, and (by default) gone ones.
+
+    An official file also retires the demo set (source "demo"), of every kind, in the same transaction.
+    """
     return await _load(
         conn,
         parsed.rows,
@@ -177,10 +238,18 @@ async def import_file(
 
 
 async def load_demo(conn: asyncpg.Connection, *, if_empty: bool = False) -> ImportReport | None:
-    """Load the demo shelters (source "demo"); with ``if_empty``, only into a table with no shelter at all."""
+    """Load the demo shelters (source "demo"); with ``if_empty``, only into a table with no shelter at all.
+
+    Never beside real shelters: with any official shelter active it is a 409 (with ``if_empty``, None).
+    """
     async with conn.transaction():
         if if_empty and await repository.count_shelters(conn) > 0:
             return None
+        if await repository.has_active_other_than(conn, demo.SOURCE):
+            raise Conflict(
+                "Official shelters are loaded, and the demo set is never served beside them: it was not loaded.",
+                code="official_shelters_loaded",
+            )
         rows = demo.shelters()
         return await _load(
             conn,
@@ -216,7 +285,10 @@ async def _load(
             deactivated = await repository.deactivate_missing(
                 conn, source=source, kinds=[k.value for k in kinds], keep=keep
             )
-    if changed or deactivated:
+        demo_deactivated = 0
+        if source != demo.SOURCE:
+            demo_deactivated = await repository.deactivate_demo_if_official(conn, demo_source=demo.SOURCE)
+    if changed or deactivated or demo_deactivated:
         await repository.analyze(conn)
     loaded = sum(1 for r in changed if r["inserted"])
     return ImportReport(
@@ -230,6 +302,7 @@ async def _load(
         updated=len(changed) - loaded,
         unchanged=len(rows) - len(changed),
         deactivated=deactivated,
+        demo_deactivated=demo_deactivated,
         rejected=len(rejections),
         rejections=rejections,
     )

@@ -1,7 +1,6 @@
-"""Seoul's 25 autonomous districts (자치구), by their 5-digit administrative codes, and a point for each.
+"""Seoul's 25 autonomous districts (자치구), by their 5-digit administrative codes.
 
-The same table is in the database (``migrations/0001_districts.sql``); a test keeps the two equal. The points
-(the district offices) are where a district is searched from, and the places a home can be picked from.
+The same table is in the database (``migrations/0001_districts.sql``); a test keeps the two equal.
 """
 
 from __future__ import annotations
@@ -46,9 +45,9 @@ DISTRICTS: dict[str, District] = {
     )
 }
 
-# One point per district: its office (구청), approximate WGS84 latitude and longitude. Offices sit near the
-# middle of their districts, and a known building is easier to check than a computed centre.
-DISTRICT_CENTROIDS: dict[str, tuple[float, float]] = {
+# Each district's office (구청), approximate WGS84 latitude and longitude: where a district-only answer is measured
+# from (alerts read them as api.alerts.areas.DISTRICT_CENTROIDS).
+DISTRICT_OFFICES: dict[str, tuple[float, float]] = {
     "11110": (37.5735, 126.9790),  # 종로구청
     "11140": (37.5641, 126.9979),  # 중구청
     "11170": (37.5324, 126.9905),  # 용산구청

@@ -111,6 +111,11 @@ def _problem_handler(request: Request, exc: Problem) -> Response[bytes]:
 
 def _validation_handler(request: Request, exc: ValidationException) -> Response[bytes]:
     errors = [_validation_error(e, _aliases(request)) for e in exc.extra] if isinstance(exc.extra, list) else []
+    for error in errors:
+        allowed = _allowed_values(request, error)
+        if allowed:
+            error["allowed"] = allowed
+            error["message"] += f"; allowed: {', '.join(allowed)}"
     detail = "; ".join(e["message"] for e in errors) or exc.detail
     return problem_response(
         request,
@@ -120,6 +125,41 @@ def _validation_handler(request: Request, exc: ValidationException) -> Response[
         code="invalid_request",
         errors=errors or None,
     )
+
+
+def _allowed_values(request: Request, error: dict[str, Any]) -> list[str] | None:
+    """For a body field that takes one of a set of values (an enum), those values; else None."""
+    if not error.get("message", "").startswith("Invalid enum value") or error.get("source", "body") != "body":
+        return None
+    try:
+        body = request.route_handler.parsed_fn_signature.parameters["data"].annotation
+    except (AttributeError, KeyError):
+        return None
+    info: Any = msgspec.inspect.type_info(body)
+    for name in str(error.get("field", "")).removeprefix("$.").split("."):
+        info = _field_type(info, name)
+        if info is None:
+            return None
+    enum = _enum_in(info)
+    return [str(m.value) for m in enum] if enum is not None else None
+
+
+def _field_type(info: Any, name: str) -> Any:
+    while isinstance(info, (msgspec.inspect.ListType, msgspec.inspect.UnionType)):
+        info = info.item_type if isinstance(info, msgspec.inspect.ListType) else _struct_in(info)
+    if not isinstance(info, msgspec.inspect.StructType):
+        return None
+    return next((f.type for f in info.fields if f.encode_name == name), None)
+
+
+def _struct_in(union: Any) -> Any:
+    return next((t for t in union.types if isinstance(t, msgspec.inspect.StructType)), None)
+
+
+def _enum_in(info: Any) -> Any:
+    if isinstance(info, msgspec.inspect.UnionType):
+        info = next((t for t in info.types if isinstance(t, msgspec.inspect.EnumType)), None)
+    return info.cls if isinstance(info, msgspec.inspect.EnumType) else None
 
 
 def _aliases(request: Request) -> dict[str, str]:

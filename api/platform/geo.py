@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 # The mean Earth radius (IUGG); migrations/0008_shelters.sql uses the same number.
@@ -77,3 +78,14 @@ def search_widening() -> float:
 def walking_minutes(distance_m: float) -> int:
     """A cautious estimate of the minutes on foot to cover a straight-line distance through streets."""
     return math.ceil(distance_m * DETOUR_FACTOR / WALKING_M_PER_MIN)
+
+
+def from_plane_m(x: float, y: float) -> tuple[float, float]:
+    """The (lat, lon) of a point of the local plane: ``plane_m`` undone."""
+    lon = PLANE_LON0 + math.degrees(x / (EARTH_RADIUS_M * math.cos(math.radians(PLANE_LAT0))))
+    return PLANE_LAT0 + math.degrees(y / EARTH_RADIUS_M), lon
+
+
+def polygon_literal(ring: Sequence[tuple[float, float]]) -> str:
+    """A (lat, lon) ring as PostgreSQL's polygon text, its points (x, y) = (lon, lat), as the point columns are."""
+    return "(" + ",".join(f"({lon!r},{lat!r})" for lat, lon in ring) + ")"

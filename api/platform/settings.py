@@ -339,6 +339,15 @@ class CareSettings(_Group, frozen=True):
     ENV: ClassVar[dict[str, str]] = {"escalate_after_min": "CARE_ESCALATE_AFTER_MINUTES"}
 
 
+class EvacuationSettings(_Group, frozen=True):
+    """Shelter answers: how far a shelter may be and still count as nearby."""
+
+    # Beyond this the answer says "nothing suitable nearby" and still gives the nearest, marked as far.
+    distance_cap_m: float = 5000.0
+
+    ENV: ClassVar[dict[str, str]] = {"distance_cap_m": "SHELTER_DISTANCE_CAP_M"}
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """All settings, one typed group per concern."""
 
@@ -355,6 +364,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rasa: RasaSettings = RasaSettings()
     metrics: MetricsSettings = MetricsSettings()
     care: CareSettings = CareSettings()
+    evacuation: EvacuationSettings = EvacuationSettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -374,6 +384,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             rasa=RasaSettings.from_env(env),
             metrics=MetricsSettings.from_env(env),
             care=CareSettings.from_env(env),
+            evacuation=EvacuationSettings.from_env(env),
         )
         if settings.log.format not in ("json", "console", "auto"):
             raise SettingsError("LOG_FORMAT must be 'json', 'console' or 'auto'")
@@ -395,6 +406,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("RASA_ENABLED must be 'auto', 'true' or 'false'")
         if not settings.rasa.timeout_s > 0:
             raise SettingsError("RASA_TIMEOUT must be a positive number of seconds")
+        if not settings.evacuation.distance_cap_m > 0:
+            raise SettingsError("SHELTER_DISTANCE_CAP_M must be a positive number of metres")
         if settings.auth.jwt_secret is not None and len(settings.auth.jwt_secret.encode()) < 32:
             raise SettingsError("JWT_SECRET must be at least 32 bytes; `openssl rand -base64 48` makes one")
         return settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
@@ -12,7 +12,15 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.client import ApiError, call, person
-from bot.actions.words import ALERT_TO_SHELTER, SHELTER_HAZARDS, distance, language, walk
+from bot.actions.words import (
+    ALERT_TO_SHELTER,
+    SHELTER_HAZARDS,
+    distance,
+    language,
+    origin_words,
+    shelter_words,
+    walk,
+)
 
 log = logging.getLogger(__name__)
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -46,12 +54,15 @@ async def _hazard(tracker: Tracker, district: str | None) -> str | None:
     return None
 
 
-# The origin "the person's home": the API searches from it without telling the bot where it is.
-HOME = "home"
+class Where(NamedTuple):
+    """Where to search from: a named place, the person's home, or (only the district known) its office."""
+
+    params: dict[str, Any] | None  # the /v1/shelters/nearest query; None: the person's home, which the API keeps
+    place: dict[str, Any] | None  # the named place, for the words
 
 
-async def _origin(tracker: Tracker) -> tuple[dict[str, float] | str | None, str | None, str | None]:
-    """Where to search from: a place named now, else ``HOME``, else the district office; with the district."""
+async def _origin(tracker: Tracker) -> tuple[Where | None, str | None, str | None]:
+    """Where to search from: a place named now, else the home, else the district; the district; an unknown place."""
     named = next(tracker.get_latest_entity_values("place"), None)
     profile = (await call("GET", person(tracker.sender_id))).body
     district = profile.get("district") or tracker.get_slot("district")
@@ -59,22 +70,22 @@ async def _origin(tracker: Tracker) -> tuple[dict[str, float] | str | None, str 
         found = (await call("GET", "/v1/places", params={"q": str(named)[:200]})).body
         if not found:
             return None, district, str(named)
-        return {"lat": found[0]["lat"], "lon": found[0]["lon"]}, found[0]["district"], None
+        place = found[0]
+        return Where({"lat": place["lat"], "lon": place["lon"]}, place), place["district"], None
     if profile.get("has_home"):
-        return HOME, district, None
+        return Where(None, None), district, None
     if district:
-        found = (await call("GET", "/v1/places", params={"q": district})).body
-        if found:
-            return {"lat": found[0]["lat"], "lon": found[0]["lon"]}, district, None
+        # The API measures from the district's office then, and says so (measured_from: district_office).
+        return Where({"district": district}, None), district, None
     return None, district, None
 
 
-async def _shelters(tracker: Tracker, origin: dict[str, float] | str, hazard: str) -> list[dict[str, Any]]:
-    if isinstance(origin, dict):
-        answer = await call("GET", "/v1/shelters/nearest", params={**origin, "hazard": hazard, "limit": 1})
-    else:  # HOME
+async def _shelters(tracker: Tracker, where: Where, hazard: str) -> dict[str, Any]:
+    if where.params is None:
         answer = await call("GET", f"{person(tracker.sender_id)}/shelters", params={"hazard": hazard, "limit": 1})
-    return answer.body["shelters"]
+    else:
+        answer = await call("GET", "/v1/shelters/nearest", params={**where.params, "hazard": hazard, "limit": 1})
+    return answer.body
 
 
 class ActionFindShelter(Action):
@@ -82,37 +93,45 @@ class ActionFindShelter(Action):
         return "action_find_shelter"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        """The nearest shelter that suits the hazard, from the place named, home, or the district office."""
+        """The nearest shelter that suits the hazard, from the place named, home, or the district office.
+
+        It says where the distance is measured from; from the district office it gives no walking time, and
+        beyond the API's distance cap it says nothing suitable is nearby and still names the nearest.
+        """
         lang = language(tracker)
         try:
-            origin, district, unknown = await _origin(tracker)
+            where, district, unknown = await _origin(tracker)
             if unknown:
                 dispatcher.utter_message(response="utter_place_unknown", place=unknown)
                 return [SlotSet("offered_human", False)]
-            if origin is None:
+            if where is None:
                 dispatcher.utter_message(response="utter_ask_place")
                 return [SlotSet("offered_human", False)]
             hazard = await _hazard(tracker, district)
             if hazard is None:
                 dispatcher.utter_message(response="utter_ask_hazard_for_shelter")
                 return [SlotSet("offered_human", False)]
-            shelters = await _shelters(tracker, origin, hazard)
+            answer = await _shelters(tracker, where, hazard)
         except ApiError as exc:
             log.warning("shelter search failed for %s: %s", tracker.sender_id, exc)
             dispatcher.utter_message(response="utter_sorry_failed")
             return [SlotSet("offered_human", False)]
-        if not shelters:
+        events: list[EventType] = [SlotSet("offered_human", False), SlotSet("hazard", hazard)]
+        if not answer["shelters"]:
             dispatcher.utter_message(response="utter_no_shelter")
-            return [SlotSet("offered_human", False), SlotSet("hazard", hazard)]
-        s = shelters[0]
-        dispatcher.utter_message(
-            response="utter_shelter",
-            name=s["name"],
-            address=s.get("address") or "-",
-            distance=distance(s["distance_m"]),
-            walk=walk(s["walking_minutes"], lang),
-        )
-        return [SlotSet("offered_human", False), SlotSet("hazard", hazard)]
+            return events
+        s = answer["shelters"][0]
+        said = shelter_words(s, lang)
+        origin = origin_words(answer["measured_from"], where.place, lang)
+        if answer["nothing_nearby"]:
+            cap = distance(answer["distance_cap_m"])
+            dispatcher.utter_message(response="utter_shelter_far", origin=origin, cap=cap, **said)
+        elif answer["measured_from"] == "district_office" or s.get("walking_minutes") is None:
+            dispatcher.utter_message(response="utter_shelter_from_office", **said)
+        else:
+            on_foot = walk(s["walking_minutes"], lang)
+            dispatcher.utter_message(response="utter_shelter", origin=origin, walk=on_foot, **said)
+        return events
 
 
 class ActionCurrentWarnings(Action):

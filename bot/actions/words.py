@@ -45,7 +45,32 @@ def kind_label(kind: str, lang: str) -> str:
 
 
 def distance(metres: float) -> str:
-    return f"{round(metres / 10) * 10:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
+    return f"{round(metres / 10) * 10:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km".replace(".0 km", " km")
+
+
+def shelter_words(shelter: dict[str, Any], lang: str) -> dict[str, str]:
+    """The shelter's name, address and distance for a sentence; in English, the romanised words beside the Hangul."""
+    name, address = shelter["name"], shelter.get("address")
+    if lang == "en":
+        name = f"{shelter.get('name_romanised') or name} ({name})"
+        address = f"{shelter.get('address_romanised') or address} ({address})" if address else None
+    return {"name": name, "address": address or "-", "distance": distance(shelter["distance_m"])}
+
+
+# What an answer's distances are measured from (the API's measured_from), as the sentences name it.
+_ORIGINS = {
+    "home": ("댁", "your home"),
+    "district_office": ("구청", "your district office"),
+    "point": ("말씀하신 곳", "the place you named"),
+}
+
+
+def origin_words(measured_from: str, place: dict[str, Any] | None, lang: str) -> str:
+    """Where the distance is measured from, in words: the place named, the person's home, the district office."""
+    if measured_from == "point" and place:
+        return place_name(place, lang)
+    ko, en = _ORIGINS.get(measured_from, _ORIGINS["point"])
+    return en if lang == "en" else ko
 
 
 def walk(minutes: int, lang: str) -> str:

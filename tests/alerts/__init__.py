@@ -21,12 +21,15 @@ def cap_xml(
     references: tuple[tuple[str, str, datetime], ...] = (),
     sender: str = "safety@seoul.go.kr",
     instruction: str = "하천변과 지하공간에 가지 마세요.",
+    polygons: tuple[str, ...] = (),
+    circles: tuple[str, ...] = (),
 ) -> bytes:
     """A small CAP 1.2 alert over Seoul districts, in Korean and English."""
     sent = sent or datetime.now(UTC).replace(microsecond=0)
     expires = expires or sent + timedelta(hours=6)
     refs = " ".join(f"{s},{i},{t.isoformat()}" for s, i, t in references)
-    codes = "".join(f"<geocode><valueName>KR_ADMIN</valueName><value>{code}</value></geocode>" for code in geocodes)
+    codes = "".join(f"<polygon>{p}</polygon>" for p in polygons) + "".join(f"<circle>{c}</circle>" for c in circles)
+    codes += "".join(f"<geocode><valueName>KR_ADMIN</valueName><value>{code}</value></geocode>" for code in geocodes)
 
     def info(lang: str, headline: str, text: str) -> str:
         return (

@@ -102,24 +102,15 @@ async def test_a_severe_warning_reaches_topic_sms_and_care_and_asks_are_you_safe
     asked = by[("sms", "+821022220001")]
     assert asked["template"] == "alerts.are_you_safe"
     assert "안전하신가요" in asked["body"] and "댁에서 가까운 대피소: [데모]" in asked["body"]
-    assert "가까운 대피소: [데모]" in by[("push", "district-11680")]["body"]
+    # A district's message names the shelter nearest its office, and says so; in English, romanised beside the Hangul.
+    assert "구청 기준 가까운 대피소: [데모]" in by[("push", "district-11680")]["body"]
+    assert "Near the district office: [Demo] " in by[("sms", "+821011110003")]["body"]
+    assert " ([데모] " in by[("sms", "+821011110003")]["body"]
     assert result.deliveries == len(rows)
     assert result.safety_checks == 1
     async with pool.acquire() as conn:
         check = await conn.fetchrow("SELECT * FROM safety_checks")
     assert check["recipient_id"] == people["recipient"] and check["step"] == 1 and check["safe_at"] is None
-
-
-async def test_a_home_picked_from_our_places_is_not_called_their_home(pool, notifier, people) -> None:
-    # As the care service keeps a home picked from the list: the place, and its office's point.
-    async with pool.acquire() as conn:
-        await conn.execute(
-            "UPDATE care_recipients SET home_place = district, home_lat = 37.5172, home_lon = 127.0473 WHERE id = $1",
-            people["recipient"],
-        )
-    await run(pool, notifier, cap_xml("rain-1", sent=NOW))
-    asked = next(r for r in await outbox(pool) if r["recipient"] == "+821022220001")
-    assert "가까운 대피소: [데모]" in asked["body"] and "댁에서" not in asked["body"]
 
 
 async def test_the_same_alert_again_sends_nothing_new(pool, notifier, people) -> None:

@@ -47,7 +47,8 @@ async def test_operator_posts_an_alert_and_citizens_read_it(client, operator) ->
     assert one["in_force"] is True and one["hazard"] == "heavy_rain" and one["districts"] == ["11680"]
     assert one["texts"]["ko"]["headline"] == "서울 동남권 호우경보"
     assert one["texts"]["en"]["instruction"] == "Keep away from rivers and basements."
-    assert one["areas"] == [{"description": "서울 동남권", "districts": ["11680"], "method": "geocode"}] * 2
+    area = {"description": "서울 동남권", "districts": ["11680"], "method": "geocode", "shares": {}, "dongs": {}}
+    assert one["areas"] == [{**area, "polygons": []}] * 2
 
 
 async def test_posting_again_is_a_duplicate_with_nothing_sent(client, operator) -> None:
@@ -180,5 +181,8 @@ async def test_districts_from_a_circle_around_the_gangnam_office(client, operato
     xml = cap_xml("circle-1").replace(geocode, b"<circle>37.5172,127.0473 1.5</circle>")
     alert_id = (await post_cap(client, operator, xml)).json()["alert_id"]
     alert = (await client.get(f"/v1/alerts/{alert_id}")).json()
-    assert alert["districts"] == ["11680"]
+    # 1.5 km from 강남구청 reaches over the river into 성동구 and 광진구: small shares of each, most of it Gangnam's.
+    assert alert["districts"] == ["11200", "11215", "11680"]
     assert {a["method"] for a in alert["areas"]} == {"circle"}
+    shares = alert["areas"][0]["shares"]
+    assert max(shares, key=shares.get) == "11680" and all(0 < s < 0.5 for s in shares.values())

@@ -65,8 +65,9 @@ async def test_a_social_worker_enrols_a_person_with_a_plan_and_guardians(client,
         ({"guardians": [{"name": "x", "phone": "010-12", "relation": "딸"}]}, "phone"),
         ({"plan": {"times": ["25:00"]}}, "times"),
         ({"home": {"lat": 37.57}}, "both lat and lon"),
-        ({"home": {"lat": 37.57, "lon": 126.98, "place": "11110"}}, "not both"),
-        ({"home": {"place": "11999"}}, "district codes"),
+        ({"home": {"lat": 37.57, "lon": 126.98, "dong": "11110101"}}, "not both"),
+        ({"home": {"dong": "11110999"}}, "no dong 11110999"),
+        ({"home": {"dong": "1111010"}}, "home.dong"),
         ({"birth_date": "1941-02-30"}, "birth_date"),
     ],
 )
@@ -78,7 +79,9 @@ async def test_bad_enrolments_are_refused_with_the_reason(client, worker, overri
 
 async def test_a_birth_date_and_a_home_point_are_kept_and_read_back(client, worker):
     person = await enrolled(client, worker, birth_date="1941-03-05", home={"lat": 37.574, "lon": 126.985})
-    assert (person["birth_date"], person["home"]) == ("1941-03-05", {"lat": 37.574, "lon": 126.985, "place": None})
+    # With the dong the point lies in, as the boundaries say.
+    home = {"lat": 37.574, "lon": 126.985, "dong": "11110128", "dong_name_ko": "관훈동", "dong_name_en": "Gwanhun-dong"}
+    assert (person["birth_date"], person["home"]) == ("1941-03-05", home)
     read = (await client.get(f"/v1/care/recipients/{person['id']}", headers=worker)).json()
     assert (read["birth_date"], read["home"]) == (person["birth_date"], person["home"])
     # Neither given: both read back as null, not left out.
@@ -86,9 +89,15 @@ async def test_a_birth_date_and_a_home_point_are_kept_and_read_back(client, work
     assert (other["birth_date"], other["home"]) == (None, None)
 
 
-async def test_a_home_picked_from_our_places_is_the_places_point(client, worker):
-    person = await enrolled(client, worker, home={"place": "11110"})
-    assert person["home"] == {"lat": 37.5735, "lon": 126.979, "place": "11110"}  # 종로구청
+async def test_a_home_picked_as_a_dong_is_kept_without_a_point(client, worker):
+    person = await enrolled(client, worker, home={"dong": "11110101"})
+    assert person["home"] == {
+        "lat": None,
+        "lon": None,
+        "dong": "11110101",
+        "dong_name_ko": "청운동",
+        "dong_name_en": "Cheongun-dong",
+    }
     read = (await client.get(f"/v1/care/recipients/{person['id']}", headers=worker)).json()
     assert read["home"] == person["home"]
 
@@ -105,6 +114,8 @@ def _seoul_days_from_today(days: int) -> str:
         ({"birth_date": "2999-01-01"}, "birth_date_out_of_range", "birth_date"),
         ({"home": {"lat": 35.1796, "lon": 129.0756}}, "home_outside_seoul", "home"),  # Busan
         ({"home": {"lat": 0, "lon": 0}}, "home_outside_seoul", "home"),
+        # Inside the box round Seoul, but 과천, over the city line: the true boundary decides.
+        ({"home": {"lat": 37.429, "lon": 126.988}}, "home_outside_seoul", "home"),
     ],
 )
 async def test_a_birth_date_not_yet_come_or_before_1900_and_a_home_outside_seoul_are_422(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -197,13 +199,28 @@ async def test_fallback_asks_to_rephrase_then_offers_a_person(api_down):
     assert events == [SlotSet("offered_human", True)]
 
 
+def said(message: dict[str, Any], lang: str = "ko") -> str:
+    """The sentence Rasa makes of a response and the variables the action gave it (bot/domain.yml)."""
+    domain = yaml.safe_load((Path(__file__).parents[2] / "bot" / "domain.yml").read_text(encoding="utf-8"))
+    variations = domain["responses"][message["response"]]
+    chosen = next(v for v in variations if ("condition" in v) == (lang == "en"))
+    return chosen["text"].format(**{k: v for k, v in message.items() if k != "response"})
+
+
 async def test_a_shelter_from_a_named_place_for_the_hazard_asked(api, pool, client):
     await load_demo_shelters(pool)
-    t = tracker(STRANGER, entities=[{"entity": "place", "value": "종로구청"}], slots={"hazard": "earthquake"})
+    t = tracker(STRANGER, entities=[{"entity": "place", "value": "종로구청"}], slots={"hazard": "heat_wave"})
     messages, _ = await run(ActionFindShelter(), t)
     assert responses(messages) == ["utter_shelter"]
-    assert messages[0]["name"].startswith("[데모]")
     assert messages[0]["walk"].endswith("분")
+    assert said(messages[0]) == (
+        "종로구청에서 가까운 대피소: [데모] 광화문 무더위쉼터 (서울특별시 종로구 세종대로 일대 (데모)), "
+        "약 190 m, 걸어서 4분."
+    )
+    # The demo set's earthquake sites are all more than 5 km from there.
+    quake = tracker(STRANGER, entities=[{"entity": "place", "value": "종로구청"}], slots={"hazard": "earthquake"})
+    far, _ = await run(ActionFindShelter(), quake)
+    assert responses(far) == ["utter_shelter_far"]
 
 
 async def test_a_shelter_from_home_or_the_district_office_in_the_seasons_hazard(api, client, worker, pool):
@@ -212,6 +229,10 @@ async def test_a_shelter_from_home_or_the_district_office_in_the_seasons_hazard(
     messages, _ = await run(ActionFindShelter(), tracker(slots={"language": "en", "hazard": "cold_wave"}))
     assert responses(messages) == ["utter_shelter"]
     assert messages[0]["walk"].endswith("min")
+    # In English, the romanised name and address beside the Hangul.
+    assert messages[0]["name"] == "[Demo] Eulji-ro Hanpaswimteo ([데모] 을지로 한파쉼터)"
+    assert messages[0]["address"] == "Seoul Jung-gu Eulji-ro Ildae (Demo) (서울특별시 중구 을지로 일대 (데모))"
+    assert said(messages[0], "en").startswith("Nearest shelter to your home: [Demo] Eulji-ro Hanpaswimteo")
     unknown, _ = await run(ActionFindShelter(), tracker(entities=[{"entity": "place", "value": "Atlantis"}]))
     assert responses(unknown) == ["utter_place_unknown"]
     nowhere, _ = await run(ActionFindShelter(), tracker(STRANGER, slots={"hazard": "heat_wave"}))
@@ -248,6 +269,50 @@ async def test_without_a_hazard_or_a_home_the_district_office_and_the_season_dec
     month = datetime.now(ZoneInfo("Asia/Seoul")).month
     if month in (4, 5, 10):  # spring and autumn: the bot asks which hazard
         assert responses(messages) == ["utter_ask_hazard_for_shelter"]
-    else:
-        assert responses(messages) == ["utter_shelter"]
+    else:  # from the district office (중구청): said so, without a walking time
+        assert responses(messages) == ["utter_shelter_from_office"]
         assert SlotSet("hazard", "heat_wave" if 6 <= month <= 9 else "cold_wave") in events
+
+
+async def _citizen_of(pool, talking, district: str) -> str:  # type: ignore[no-untyped-def]
+    async with pool.acquire() as conn:
+        citizen_id = await conn.fetchval(
+            "INSERT INTO citizens (phone, district) VALUES ('+821055556666', $1) RETURNING id", district
+        )
+    await talking(f"citizen-{citizen_id}")
+    return f"citizen-{citizen_id}"
+
+
+async def test_with_only_the_district_known_the_answer_is_from_the_district_office_without_walking_time(
+    api, pool, talking
+):
+    await load_demo_shelters(pool)
+    sender = await _citizen_of(pool, talking, "11140")  # 중구: the demo heat-wave shelter at 광화문 is 2 km away
+    messages, _ = await run(ActionFindShelter(), tracker(sender, slots={"hazard": "heat_wave"}))
+    assert responses(messages) == ["utter_shelter_from_office"]
+    assert "walk" not in messages[0]
+    sentence = said(messages[0])
+    assert sentence.startswith("구청 기준 가까운 대피소: [데모] 광화문 무더위쉼터")
+    assert "걸어서" not in sentence
+    english, _ = await run(ActionFindShelter(), tracker(sender, slots={"hazard": "heat_wave", "language": "en"}))
+    assert "not measured from where you are" in said(english[0], "en")
+    assert "on foot" not in said(english[0], "en")
+
+
+async def test_a_cold_wave_question_far_from_any_shelter_says_nothing_nearby_and_names_the_nearest(api, pool, talking):
+    await load_demo_shelters(pool)
+    sender = await _citizen_of(pool, talking, "11500")  # 강서구: the nearest demo cold-wave shelter is 10 km away
+    messages, events = await run(ActionFindShelter(), tracker(sender, slots={"hazard": "cold_wave"}))
+    assert responses(messages) == ["utter_shelter_far"]
+    assert (messages[0]["origin"], messages[0]["cap"]) == ("구청", "5 km")
+    assert said(messages[0]).startswith("근처에 알맞은 대피소가 없습니다(구청 기준 5 km 안). 가장 가까운 곳: [데모]")
+    assert SlotSet("hazard", "cold_wave") in events
+    airport = {"entity": "place", "value": "김포공항역"}
+    far, _ = await run(ActionFindShelter(), tracker(STRANGER, entities=[airport], slots={"hazard": "cold_wave"}))
+    assert responses(far) == ["utter_shelter_far"]
+    assert said(far[0]).startswith("근처에 알맞은 대피소가 없습니다(김포공항역 기준 5 km 안).")
+    english = tracker(STRANGER, entities=[airport], slots={"hazard": "cold_wave", "language": "en"})
+    far_en, _ = await run(ActionFindShelter(), english)
+    assert said(far_en[0], "en").startswith(
+        "There is no suitable shelter nearby (within 5 km of Gimpo International Airport Station)."
+    )

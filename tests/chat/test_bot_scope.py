@@ -116,6 +116,8 @@ async def test_the_profile_says_a_home_is_known_and_the_shelter_search_keeps_it(
     assert found.status_code == 200, found.text
     body = found.json()
     assert body["hazard"] == "cold_wave" and 1 <= len(body["shelters"]) <= 2
+    assert body["measured_from"] == "home" and body["distance_cap_m"] == 5000.0
+    assert all(isinstance(s["walking_minutes"], int) for s in body["shelters"])
     assert "origin" not in body
     assert "37.574" not in found.text and "126.985" not in found.text  # enrol()'s home
 

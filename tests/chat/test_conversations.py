@@ -198,9 +198,12 @@ async def test_shelter_questions_in_both_languages(live, client, pool):
     async with pool.acquire() as conn:
         await load_demo(conn)
     headers = bearer(await sign_in(client, "010-5555-3000"))
-    assert "가까운 대피소" in await say(live, headers, "지진 나면 강남역 근처 대피소 어디예요?")
-    assert "Nearest shelter" in await text(
-        live, pool, "+821055553001", "where is the nearest shelter near Gangnam station"
+    assert "종로구청에서 가까운 대피소" in await say(live, headers, "종로구청 근처 무더위쉼터")
+    # The demo set's earthquake sites are all more than 5 km from 강남역: said so, and the nearest still named.
+    far = await say(live, headers, "지진 나면 강남역 근처 대피소 어디예요?")
+    assert "근처에 알맞은 대피소가 없습니다" in far and "가장 가까운 곳" in far
+    assert "Nearest shelter to Gangnam Station" in await text(
+        live, pool, "+821055553001", "where is the nearest heat wave shelter near Gangnam station"
     )
 
 

@@ -67,7 +67,7 @@ async def test_guidance_for_the_demo_set_names_demo_shelters(client, conn):
     [
         ({"hazard": "volcano"}, "Invalid enum value 'volcano'"),
         ({"hazard": "heat_wave", "lang": "fr"}, "Invalid enum value 'fr'"),
-        ({"hazard": "heat_wave", "lat": 37.5}, "Give both lat and lon, or neither."),
+        ({"hazard": "heat_wave", "lat": 37.5}, "Give both lat and lon, or a district."),
         ({"hazard": "heat_wave", "lat": 33.5, "lon": 126.5}, "outside Seoul"),
         ({}, "hazard"),
     ],

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from api.cli.evacuation import import_shelters, load_demo
 from api.evacuation import demo, service
 from api.evacuation.importer import parse
+from api.platform.errors import Conflict
 from tests.evacuation.conftest import AS_OF, FILES
 
 HOUSING = "seoul_temp_housing_quake_dual.utf8.csv"
@@ -117,6 +118,61 @@ async def test_the_demo_set_loads_into_an_empty_table_only_when_asked_so(conn, p
     assert await conn.fetchval("SELECT count(*) FROM shelters WHERE source = 'demo'") == 0
 
 
+async def test_an_official_file_retires_the_demo_set_of_every_kind_in_its_transaction(conn, parsed_files, client):
+    await service.load_demo(conn)
+    near = {"lat": 37.5733, "lon": 126.9769, "limit": 3}  # beside the demo heat-wave shelter at Gwanghwamun
+    before = (await client.get("/v1/shelters/nearest", params={**near, "hazard": "heat_wave"})).json()
+    assert before["shelters"][0]["name"] == "[데모] 광화문 무더위쉼터"
+
+    heat = "seoul_heat_shelters_2025.utf8.csv"
+    report = await service.import_file(conn, parsed_files[heat], file=heat, source="seoul-open-data", as_of=AS_OF)
+    assert (report.loaded, report.demo_deactivated) == (3803, 15)
+    for hazard in ("heat_wave", "cold_wave", "earthquake", "air_raid"):
+        body = (await client.get("/v1/shelters/nearest", params={**near, "hazard": hazard})).json()
+        assert not any(s["source"] == "demo" for s in body["shelters"]), hazard
+    # There is no real cold-wave file: the demo ones are not served in its place.
+    cold = (await client.get("/v1/shelters/nearest", params={**near, "hazard": "cold_wave"})).json()
+    assert cold["shelters"] == []
+    assert await conn.fetchval("SELECT count(*) FROM shelters WHERE source = 'demo' AND active") == 0
+
+    again = await service.import_file(conn, parsed_files[heat], file=heat, source="seoul-open-data", as_of=AS_OF)
+    assert (again.demo_deactivated, again.unchanged) == (0, 3803)
+
+
+async def test_a_failed_import_leaves_the_demo_set_served(conn, parsed_files):
+    await service.load_demo(conn)
+    await conn.execute("ALTER TABLE shelters ADD CONSTRAINT no_housing CHECK (kind <> 'temporary_housing') NOT VALID")
+    with pytest.raises(asyncpg.CheckViolationError):
+        await service.import_file(conn, parsed_files[HOUSING], file=HOUSING, source="seoul-open-data", as_of=AS_OF)
+    assert await conn.fetchval("SELECT count(*) FROM shelters WHERE source = 'demo' AND active") == 15
+    assert await conn.fetchval("SELECT count(*) FROM shelters WHERE source <> 'demo'") == 0
+
+
+async def test_the_demo_set_is_not_loaded_beside_official_shelters(conn, parsed_files):
+    await service.import_file(conn, parsed_files[HOUSING], file=HOUSING, source="seoul-open-data", as_of=AS_OF)
+    with pytest.raises(Conflict) as refused:
+        await service.load_demo(conn)
+    assert refused.value.code == "official_shelters_loaded"
+    assert await conn.fetchval("SELECT count(*) FROM shelters WHERE source = 'demo'") == 0
+
+
+async def test_migration_0025_retires_a_demo_set_served_beside_official_shelters(conn, parsed_files):
+    await service.load_demo(conn)
+    await service.import_file(conn, parsed_files[HOUSING], file=HOUSING, source="seoul-open-data", as_of=AS_OF)
+    await conn.execute("UPDATE shelters SET active = true WHERE source = 'demo'")  # as before the importer did it
+    migration = Path(__file__).parents[2] / "migrations" / "0025_demo_shelters_leave.sql"
+    await conn.execute(migration.read_text(encoding="utf-8"))
+    assert await conn.fetchval("SELECT count(*) FROM shelters WHERE source = 'demo' AND active") == 0
+    assert await conn.fetchval("SELECT count(*) FROM shelters WHERE source <> 'demo' AND active") == 819
+
+
+async def test_migration_0025_leaves_a_demo_only_database_alone(conn):
+    await service.load_demo(conn)
+    migration = Path(__file__).parents[2] / "migrations" / "0025_demo_shelters_leave.sql"
+    await conn.execute(migration.read_text(encoding="utf-8"))
+    assert await conn.fetchval("SELECT count(*) FROM shelters WHERE source = 'demo' AND active") == 15
+
+
 # The commands, as the lead wires them into `safecity`: run here through click's runner on the test database.
 
 
@@ -194,3 +250,14 @@ def test_load_demo_shelters_loads_the_demo_set_then_leaves_a_stocked_table_alone
     assert again.exit_code == 0 and again.stdout == ""
     assert "already stored" in again.stderr
     assert len(fetch(database_url, "SELECT id FROM shelters")) == 15
+
+
+def test_import_shelters_reports_the_demo_set_it_retired_and_load_demo_then_refuses(cli, shelter_dir, database_url):
+    assert json.loads(cli(load_demo).stdout)["loaded"] == 15
+    report = json.loads(cli(import_shelters, str(shelter_dir / HOUSING)).stdout)
+    assert (report["loaded"], report["demo_deactivated"]) == (819, 15)
+    refused = cli(load_demo)
+    assert refused.exit_code == 1
+    assert "never served beside them" in refused.output
+    active = fetch(database_url, "SELECT DISTINCT source FROM shelters WHERE active")
+    assert [r["source"] for r in active] == ["seoul-open-data"]

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from api.evacuation import service
-from api.evacuation.schemas import Hazard
+from api.evacuation.schemas import Hazard, MeasuredFrom
 from api.platform import geo
 from tests.conftest import problem
 
@@ -22,16 +22,25 @@ TIERS = {
 }
 
 
-def brute_force(shelters, lat: float, lon: float, hazard: str, limit: int) -> list[tuple[int, float]]:
-    """Every active shelter of each tier, by exact distance then id: what the answer must be."""
+CAP_M = 5000.0  # SHELTER_DISTANCE_CAP_M's default
+
+
+def brute_force(
+    shelters, lat: float, lon: float, hazard: str, limit: int, cap_m: float = CAP_M
+) -> list[tuple[int, float]]:
+    """Every active shelter of each tier, by exact distance then id: what the answer must be.
+
+    Per tier, those of the ``limit`` nearest within the cap; when none is, the nearest alone (marked far).
+    """
     answer = []
     for kinds in TIERS[hazard]:
         ranked = sorted(
             (geo.great_circle_m(lat, lon, s["lat"], s["lon"]), s["id"])
             for s in shelters
             if s["active"] and s["kind"] in kinds
-        )
-        answer += [(shelter_id, distance) for distance, shelter_id in ranked[:limit]]
+        )[:limit]
+        kept = [r for r in ranked if r[0] <= cap_m] or ranked[:1]
+        answer += [(shelter_id, distance) for distance, shelter_id in kept]
     return answer
 
 
@@ -58,13 +67,18 @@ async def test_the_answer_is_the_brute_force_answer_everywhere(client, real_shel
         assert all(abs(d - e) <= 0.05 for (_, d), (_, e) in zip(got, expected, strict=True))
 
 
-async def test_the_service_matches_brute_force_for_many_points_and_limits(conn, real_shelters):
+async def test_the_service_matches_brute_force_for_many_points_limits_and_caps(conn, real_shelters):
     rnd = random.Random(11)
     for lat, lon in sample_points(400, seed=3):
         hazard = rnd.choice(["heat_wave", "earthquake", "typhoon"])
         limit = rnd.choice([1, 2, 7, 20])
-        got = await service.nearest(conn, hazard=Hazard(hazard), lat=lat, lon=lon, limit=limit)
-        assert [s.id for s in got.shelters] == [i for i, _ in brute_force(real_shelters, lat, lon, hazard, limit)]
+        cap_m = rnd.choice([150.0, 800.0, CAP_M, 1e9])
+        at = service.Start(lat, lon, MeasuredFrom.point)
+        got = await service.nearest(conn, hazard=Hazard(hazard), at=at, limit=limit, cap_m=cap_m)
+        expected = brute_force(real_shelters, lat, lon, hazard, limit, cap_m)
+        assert [s.id for s in got.shelters] == [i for i, _ in expected]
+        assert [s.far for s in got.shelters] == [d > cap_m for _, d in expected]
+        assert got.nothing_nearby == all(d > cap_m for _, d in expected)
 
 
 async def test_near_a_district_border_the_nearest_may_be_in_the_next_district(client, real_shelters):
@@ -145,27 +159,31 @@ async def test_the_demo_set_answers_every_hazard(client, conn):
 
 
 @pytest.mark.parametrize(
-    ("params", "field", "says"),
+    ("params", "field", "code", "says"),
     [
-        ({"lat": 35.1796, "lon": 129.0756}, None, "outside Seoul"),
-        ({"lat": 37.57, "lon": 127.5}, None, "outside Seoul"),
-        ({"lat": 126.97, "lon": 37.57}, None, "outside Seoul"),
-        ({"lat": "nan", "lon": 126.97}, None, "outside Seoul"),
-        ({"lat": 37.57, "lon": 126.97, "hazard": "tornado"}, "hazard", "Invalid enum value 'tornado'"),
-        ({"lat": 37.57}, "lon", "Missing required query parameter 'lon'"),
-        ({"lat": "north", "lon": 126.97}, "lat", ""),
-        ({"lat": 37.57, "lon": 126.97, "limit": 0}, "limit", ""),
-        ({"lat": 37.57, "lon": 126.97, "limit": 21}, "limit", ""),
+        ({"lat": 35.1796, "lon": 129.0756}, None, "outside_seoul", "within latitude"),
+        ({"lat": 37.57, "lon": 127.5}, None, "outside_seoul", "within latitude"),
+        ({"lat": 126.97, "lon": 37.57}, None, "outside_seoul", "within latitude"),
+        ({"lat": "nan", "lon": 126.97}, None, "outside_seoul", "within latitude"),
+        ({"lat": 37.57, "lon": 126.97, "hazard": "tornado"}, "hazard", None, "Invalid enum value 'tornado'"),
+        ({"lat": 37.57}, None, "incomplete_location", "Give both lat and lon, or a district."),
+        ({}, None, "incomplete_location", "Give lat and lon, or a district."),
+        ({"lat": "north", "lon": 126.97}, "lat", None, ""),
+        ({"lat": 37.57, "lon": 126.97, "limit": 0}, "limit", None, ""),
+        ({"lat": 37.57, "lon": 126.97, "limit": 21}, "limit", None, ""),
+        ({"district": "11110", "lat": 37.57, "lon": 126.97}, None, "ambiguous_location", "not both"),
+        ({"district": "11110", "lon": 126.97}, None, "ambiguous_location", "not both"),
+        ({"district": "11999"}, None, "unknown_district", "not one of Seoul's 25 district codes"),
+        ({"district": "종로구"}, "district", None, ""),
     ],
 )
-async def test_bad_input_is_a_400_that_says_why(client, params, field, says):
+async def test_bad_input_is_a_400_that_says_why(client, params, field, code, says):
     response = await client.get(NEAREST, params={"hazard": "heat_wave", **params})
     assert response.status_code == 400, response.text
     body = problem(response)
     assert says in body["detail"]
-    if field is None:
-        assert body["code"] == "outside_seoul"
-        assert "within latitude" in body["detail"]
+    if code is not None:
+        assert body["code"] == code
     elif "errors" in body:
         assert body["errors"][0]["field"] == field
 
@@ -201,5 +219,5 @@ async def test_the_routes_are_public_and_documented(client):
     spec = (await client.get("/schema/openapi.json")).json()
     nearest = spec["paths"]["/v1/shelters/nearest"]["get"]
     params = {p["name"]: p for p in nearest["parameters"]}
-    assert set(params) == {"lat", "lon", "hazard", "limit"}
+    assert set(params) == {"lat", "lon", "district", "hazard", "limit"}
     assert "/v1/guidance" in spec["paths"]
