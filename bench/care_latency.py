@@ -279,10 +279,20 @@ class FakeTwilio:
         (await http.post(self._messages, data=self._form(to, body), headers=self._auth)).raise_for_status()
 
 
+LOGS = PROJECT_ROOT / "var" / "bench-care-latency"
+
+
 def start(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "api.cli", *argv], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    """``safecity <argv>``, its output to ``var/bench-care-latency/<argv[0]>.log``."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with (LOGS / f"{argv[0]}.log").open("wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "api.cli", *argv], env=env, stdout=log, stderr=log)
+
+
+def failed_runs(job: str) -> list[str]:
+    """The worker's log lines that say a run of ``job`` failed (each a slot rolled back, to be run again)."""
+    lines = (LOGS / "worker.log").read_text(errors="replace").splitlines()
+    return [line.strip()[:300] for line in lines if "job failed" in line and job in line]
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -335,8 +345,14 @@ async def missed_window(url: str, fake: FakeTwilio, *, timeout_s: float) -> dict
         guardians = {r["phone"] for r in await conn.fetch(_FIRST_GUARDIANS_DUE, t0)}
         await asyncio.sleep(max(0.0, t0.timestamp() - time.time()))
         found = await fake.wait_for(lambda m: m["To"] in guardians, due, timeout_s=timeout_s)
-        sweep = await conn.fetchrow(
-            "SELECT started_at, finished_at, result FROM job_runs WHERE job = 'care.sweep' AND slot = $1", t0
+        last = max((m["received_at"] for m in found), default=time.time())
+        sweeps = await conn.fetch(
+            """
+            SELECT slot, started_at, finished_at, result FROM job_runs
+            WHERE job = 'care.sweep' AND slot >= $1 AND slot <= $2 ORDER BY slot
+            """,
+            t0,
+            datetime.fromtimestamp(last, UTC),
         )
         measured = percentiles([m["received_at"] - t0.timestamp() for m in found])
 
@@ -360,21 +376,25 @@ async def missed_window(url: str, fake: FakeTwilio, *, timeout_s: float) -> dict
             }
     finally:
         await conn.close()
-    ran = None
-    if sweep is not None:
-        ran = {
-            "started_after_t0_s": round(sweep["started_at"].timestamp() - t0.timestamp(), 3),
-            "seconds": round((sweep["finished_at"] - sweep["started_at"]).total_seconds(), 3)
-            if sweep["finished_at"]
-            else None,
-            "result": json.loads(sweep["result"]) if isinstance(sweep["result"], str) else sweep["result"],
+    ran = [
+        {
+            "slot_after_t0_s": round((r["slot"] - t0).total_seconds()),
+            "started_after_t0_s": round(r["started_at"].timestamp() - t0.timestamp(), 3),
+            "seconds": round((r["finished_at"] - r["started_at"]).total_seconds(), 3) if r["finished_at"] else None,
+            "result": json.loads(r["result"]) if isinstance(r["result"], str) else r["result"],
         }
+        for r in sweeps
+    ]
+    failures = failed_runs("care.sweep")
     return {
         "t0": t0.isoformat(),
         "plans_missed": due,
         "guardian_sms_at_fake": len(found),
         **measured,
-        "sweep_at_t0": ran,
+        # The care.sweep runs recorded from T0 to the last guardian's SMS (a failed run leaves no row: its slot
+        # is rolled back), and the worker's log lines for the runs that failed.
+        "sweep_runs": ran,
+        "sweep_failures": {"count": len(failures), "first": failures[:1]},
         "simplest": {
             "what": "one query for the due plans' first guardians, then a raw POST of each message to the same "
             f"fake, {SMS_CONCURRENCY} at a time, timed from its start; by aiohttp, and by httpx",
