@@ -570,6 +570,7 @@ def main() -> None:
         embedded = EmbeddedPostgres(PROJECT_ROOT / "var" / "bench-pgdata")
         server_url = embedded.start()
     fakes, info = start_fakes()
+    load_at_start = os.getloadavg()[0]
     try:
         url, loaded, duty = asyncio.run(prepare(server_url, args))
         measured = run(url, info, args, duty)
@@ -584,6 +585,8 @@ def main() -> None:
                 "benchmark": "care_latency",
                 "machine": {
                     "cpus": os.cpu_count(),
+                    # Other work on the machine slows every figure alike; the ratios are of the same run.
+                    "load_average_1m_at_start_and_end": [round(load_at_start, 2), round(os.getloadavg()[0], 2)],
                     "python": platform.python_version(),
                     "postgres": loaded.pop("postgres"),
                     "shared_buffers": loaded.pop("shared_buffers"),
