@@ -13,9 +13,11 @@ from datetime import date, datetime, time
 
 import asyncpg
 
+from care.details import HomeRow
+
 _RECIPIENT = """
     SELECT r.id, r.name, r.phone, r.language, r.district, r.address, r.contact_by, r.consent_by, r.consent_at,
-           r.consent_scope, r.reach_despite_opt_out, r.created_at,
+           r.consent_scope, r.reach_despite_opt_out, r.created_at, r.birth_date, r.home_lat, r.home_lon, r.home_dong,
            p.times, p.days, p.window_min, p.quiet_start, p.quiet_end, p.guardian_after_min, p.case_after_min,
            p.urgent_after_min, p.accept_signals, p.paused_until, p.pause_reason, p.slot_at, p.step, p.due_at,
            p.last_contact_at,
@@ -42,15 +44,16 @@ async def insert_recipient(
     reach_despite_opt_out: bool,
     enrolled_by: str,
     now: datetime,
-    home: tuple[float, float] | None = None,
+    born: date | None = None,
+    home: HomeRow | None = None,
 ) -> int | None:
     """A new recipient's id, or None when the phone number is enrolled already."""
     return await conn.fetchval(
         """
         INSERT INTO care_recipients (name, phone, language, district, address, contact_by, consent_by, consent_at,
                                      consent_scope, reach_despite_opt_out, enrolled_by, created_at, updated_at,
-                                     home_lat, home_lon)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
+                                     birth_date, home_lat, home_lon, home_dong)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16)
         ON CONFLICT (phone) DO NOTHING
         RETURNING id
         """,
@@ -66,8 +69,10 @@ async def insert_recipient(
         reach_despite_opt_out,
         enrolled_by,
         now,
-        home[0] if home else None,
-        home[1] if home else None,
+        born,
+        home.lat if home else None,
+        home.lon if home else None,
+        home.dong if home else None,
     )
 
 
@@ -287,18 +292,23 @@ async def advance_due(conn: asyncpg.Connection, *, now: datetime, limit: int) ->
                 updated_at = $1
             FROM due
             WHERE p.recipient_id = due.recipient_id
-            RETURNING p.recipient_id, due.slot, due.before + 1 AS taken, p.quiet_start, p.quiet_end
+            RETURNING p.recipient_id, due.slot, due.before + 1 AS taken
         ), steps AS (
             INSERT INTO care_steps (recipient_id, slot_at, step, taken_at)
             SELECT recipient_id, slot, taken, $1 FROM moved
             ON CONFLICT DO NOTHING
             RETURNING recipient_id, slot_at, step
         )
-        SELECT s.recipient_id, s.slot_at, s.step, m.quiet_start, m.quiet_end,
+        -- The quiet hours by the plan's key, not by joining the two CTEs: a CTE has no index, and when the
+        -- statistics have not seen a burst of due plans (written since the last ANALYZE) the planner takes
+        -- each for one row and joins them in a nested loop, 20,000 x 20,000 comparisons, past the statement
+        -- timeout. The plan's row as it was before this statement is right here: the update leaves those
+        -- columns alone.
+        SELECT s.recipient_id, s.slot_at, s.step, p.quiet_start, p.quiet_end,
                r.name, r.phone, r.language, r.district, r.contact_by, r.reach_despite_opt_out,
                (SELECT c.id FROM citizens c WHERE c.phone = r.phone) AS citizen_id
         FROM steps s
-        JOIN moved m ON m.recipient_id = s.recipient_id
+        JOIN checkin_plans p ON p.recipient_id = s.recipient_id
         JOIN care_recipients r ON r.id = s.recipient_id
         """,
         now,
@@ -326,26 +336,29 @@ async def steps_taken(conn: asyncpg.Connection, *, recipient_id: int, slot_at: d
 
 
 async def people_in(
-    conn: asyncpg.Connection, districts: Sequence[str], polygons: Sequence[str] = ()
+    conn: asyncpg.Connection, districts: Sequence[str], polygons: Sequence[str] = (), dongs: Sequence[str] = ()
 ) -> list[asyncpg.Record]:
-    """Everyone in care in these districts or whose home lies in one of the polygons (PostgreSQL
-    polygon text, ``geo.polygon_literal``), once each, by id, with
-    what a message to them and a shelter search need."""
+    """Everyone in care in these districts, or whose home lies in one of the polygons (PostgreSQL polygon text,
+    ``geo.polygon_literal``), or was given only as one of these dongs, once each, by id, with what a message to
+    them and a shelter search need."""
     return await conn.fetch(
         """
         SELECT r.id AS recipient_id, r.name, r.phone, r.language, r.district, r.contact_by,
-               r.reach_despite_opt_out, r.home_lat, r.home_lon,
+               r.reach_despite_opt_out, r.home_lat, r.home_lon, r.home_dong,
                (SELECT c.id FROM citizens c WHERE c.phone = r.phone) AS citizen_id
         FROM care_recipients r
         WHERE r.id IN (
             SELECT id FROM care_recipients WHERE district = ANY($1::text[])
             UNION
             SELECT i.id FROM care_recipients i JOIN unnest($2::text[]) AS g (shape) ON i.home <@ g.shape::polygon
+            UNION
+            SELECT id FROM care_recipients WHERE home IS NULL AND home_dong = ANY($3::text[])
         )
         ORDER BY r.id
         """,
         list(districts),
         list(polygons),
+        list(dongs),
     )
 
 
@@ -370,12 +383,14 @@ async def update_details(
     language: str,
     contact_by: str,
     born: date | None,
+    home: HomeRow | None,
     now: datetime,
 ) -> None:
     await conn.execute(
         """
         UPDATE care_recipients
-        SET name = $2, address = $3, language = $4, contact_by = $5, birth_date = $6, updated_at = $7
+        SET name = $2, address = $3, language = $4, contact_by = $5, birth_date = $6,
+            home_lat = $7, home_lon = $8, home_dong = $9, updated_at = $10
         WHERE id = $1
         """,
         recipient_id,
@@ -384,12 +399,11 @@ async def update_details(
         language,
         contact_by,
         born,
+        home.lat if home else None,
+        home.lon if home else None,
+        home.dong if home else None,
         now,
     )
-
-
-async def set_birth_date(conn: asyncpg.Connection, *, recipient_id: int, born: date | None) -> None:
-    await conn.execute("UPDATE care_recipients SET birth_date = $2 WHERE id = $1", recipient_id, born)
 
 
 async def delete_guardians(conn: asyncpg.Connection, recipient_id: int) -> None:

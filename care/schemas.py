@@ -10,10 +10,10 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from api.platform import boundaries
 from api.platform.districts import check_district
-from api.platform.geo import SEOUL_BOUNDS
 from api.platform.phones import normalise_phone
-from api.platform.types import DisplayName, DistrictCode, Input, Language, Output, PhoneInput
+from api.platform.types import DisplayName, DistrictCode, DongCode, Input, Language, Output, PhoneInput
 
 LocalTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, Asia/Seoul")]
 Minutes = Annotated[int, Meta(ge=0, le=2880)]
@@ -89,15 +89,32 @@ def _within(t: str, start: str, end: str) -> bool:
     return start <= t < end if start <= end else t >= start or t < end
 
 
-class Home(Input, kw_only=True):
-    """Where the person lives, WGS84: their nearest shelter in a warning is found from here."""
+Latitude = Annotated[float, Meta(ge=-90, le=90, description="WGS84 degrees north")]
+Longitude = Annotated[float, Meta(ge=-180, le=180, description="WGS84 degrees east")]
+# Who a new person is reached by when nobody says: a text reaches any phone, an app only those who have it.
+DEFAULT_CONTACT = ContactBy.sms
 
-    lat: Annotated[float, Meta(ge=-90, le=90)]
-    lon: Annotated[float, Meta(ge=-180, le=180)]
+
+class Home(Input, kw_only=True):
+    """Where the person lives: a point, or a dong picked from Seoul's 467 (``api.platform.boundaries``).
+
+    A warning over it reaches them, and their nearest shelter is found from a point. A point outside Seoul is
+    refused by the service (422 ``home_outside_seoul``).
+    """
+
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    dong: DongCode | None = None
 
     def __post_init__(self) -> None:
-        if not SEOUL_BOUNDS.contains(self.lat, self.lon):
-            raise ValueError("home must be in Seoul (latitude 37.41…37.73, longitude 126.75…127.20)")
+        given = (self.lat is not None, self.lon is not None)
+        if self.dong is not None:
+            if any(given):
+                raise ValueError("home is either a point (lat, lon) or a dong, not both")
+            if self.dong not in boundaries.dongs():
+                raise ValueError(f"there is no dong {self.dong} in Seoul")
+        elif not all(given):
+            raise ValueError("home needs both lat and lon, or a dong")
 
 
 class RecipientCreate(Input, kw_only=True):
@@ -106,8 +123,9 @@ class RecipientCreate(Input, kw_only=True):
     language: Language = Language.ko
     district: DistrictCode
     address: Text
+    birth_date: date | None = None  # from 1900-01-01 to today in Seoul, else 422 ``birth_date_out_of_range``
     home: Home | None = None
-    contact_by: ContactBy = ContactBy.sms
+    contact_by: ContactBy = DEFAULT_CONTACT
     consent: Consent = msgspec.field(default_factory=Consent)
     reach_despite_opt_out: bool = True
     guardians: Annotated[list[GuardianIn], Meta(max_length=5)] = msgspec.field(default_factory=list)
@@ -152,6 +170,14 @@ class PlanRead(Output, frozen=True):
     last_contact_at: datetime | None
 
 
+class HomeRead(Output, frozen=True):
+    lat: float | None  # None: the home was given as a dong
+    lon: float | None
+    dong: str | None  # the dong given, or the one the point lies in; None for a home kept before dongs were
+    dong_name_ko: str | None
+    dong_name_en: str | None
+
+
 class RecipientRead(Output, frozen=True):
     id: int
     name: str
@@ -159,6 +185,8 @@ class RecipientRead(Output, frozen=True):
     language: str
     district: str
     address: str
+    birth_date: date | None
+    home: HomeRead | None
     contact_by: str
     consent: dict[str, object]
     reach_despite_opt_out: bool

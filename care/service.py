@@ -9,18 +9,22 @@ from typing import Any, NamedTuple
 import asyncpg
 import msgspec
 
+from api.platform import boundaries
 from api.platform.auth.tokens import Principal
 from api.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.platform.geo import polygon_literal
 from care import audit, ladder, messages, on_duty, repository
 from care.addressing import local, to_guardian, to_person
 from care.cases import repository as cases_repository
+from care.details import check_birth_date, locate_home
 from care.ladder import SLA, Step
 from care.safety import service as safety
 from care.schemas import (
     CheckinRead,
     GuardianRead,
     HelpRead,
+    Home,
+    HomeRead,
     PauseIn,
     PlanIn,
     PlanRead,
@@ -36,6 +40,8 @@ async def enroll(
 ) -> RecipientRead:
     """Enrol a person, their guardians and their plan; staff enrol only in the districts they serve."""
     _check_serves(principal, data.district)
+    born = check_birth_date(data.birth_date, now=now)
+    home = locate_home(data.home)
     async with conn.transaction():
         recipient_id = await repository.insert_recipient(
             conn,
@@ -51,7 +57,8 @@ async def enroll(
             reach_despite_opt_out=data.reach_despite_opt_out,
             enrolled_by=principal.subject,
             now=now,
-            home=(data.home.lat, data.home.lon) if data.home else None,
+            born=born,
+            home=home,
         )
         if recipient_id is None:
             raise Conflict(f"{data.phone} is enrolled already.", code="recipient_exists")
@@ -290,21 +297,22 @@ async def enrolment_by_phone(conn: asyncpg.Connection, *, phone: str) -> Enrolme
 
 
 async def people_in(
-    conn: asyncpg.Connection, *, districts: Sequence[str], polygons: Sequence[Sequence[tuple[float, float]]] = ()
+    conn: asyncpg.Connection,
+    *,
+    districts: Sequence[str],
+    polygons: Sequence[Sequence[tuple[float, float]]] = (),
+    dongs: Sequence[str] = (),
 ) -> list[asyncpg.Record]:
-    """Everyone in care in these districts, or whose home lies in one of the polygons ((lat, lon) rings), once
-    each, by id: what ``contact.to_person`` needs, and their home.
+    """Everyone in care in these districts, or whose home lies in one of the polygons ((lat, lon) rings), or was
+    given only as one of these dongs (those the polygons overlap), once each, by id: what ``contact.to_person``
+    needs, and their home.
 
     Each row has recipient_id, name, phone, language, district, contact_by, reach_despite_opt_out,
-    home_lat and home_lon (None when not known) and citizen_id (their app account, or None).
+    home_lat and home_lon (None when not known, or given only as a dong), home_dong and citizen_id (their app
+    account, or None).
     """
     shapes = [polygon_literal(ring) for ring in polygons]
-    return await repository.people_in(conn, districts, shapes)
-
-
-async def set_birth_date(conn: asyncpg.Connection, *, recipient_id: int, born: date | None) -> None:
-    """Keep a person's date of birth (the console shows their age), in the caller's transaction."""
-    await repository.set_birth_date(conn, recipient_id=recipient_id, born=born)
+    return await repository.people_in(conn, districts, shapes, dongs)
 
 
 async def update_details(
@@ -314,13 +322,16 @@ async def update_details(
     recipient_id: int,
     details: dict[str, Any],
     born: date | None,
+    home: Home | None,
     now: datetime,
 ) -> None:
-    """Change a person's name, address, language, contact channel, birth date and guardians, with the audit row.
+    """Change a person's name, address, language, contact channel, birth date, home and guardians, audited.
 
     ``details`` holds name, address, language, contact_by and guardians (``GuardianIn``), as the console's
-    form gives them; the guardians replace the ones stored.
+    form gives them; the guardians replace the ones stored. None for ``born`` or ``home`` clears it.
     """
+    born = check_birth_date(born, now=now)
+    located = locate_home(home)
     async with conn.transaction():
         current = await repository.lock_recipient(conn, recipient_id)
         if current is None or not principal.serves(current["district"]):
@@ -333,6 +344,7 @@ async def update_details(
             language=details["language"],
             contact_by=details["contact_by"],
             born=born,
+            home=located,
             now=now,
         )
         await repository.delete_guardians(conn, recipient_id)
@@ -409,10 +421,25 @@ def _read(row: asyncpg.Record) -> RecipientRead:
         language=row["language"],
         district=row["district"],
         address=row["address"],
+        birth_date=row["birth_date"],
+        home=_home(row),
         contact_by=row["contact_by"],
         consent={"by": row["consent_by"], "at": row["consent_at"].isoformat(), "scope": row["consent_scope"]},
         reach_despite_opt_out=row["reach_despite_opt_out"],
         guardians=[msgspec.convert(g, GuardianRead) for g in row["guardians"]],
         plan=plan,
         created_at=row["created_at"],
+    )
+
+
+def _home(row: asyncpg.Record) -> HomeRead | None:
+    if row["home_lat"] is None and row["home_dong"] is None:
+        return None
+    dong = boundaries.dongs().get(row["home_dong"]) if row["home_dong"] else None
+    return HomeRead(
+        lat=row["home_lat"],
+        lon=row["home_lon"],
+        dong=row["home_dong"],
+        dong_name_ko=dong.name_ko if dong else None,
+        dong_name_en=dong.name_en if dong else None,
     )

@@ -13,6 +13,7 @@ import base64
 import binascii
 import hmac
 import json
+import time
 import uuid
 from collections import deque
 from collections.abc import Mapping
@@ -98,7 +99,7 @@ class FakeTwilio(FakeProvider):
 
     @property
     def sent(self) -> list[dict[str, Any]]:
-        """The accepted messages, oldest first: To, From, MessagingServiceSid, Body, StatusCallback, sid."""
+        """Accepted messages, oldest first: To, From, MessagingServiceSid, Body, StatusCallback, sid, received_at."""
         with self._lock:
             return [dict(record) for record in self._sent]
 
@@ -301,6 +302,8 @@ class FakeTwilio(FakeProvider):
             "Body": text,
             "StatusCallback": form.get("StatusCallback") or None,
             "sid": _sid("SM"),
+            # When it arrived, as the machine's clock (Unix seconds): a benchmark times messages to here by it.
+            "received_at": time.time(),
         }
         with self._lock:
             self._sent.append(record)

@@ -9,13 +9,12 @@ from typing import Annotated
 from msgspec import Meta
 
 from api.platform import boundaries
-from api.platform.types import Input, Output
+from api.platform.types import DongCode, Input, Output
 
 # As in the FEMA app: a handful of places someone keeps an eye on ("my parents' home"), besides their own.
 MAX_WATCHED = 5
 
 Label = Annotated[str, Meta(min_length=1, max_length=40, description="What the place is to them: 집, 부모님 댁…")]
-DongCode = Annotated[str, Meta(pattern=r"^11[0-9]{6}$", description="An 8-digit legal dong (법정동) code of Seoul")]
 
 
 class PlaceKind(StrEnum):

@@ -128,7 +128,10 @@ async def _tell_care(
     """A personal message to everyone in care in the districts, asking "are you safe?" in a severe warning."""
     cancel = row["msg_type"] == "Cancel"
     people = await care.people_in(
-        conn, districts=row.get("whole_districts", row["districts"]), polygons=row.get("polygons", ())
+        conn,
+        districts=row.get("whole_districts", row["districts"]),
+        polygons=row.get("polygons", ()),
+        dongs=row.get("dongs", ()),
     )
     asked: set[int] = set()
     if cancel:

@@ -9,17 +9,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
 from api.console.i18n import SEOUL
+from api.platform import boundaries
+from api.platform.errors import Unprocessable
 from api.platform.phones import normalise_phone
 from care.cases.schemas import CaseResolve, NoteCreate, Outcome
-from care.schemas import ContactBy, GuardianIn, Ladder, PauseIn, PlanIn, RecipientCreate
+from care.details import check_birth_date, locate_home
+from care.schemas import DEFAULT_CONTACT, ContactBy, GuardianIn, Home, Ladder, PauseIn, PlanIn, RecipientCreate
 
 Errors = dict[str, str]
 _TIME = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+# A point as a map app copies it: "37.5740, 126.9850" (a comma, spaces, or both between).
+_POINT = re.compile(r"^(-?[0-9]{1,3}(?:\.[0-9]+)?)\s*[,\s]\s*(-?[0-9]{1,3}(?:\.[0-9]+)?)$")
 CALLEES = ("person", "guardian", "emergency", "other")
 CALL_RESULTS = ("reached", "no_answer", "busy", "wrong_number", "voicemail")
 
@@ -173,43 +178,82 @@ def read_plan(form: Form, *, ladder: Ladder | None = None, accept_signals: bool 
 GUARDIAN_ROWS = ("", "_2", "_3")  # the form's guardian rows: guardian_name, guardian_name_2, …
 
 
-def _person_fields(form: Form, *, now: datetime) -> tuple[dict[str, Any], date | None]:
-    """What enrolment and the details' edit share: name, date of birth, address, language, contact."""
+class PersonFields(NamedTuple):
+    """What enrolment and the details' edit share: the plain fields, the date of birth and the home."""
+
+    fields: dict[str, Any]
+    born: date | None
+    home: Home | None
+
+
+def _person_fields(form: Form, *, now: datetime) -> PersonFields:
     person = {
         "name": form.text("name"),
         "address": form.text("address", max_length=300),
         "language": form.choice("language", ("ko", "en"), default="ko"),
-        "contact_by": form.choice("contact_by", tuple(c.value for c in ContactBy), default="sms"),
+        "contact_by": form.choice("contact_by", tuple(c.value for c in ContactBy), default=DEFAULT_CONTACT.value),
     }
+    return PersonFields(person, _birth_date(form, now=now), _home(form))
+
+
+def _birth_date(form: Form, *, now: datetime) -> date | None:
     born = form.day("birth_date", required=False)
-    if born is not None and born >= now.astimezone(SEOUL).date():
-        form.error("birth_date", "err.past")
-        born = None
-    return person, born
+    try:
+        return check_birth_date(born, now=now)
+    except Unprocessable:
+        form.error("birth_date", "err.birth_range")
+        return None
 
 
-def read_enrolment(
-    form: Form, *, districts: tuple[str, ...], now: datetime
-) -> tuple[RecipientCreate | None, date | None]:
+def _home(form: Form) -> Home | None:
+    """A home picked from the list of dongs, or typed (or pasted from a map) as a point; neither is no home."""
+    dong = str(form.raw.get("home_dong") or "").strip()
+    point = str(form.raw.get("home_point") or "").strip()
+    form.values.update(home_dong=dong, home_point=point)
+    if dong and point:
+        form.error("home_point", "err.home_either")
+        return None
+    if dong:
+        if dong not in boundaries.dongs():
+            form.error("home_dong", "err.choice")
+            return None
+        return Home(dong=dong)
+    if not point:
+        return None
+    match = _POINT.match(point)
+    if match is None:
+        form.error("home_point", "err.point")
+        return None
+    try:
+        home = msgspec.convert({"lat": float(match[1]), "lon": float(match[2])}, Home)
+        locate_home(home)
+    except (msgspec.ValidationError, Unprocessable):
+        form.error("home_point", "err.home_outside")
+        return None
+    return home
+
+
+def read_enrolment(form: Form, *, districts: tuple[str, ...], now: datetime) -> RecipientCreate | None:
     """A new person with up to three guardians and their plan; None while any field is wrong."""
-    person, born = _person_fields(form, now=now)
+    person, born, home = _person_fields(form, now=now)
     person["phone"] = form.phone("phone")
     person["district"] = form.choice("district", districts)
     person["consent"] = {"by": form.text("consent_by", required=False) or "self"}
     guardians = read_guardians(form, phone=person["phone"])
     plan = _plan_fields(form, ladder=None, accept_signals=True)
     if form.errors or plan is None or guardians is None:
-        return None, None
+        return None
+    fields = {**person, "birth_date": born, "guardians": guardians, "plan": plan}
     try:
-        return msgspec.convert({**person, "guardians": guardians, "plan": plan}, RecipientCreate), born
+        return msgspec.convert({**fields, "home": msgspec.to_builtins(home)}, RecipientCreate)
     except msgspec.ValidationError as exc:
         _plan_error(form, exc)
-        return None, None
+        return None
 
 
-def read_details(form: Form, *, phone: str, now: datetime) -> tuple[dict[str, Any], date | None] | None:
+def read_details(form: Form, *, phone: str, now: datetime) -> PersonFields | None:
     """An edit of a person's details and guardians (the phone stays: it is how their texts are matched)."""
-    person, born = _person_fields(form, now=now)
+    person, born, home = _person_fields(form, now=now)
     guardians = read_guardians(form, phone=phone)
     if form.errors or guardians is None:
         return None
@@ -218,7 +262,7 @@ def read_details(form: Form, *, phone: str, now: datetime) -> tuple[dict[str, An
     except msgspec.ValidationError:
         form.error("guardian_phone", "err.phone")
         return None
-    return {**person, "guardians": parsed}, born
+    return PersonFields({**person, "guardians": parsed}, born, home)
 
 
 def read_guardians(form: Form, *, phone: str | None) -> list[dict[str, str]] | None:

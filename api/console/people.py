@@ -14,13 +14,21 @@ from api.console.forms import GUARDIAN_ROWS, Form, read_details, read_enrolment,
 from api.console.i18n import translator
 from api.console.pages import page
 from api.console.sessions import PostedForm, Session, language
+from api.platform import boundaries
+from api.platform.boundaries import Region
 from api.platform.db.pool import Db
 from api.platform.districts import DISTRICTS
 from api.platform.errors import Conflict, Forbidden
 from api.platform.types import Id
-from care.schemas import ContactBy
+from care.schemas import DEFAULT_CONTACT, ContactBy, RecipientRead
 
-_NEW_DEFAULTS = {"times": "09:00, 19:00", "days": [1, 2, 3, 4, 5, 6, 7], "window_minutes": "120", "language": "ko"}
+_NEW_DEFAULTS = {
+    "times": "09:00, 19:00",
+    "days": [1, 2, 3, 4, 5, 6, 7],
+    "window_minutes": "120",
+    "language": "ko",
+    "contact_by": DEFAULT_CONTACT.value,
+}
 
 
 def _now() -> datetime:
@@ -66,6 +74,7 @@ class PeopleController(Controller):
             notice="people.fix" if errors else None,
             served=self._served(session),
             contact_options=[c.value for c in ContactBy],
+            dongs=_dongs(self._served(session)),
             guardian_rows=GUARDIAN_ROWS,
         )
 
@@ -76,10 +85,10 @@ class PeopleController(Controller):
     async def enrol(self, request: Request, db: Db, session: Session, form: PostedForm) -> Response[Any]:
         fields = Form(form, translator(language(request)))
         now = _now()
-        data, born = read_enrolment(fields, districts=tuple(self._served(session)), now=now)
+        data = read_enrolment(fields, districts=tuple(self._served(session)), now=now)
         if data is not None:
             try:
-                person = await service.enroll(db, principal=session.principal, data=data, born=born, now=now)
+                person = await service.enroll(db, principal=session.principal, data=data, now=now)
             except Conflict:
                 fields.error("phone", "err.phone_taken")
             except Forbidden:
@@ -106,7 +115,7 @@ class PeopleController(Controller):
         status: int = 200,
         notice: str | None = None,
     ) -> Template:
-        person, born = await service.person(db, principal=session.principal, recipient_id=recipient_id, now=_now())
+        person = await service.person(db, principal=session.principal, recipient_id=recipient_id, now=_now())
         plan = person.plan
         values = {
             "times": ", ".join(plan.times),
@@ -123,7 +132,6 @@ class PeopleController(Controller):
             "person.html",
             status_code=status,
             person=person,
-            birth_date=born,
             values=values,
             errors=form.errors if form else {},
             notice=notice or ("people.fix" if form and form.errors else None),
@@ -132,13 +140,14 @@ class PeopleController(Controller):
     @get("/{recipient_id:int}/edit", name="console.person_edit")
     async def edit(self, request: Request, db: Db, session: Session, recipient_id: FromPath[Id]) -> Template:
         """The person's details and guardians, to change."""
-        person, born = await service.person(db, principal=session.principal, recipient_id=recipient_id, now=_now())
+        person = await service.person(db, principal=session.principal, recipient_id=recipient_id, now=_now())
         values: dict[str, Any] = {
             "name": person.name,
-            "birth_date": born.isoformat() if born else "",
+            "birth_date": person.birth_date.isoformat() if person.birth_date else "",
             "address": person.address,
             "language": person.language,
             "contact_by": person.contact_by,
+            **_home_values(person),
         }
         for suffix, g in zip(GUARDIAN_ROWS, person.guardians, strict=False):
             values |= {f"guardian_name{suffix}": g.name, f"guardian_phone{suffix}": g.phone}
@@ -150,7 +159,7 @@ class PeopleController(Controller):
         request: Request,
         session: Session,
         *,
-        person: Any,
+        person: RecipientRead,
         values: dict[str, Any],
         errors: dict[str, str] | None = None,
         status: int = 200,
@@ -165,6 +174,7 @@ class PeopleController(Controller):
             errors=errors or {},
             notice="people.fix" if errors else None,
             contact_options=[c.value for c in ContactBy],
+            dongs=_dongs([person.district]),
             guardian_rows=GUARDIAN_ROWS,
         )
 
@@ -173,16 +183,21 @@ class PeopleController(Controller):
         self, request: Request, db: Db, session: Session, form: PostedForm, recipient_id: FromPath[Id]
     ) -> Response[Any]:
         now = _now()
-        person, _ = await service.person(db, principal=session.principal, recipient_id=recipient_id, now=now)
+        person = await service.person(db, principal=session.principal, recipient_id=recipient_id, now=now)
         fields = Form(form, translator(language(request)))
         read = read_details(fields, phone=person.phone, now=now)
         if read is None:
             return self._edit_form(
                 request, session, person=person, values=fields.values, errors=fields.errors, status=400
             )
-        details, born = read
         await service.update_details(
-            db, principal=session.principal, recipient_id=recipient_id, details=details, born=born, now=now
+            db,
+            principal=session.principal,
+            recipient_id=recipient_id,
+            details=read.fields,
+            born=read.born,
+            home=read.home,
+            now=now,
         )
         return Redirect(f"/console/people/{recipient_id}?saved=true", status_code=303)
 
@@ -191,7 +206,7 @@ class PeopleController(Controller):
         self, request: Request, db: Db, session: Session, form: PostedForm, recipient_id: FromPath[Id]
     ) -> Response[Any]:
         now = _now()
-        current, _ = await service.person(db, principal=session.principal, recipient_id=recipient_id, now=now)
+        current = await service.person(db, principal=session.principal, recipient_id=recipient_id, now=now)
         fields = Form(form, translator(language(request)))
         plan = read_plan(fields, **service.plan_carry_over(current))
         if plan is None:
@@ -217,3 +232,22 @@ class PeopleController(Controller):
     ) -> Redirect:
         await service.resume(db, principal=session.principal, recipient_id=recipient_id, now=_now())
         return Redirect(f"/console/people/{recipient_id}?saved=true", status_code=303)
+
+
+def _home_values(person: RecipientRead) -> dict[str, str]:
+    """The home as the form shows it: the dong picked, or the point as "lat, lon"."""
+    home = person.home
+    if home is None:
+        return {"home_dong": "", "home_point": ""}
+    if home.lat is None:
+        return {"home_dong": home.dong or "", "home_point": ""}
+    return {"home_dong": "", "home_point": f"{home.lat}, {home.lon}"}
+
+
+def _dongs(districts: list[str]) -> dict[str, list[Region]]:
+    """The dongs a home may be picked from, by district: the districts the form enrols into."""
+    by_district: dict[str, list[Region]] = {d: [] for d in districts}
+    for dong in boundaries.dongs().values():
+        if dong.district in by_district:
+            by_district[dong.district].append(dong)
+    return by_district

@@ -12,7 +12,7 @@ an audit row) goes through its owner: care.service, care.cases.service, care.aud
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -207,7 +207,3 @@ async def search_people(
         digits,
         limit,
     )
-
-
-async def birth_date(conn: asyncpg.Connection, recipient_id: int) -> date | None:
-    return await conn.fetchval("SELECT birth_date FROM care_recipients WHERE id = $1", recipient_id)

@@ -18,7 +18,7 @@ from care import service as care
 from care.cases import repository as cases_repository
 from care.cases import service as cases
 from care.cases.schemas import CaseDetail, CaseRead, CaseState, Priority
-from care.schemas import Ladder, PauseIn, PlanIn, RecipientCreate, RecipientRead
+from care.schemas import Home, Ladder, PauseIn, PlanIn, RecipientCreate, RecipientRead
 from notifications import deliveries as views
 from notifications.schemas import DeliverySummary
 
@@ -31,7 +31,6 @@ class CasePage(msgspec.Struct, frozen=True, kw_only=True):
 
     case: CaseDetail
     person: RecipientRead
-    birth_date: date | None
     steps: list[dict[str, Any]]
     # For a case a warning's safety check opened: the warning and how far the check climbed.
     safety: dict[str, Any] | None
@@ -72,7 +71,6 @@ async def case_page(conn: asyncpg.Connection, *, principal: Principal, case_id: 
     async with conn.transaction():
         case = await cases.get_case(conn, principal=principal, case_id=case_id, now=now)
         person = await care.get(conn, recipient_id=case.recipient.id, principal=principal, now=now)
-        born = await repository.birth_date(conn, case.recipient.id)
         steps = []
         if case.slot_at is not None:
             steps = await repository.steps_of_slot(conn, recipient_id=person.id, slot_at=case.slot_at)
@@ -93,7 +91,6 @@ async def case_page(conn: asyncpg.Connection, *, principal: Principal, case_id: 
     return CasePage(
         case=case,
         person=person,
-        birth_date=born,
         steps=[dict(s) for s in steps],
         safety=safety,
         deliveries=[dict(d) for d in deliveries],
@@ -149,23 +146,14 @@ async def people(
 
 
 async def enroll(
-    conn: asyncpg.Connection, *, principal: Principal, data: RecipientCreate, born: date | None, now: datetime
+    conn: asyncpg.Connection, *, principal: Principal, data: RecipientCreate, now: datetime
 ) -> RecipientRead:
-    """Enrol through the care service and keep the date of birth, in one transaction."""
-    async with conn.transaction():
-        person = await care.enroll(conn, data=data, principal=principal, now=now)
-        await care.set_birth_date(conn, recipient_id=person.id, born=born)
-    return person
+    return await care.enroll(conn, data=data, principal=principal, now=now)
 
 
-async def person(
-    conn: asyncpg.Connection, *, principal: Principal, recipient_id: int, now: datetime
-) -> tuple[RecipientRead, date | None]:
-    """A person of the caller's districts (the read audited by the care service) and their date of birth."""
-    async with conn.transaction():
-        read = await care.get(conn, recipient_id=recipient_id, principal=principal, now=now)
-        born = await repository.birth_date(conn, recipient_id)
-    return read, born
+async def person(conn: asyncpg.Connection, *, principal: Principal, recipient_id: int, now: datetime) -> RecipientRead:
+    """A person of the caller's districts, the read audited by the care service."""
+    return await care.get(conn, recipient_id=recipient_id, principal=principal, now=now)
 
 
 async def update_details(
@@ -175,10 +163,13 @@ async def update_details(
     recipient_id: int,
     details: dict[str, Any],
     born: date | None,
+    home: Home | None,
     now: datetime,
 ) -> None:
     """Change a person's details and guardians through the care service (its audit row, one transaction)."""
-    await care.update_details(conn, principal=principal, recipient_id=recipient_id, details=details, born=born, now=now)
+    await care.update_details(
+        conn, principal=principal, recipient_id=recipient_id, details=details, born=born, home=home, now=now
+    )
 
 
 def plan_carry_over(person: RecipientRead) -> dict[str, Any]:

@@ -14,6 +14,7 @@ PhoneInput = Annotated[
 DistrictCode = Annotated[
     str, Meta(pattern=r"^11[0-9]{3}$", description="One of Seoul's 25 district codes, e.g. 11680 (강남구)")
 ]
+DongCode = Annotated[str, Meta(pattern=r"^11[0-9]{6}$", description="An 8-digit legal dong (법정동) code of Seoul")]
 DisplayName = Annotated[str, Meta(min_length=1, max_length=100)]
 Id = Annotated[int, Meta(ge=1, le=2**63 - 1, description="A database id")]
 

@@ -78,13 +78,14 @@ async def citizen(conn: asyncpg.Connection, phone: str, district: str | None, *p
     return cid
 
 
-async def in_care(conn: asyncpg.Connection, phone: str, district: str, home: tuple[float, float]) -> int:
+async def in_care(conn: asyncpg.Connection, phone: str, district: str, home: tuple[float, float] | str) -> int:
+    """Someone in care with a home point, or a home given as a dong (its code)."""
     data = RecipientCreate(
         name="박영자",
         phone=phone,
         district=district,
         address="서울",
-        home=Home(lat=home[0], lon=home[1]),
+        home=Home(dong=home) if isinstance(home, str) else Home(lat=home[0], lon=home[1]),
         guardians=[GuardianIn(name="박민수", phone="010-2222-9999", relation="아들")],
         plan=PlanIn(times=["09:00"]),
     )
@@ -113,6 +114,8 @@ async def test_a_polygon_over_two_districts_reaches_the_people_under_it_once_eac
         await citizen(conn, "+821030000006", SEOCHO, "11650102")  # a home given as 양재동, which it overlaps
         await in_care(conn, "010-3000-0007", SEOCHO, INSIDE_SEOCHO)
         await in_care(conn, "010-3000-0008", GANGNAM, OUTSIDE_GANGNAM)
+        await in_care(conn, "010-3000-0009", SEOCHO, "11650102")  # a home picked as 양재동: told, as a citizen's
+        await in_care(conn, "010-3000-0010", SEOCHO, "11650101")  # 방배동, which it does not overlap
 
     result = await run(pool, notifier, cap_xml("gas-1", geocodes=(), polygons=(BORDER,), event="가스 누출"))
 
@@ -123,10 +126,11 @@ async def test_a_polygon_over_two_districts_reaches_the_people_under_it_once_eac
         "+821030000002",
         "+821030000006",
         "+821030000007",
+        "+821030000009",
     ]
     assert [r[1] for r in rows if r[0] == "push"] == ["tok-+821030000005" * 3]  # no district topic
     assert result.deliveries == len(rows)
-    assert result.safety_checks == 1
+    assert result.safety_checks == 2  # both people in care under it are asked
     async with pool.acquire() as conn:
         alert = await conn.fetchrow("SELECT districts, areas FROM alerts")
     assert alert["districts"] == [SEOCHO, GANGNAM]

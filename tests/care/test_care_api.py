@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import asyncpg
 import pytest
 from twilio.request_validator import RequestValidator
 
 from api.platform.auth.tokens import Role, Scope
 from api.platform.settings import TwilioSettings
+from care.slots import SEOUL
 from tests.conftest import bearer, problem, sign_in
 
 PERSON = "010-2468-1357"
@@ -61,12 +64,78 @@ async def test_a_social_worker_enrols_a_person_with_a_plan_and_guardians(client,
         ({"district": "99999"}, "district"),
         ({"guardians": [{"name": "x", "phone": "010-12", "relation": "딸"}]}, "phone"),
         ({"plan": {"times": ["25:00"]}}, "times"),
+        ({"home": {"lat": 37.57}}, "both lat and lon"),
+        ({"home": {"lat": 37.57, "lon": 126.98, "dong": "11110101"}}, "not both"),
+        ({"home": {"dong": "11110999"}}, "no dong 11110999"),
+        ({"home": {"dong": "1111010"}}, "home.dong"),
+        ({"birth_date": "1941-02-30"}, "birth_date"),
     ],
 )
 async def test_bad_enrolments_are_refused_with_the_reason(client, worker, overrides, reason):
     response = await client.post("/v1/care/recipients", json=body(**overrides), headers=worker)
     assert response.status_code == 400
     assert reason in response.text
+
+
+async def test_a_birth_date_and_a_home_point_are_kept_and_read_back(client, worker):
+    person = await enrolled(client, worker, birth_date="1941-03-05", home={"lat": 37.574, "lon": 126.985})
+    # With the dong the point lies in, as the boundaries say.
+    home = {"lat": 37.574, "lon": 126.985, "dong": "11110128", "dong_name_ko": "관훈동", "dong_name_en": "Gwanhun-dong"}
+    assert (person["birth_date"], person["home"]) == ("1941-03-05", home)
+    read = (await client.get(f"/v1/care/recipients/{person['id']}", headers=worker)).json()
+    assert (read["birth_date"], read["home"]) == (person["birth_date"], person["home"])
+    # Neither given: both read back as null, not left out.
+    other = await enrolled(client, worker, phone="010-2468-0000")
+    assert (other["birth_date"], other["home"]) == (None, None)
+
+
+async def test_a_home_picked_as_a_dong_is_kept_without_a_point(client, worker):
+    person = await enrolled(client, worker, home={"dong": "11110101"})
+    assert person["home"] == {
+        "lat": None,
+        "lon": None,
+        "dong": "11110101",
+        "dong_name_ko": "청운동",
+        "dong_name_en": "Cheongun-dong",
+    }
+    read = (await client.get(f"/v1/care/recipients/{person['id']}", headers=worker)).json()
+    assert read["home"] == person["home"]
+
+
+def _seoul_days_from_today(days: int) -> str:
+    return (datetime.now(SEOUL).date() + timedelta(days=days)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code", "field"),
+    [
+        ({"birth_date": "1899-12-31"}, "birth_date_out_of_range", "birth_date"),
+        ({"birth_date": _seoul_days_from_today(1)}, "birth_date_out_of_range", "birth_date"),
+        ({"birth_date": "2999-01-01"}, "birth_date_out_of_range", "birth_date"),
+        ({"home": {"lat": 35.1796, "lon": 129.0756}}, "home_outside_seoul", "home"),  # Busan
+        ({"home": {"lat": 0, "lon": 0}}, "home_outside_seoul", "home"),
+        # Inside the box round Seoul, but 과천, over the city line: the true boundary decides.
+        ({"home": {"lat": 37.429, "lon": 126.988}}, "home_outside_seoul", "home"),
+    ],
+)
+async def test_a_birth_date_not_yet_come_or_before_1900_and_a_home_outside_seoul_are_422(
+    client, worker, settings, overrides, code, field
+):
+    response = await client.post("/v1/care/recipients", json=body(**overrides), headers=worker)
+    assert response.status_code == 422, response.text
+    refused = problem(response)
+    assert (refused["code"], refused["field"]) == (code, field)
+    assert f"`{field}`" in refused["detail"]
+    conn = await asyncpg.connect(settings.db.url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM care_recipients") == 0
+    finally:
+        await conn.close()
+
+
+async def test_a_birth_date_of_today_is_taken(client, worker):
+    person = await enrolled(client, worker, birth_date=_seoul_days_from_today(0))
+    assert person["birth_date"] == _seoul_days_from_today(0)
 
 
 async def test_staff_of_another_district_cannot_enrol_or_read(client, worker, token_for):

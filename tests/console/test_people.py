@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from api.console.i18n import SEOUL
+from api.platform import boundaries
 from tests.console.conftest import csrf_of, enroll, sign_in
 
 VALID = {
@@ -56,6 +57,97 @@ async def test_enrolling_someone_keeps_their_date_of_birth_and_shows_their_age(c
     today = datetime.now(SEOUL).date()
     age = today.year - 1941 - ((today.month, today.day) < (3, 5))
     assert f"{age}세" in page.text and "저장되었습니다" in page.text
+
+
+def selected(html: str, select: str) -> list[str]:
+    """The options chosen in a select, by value."""
+    match = re.search(rf'<select id="f-{select}"[^>]*>(.*?)</select>', html, re.S)
+    assert match, f"no select {select}"
+    return re.findall(r'<option value="([^"]*)" selected>', match.group(1))
+
+
+async def test_the_enrol_form_starts_with_contact_by_sms_and_no_home(client, make_staff):
+    await signed_in(client, make_staff)
+    form = (await client.get("/console/people/new")).text
+    assert selected(form, "contact_by") == ["sms"]
+    assert selected(form, "home_dong") == [] and 'name="home_point" type="text" value=""' in form
+    # The dongs to pick from are those of the districts the worker serves: Jongno's 87.
+    dongs = re.findall(r'<option value="(\d+)"', form.split('id="f-home_dong"')[1].split("</select>")[0])
+    assert dongs == [d.code for d in boundaries.dongs().values() if d.district == "11110"] and len(dongs) == 87
+
+
+async def test_a_form_sent_without_a_contact_channel_enrols_them_by_sms(client, make_staff, pool):
+    token = await signed_in(client, make_staff)
+    fields = {k: v for k, v in VALID.items() if k != "contact_by"}
+    response = await client.post("/console/people", data={**fields, "csrf": token}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    assert await pool.fetchval("SELECT contact_by FROM care_recipients") == "sms"
+
+
+HOME_QUERY = "SELECT birth_date, home_lat, home_lon, home_dong FROM care_recipients WHERE id = $1"
+
+
+async def test_a_home_point_is_saved_shown_and_offered_again_to_edit(client, make_staff, pool):
+    token = await signed_in(client, make_staff)
+    data = {**VALID, "csrf": token, "home_point": " 37.5740,126.9850 "}
+    response = await client.post("/console/people", data=data, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    recipient_id = int(response.headers["location"].split("/")[-1].split("?")[0])
+    row = await pool.fetchrow(HOME_QUERY, recipient_id)
+    assert (str(row["birth_date"]), row["home_lat"], row["home_lon"], row["home_dong"]) == (
+        "1941-03-05",
+        37.574,
+        126.985,
+        "11110128",  # 관훈동, where the point lies
+    )
+    page = await client.get(f"/console/people/{recipient_id}")
+    assert '<dd id="home">37.574, 126.985 (관훈동)</dd>' in page.text
+    edit = (await client.get(f"/console/people/{recipient_id}/edit")).text
+    assert 'value="1941-03-05"' in edit and 'value="37.574, 126.985"' in edit
+    assert selected(edit, "home_dong") == [] and selected(edit, "contact_by") == ["sms"]
+
+
+async def test_a_home_picked_as_a_dong_is_saved_shown_and_can_be_cleared(client, make_staff, pool):
+    token = await signed_in(client, make_staff)
+    data = {**VALID, "csrf": token, "home_dong": "11110101"}
+    response = await client.post("/console/people", data=data, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    recipient_id = int(response.headers["location"].split("/")[-1].split("?")[0])
+    row = await pool.fetchrow(HOME_QUERY, recipient_id)
+    assert (row["home_lat"], row["home_lon"], row["home_dong"]) == (None, None, "11110101")
+    assert '<dd id="home">청운동</dd>' in (await client.get(f"/console/people/{recipient_id}")).text
+    url = f"/console/people/{recipient_id}/edit"
+    edit = (await client.get(url)).text
+    assert selected(edit, "home_dong") == ["11110101"] and 'name="home_point" type="text" value=""' in edit
+    fields = {k: v for k, v in VALID.items() if not k.startswith(("phone", "district", "times", "days", "window"))}
+    saved = await client.post(url, data={**fields, "csrf": token, "home_dong": ""}, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    row = await pool.fetchrow(HOME_QUERY, recipient_id)
+    assert (row["home_lat"], row["home_lon"], row["home_dong"]) == (None, None, None)
+    await client.get("/console/language?to=en&next=/console/people/new")
+    await client.post(url, data={**fields, "csrf": token, "home_dong": "11110101"})
+    assert '<dd id="home">Cheongun-dong</dd>' in (await client.get(f"/console/people/{recipient_id}")).text
+
+
+async def test_a_wrong_birth_date_or_home_is_told_beside_its_field(client, make_staff, pool):
+    token = await signed_in(client, make_staff)
+    tomorrow = (datetime.now(SEOUL).date() + timedelta(days=1)).isoformat()
+    for birth_date, home, field, message in (
+        ("1899-12-31", {}, "birth_date", "1900-01-01부터 오늘까지의 날짜여야 합니다."),
+        (tomorrow, {}, "birth_date", "1900-01-01부터 오늘까지의 날짜여야 합니다."),
+        ("", {"home_point": "35.1796, 129.0756"}, "home_point", "서울 안의 위치여야 합니다"),  # Busan
+        ("", {"home_point": "서울 종로구"}, "home_point", "위도, 경도로 적어 주세요"),
+        ("", {"home_point": "37.429, 126.988"}, "home_point", "서울 안의 위치여야 합니다"),  # 과천
+        ("", {"home_point": "37.57, 126.98", "home_dong": "11110101"}, "home_point", "동을 고르거나"),
+        ("", {"home_dong": "11999999"}, "home_dong", "목록에서 고르세요."),
+    ):
+        response = await client.post("/console/people", data={**VALID, "csrf": token, "birth_date": birth_date, **home})
+        assert response.status_code == 400, (field, response.text)
+        assert (error_beside(response.text, field) or "").startswith(message), field
+    await client.get("/console/language?to=en&next=/console/people/new")
+    english = await client.post("/console/people", data={**VALID, "csrf": token, "home_point": "0, 0"})
+    assert error_beside(english.text, "home_point") == "Must be a point in Seoul (latitude, then longitude)."
+    assert await pool.fetchval("SELECT count(*) FROM care_recipients") == 0
 
 
 async def test_invalid_input_is_told_beside_each_field_and_nothing_is_enrolled(client, make_staff, pool):
