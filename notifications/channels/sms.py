@@ -81,7 +81,7 @@ class TwilioSmsChannel:
             if settings.messaging_service_sid
             else {"from_": str(settings.from_number)}
         )
-        self._client: Client | None = None
+        self._clients = LazyClient(settings, timeout_s=self._timeout_s)
 
     async def send_many(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         """Send the messages concurrently; answers one result per message, in order, and never raises."""
@@ -94,19 +94,10 @@ class TwilioSmsChannel:
 
     async def aclose(self) -> None:
         """Close the aiohttp session under the SDK client."""
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.http_client.close()
+        await self._clients.aclose()
 
     def _twilio(self) -> Client:
-        # Built on first use: aiohttp wants a running event loop for its session, which __init__ may not have.
-        if self._client is None:
-            http_client = _HttpClient(timeout_s=self._timeout_s, logger=_sdk_log)
-            client = Client(self._settings.account_sid, self._settings.auth_token, http_client=http_client)
-            if self._settings.api_base_url:
-                point_at(client, self._settings.api_base_url)
-            self._client = client
-        return self._client
+        return self._clients.get()
 
     async def _send_one(self, client: Client, message: OutboundMessage, found: set[str]) -> SendResult:
         async with self._semaphore:
@@ -174,6 +165,30 @@ def point_at(client: Client, base_url: str) -> None:
     # TWILIO_EDGE / TWILIO_REGION in the environment would rewrite the host to api.<edge>.<region>.twilio.com.
     client.edge = None
     client.region = None
+
+
+class LazyClient:
+    """The SDK's client on our aiohttp client, pointed at ``TWILIO_API_BASE_URL`` when set, built on first use
+    (aiohttp wants a running event loop for its session, which a channel's __init__ may not have)."""
+
+    def __init__(self, settings: TwilioSettings, *, timeout_s: float) -> None:
+        self._settings = settings
+        self._timeout_s = timeout_s
+        self._client: Client | None = None
+
+    def get(self) -> Client:
+        if self._client is None:
+            http_client = _HttpClient(timeout_s=self._timeout_s, logger=_sdk_log)
+            client = Client(self._settings.account_sid, self._settings.auth_token, http_client=http_client)
+            if self._settings.api_base_url:
+                point_at(client, self._settings.api_base_url)
+            self._client = client
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.http_client.close()
 
 
 class _HttpClient(AsyncTwilioHttpClient):

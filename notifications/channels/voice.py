@@ -18,7 +18,7 @@ from api.platform.phones import mask_phone
 from api.platform.settings import TwilioSettings
 from notifications import voice_twiml
 from notifications.channels.base import Failure, OutboundMessage, SendResult
-from notifications.channels.sms import _HttpClient, _retry_after, _sdk_log, _twilio_error, outcome_unknown, point_at
+from notifications.channels.sms import LazyClient, _retry_after, _twilio_error, outcome_unknown
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +43,7 @@ class TwilioVoiceChannel:
         self._public_url = public_url
         self._timeout_s = timeout_s or settings.timeout_s
         self._semaphore = asyncio.Semaphore(concurrency)
-        self._client: Client | None = None
+        self._clients = LazyClient(settings, timeout_s=self._timeout_s)
 
     async def send_many(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         """Place the calls concurrently; one result per message, in order, and never raises."""
@@ -53,18 +53,10 @@ class TwilioVoiceChannel:
         return list(await asyncio.gather(*(self._call(client, message) for message in messages)))
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.http_client.close()
+        await self._clients.aclose()
 
     def _twilio(self) -> Client:
-        if self._client is None:
-            http_client = _HttpClient(timeout_s=self._timeout_s, logger=_sdk_log)
-            client = Client(self._settings.account_sid, self._settings.auth_token, http_client=http_client)
-            if self._settings.api_base_url:
-                point_at(client, self._settings.api_base_url)
-            self._client = client
-        return self._client
+        return self._clients.get()
 
     def twiml(self, message: OutboundMessage) -> str:
         """What the call says: the check-in menu, or a message said twice."""
