@@ -76,6 +76,29 @@ PHASES = {
 }
 
 
+async def insert_people(conn: asyncpg.Connection, *, count: int, enrolled_at: datetime) -> None:
+    """``count`` people in care spread over the 25 districts, each with one guardian, in two statements."""
+    await conn.execute(
+        """
+        INSERT INTO care_recipients (name, phone, language, district, address, contact_by, consent_by, consent_at,
+                                     consent_scope, enrolled_by, created_at, updated_at)
+        SELECT '어르신 ' || g, '+8210' || (10000000 + g)::text, CASE WHEN g % 20 = 0 THEN 'en' ELSE 'ko' END,
+               ($2::text[])[1 + g % cardinality($2::text[])], '서울특별시 ' || g || '번지', 'sms', '본인', $3,
+               '안부 확인 문자, 미응답 시 보호자 연락과 사례 개입', 'staff:1', $3, $3
+        FROM generate_series(1, $1::int) g
+        """,
+        count,
+        sorted(DISTRICTS),
+        enrolled_at,
+    )
+    await conn.execute(
+        """
+        INSERT INTO guardians (recipient_id, position, name, phone, relation)
+        SELECT id, 1, '보호자 ' || id, '+8210' || (50000000 + id)::text, '자녀' FROM care_recipients
+        """
+    )
+
+
 async def load(conn: asyncpg.Connection, *, recipients: int, citizens: int) -> dict[str, float]:
     """The city as it stands at 11:00, in a few set-based statements; seconds per part."""
     seconds: dict[str, float] = {}
@@ -86,27 +109,8 @@ async def load(conn: asyncpg.Connection, *, recipients: int, citizens: int) -> d
         yield
         seconds[name] = round(time.perf_counter() - started, 2)
 
-    with part("care_recipients"):
-        await conn.execute(
-            """
-            INSERT INTO care_recipients (name, phone, language, district, address, contact_by, consent_by, consent_at,
-                                         consent_scope, enrolled_by, created_at, updated_at)
-            SELECT '어르신 ' || g, '+8210' || (10000000 + g)::text, CASE WHEN g % 20 = 0 THEN 'en' ELSE 'ko' END,
-                   ($2::text[])[1 + g % cardinality($2::text[])], '서울특별시 ' || g || '번지', 'sms', '본인', $3,
-                   '안부 확인 문자, 미응답 시 보호자 연락과 사례 개입', 'staff:1', $3, $3
-            FROM generate_series(1, $1::int) g
-            """,
-            recipients,
-            sorted(DISTRICTS),
-            MORNING - timedelta(days=30),
-        )
-    with part("guardians"):
-        await conn.execute(
-            """
-            INSERT INTO guardians (recipient_id, position, name, phone, relation)
-            SELECT id, 1, '보호자 ' || id, '+8210' || (50000000 + id)::text, '자녀' FROM care_recipients
-            """
-        )
+    with part("care_recipients_and_guardians"):
+        await insert_people(conn, count=recipients, enrolled_at=MORNING - timedelta(days=30))
     with part("checkin_plans"):
         await conn.execute(
             """

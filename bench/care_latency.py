@@ -55,6 +55,7 @@ from api.platform.districts import DISTRICTS
 from api.platform.logging import configure_logging
 from api.platform.settings import PROJECT_ROOT, DatabaseSettings, LogSettings, NotifySettings, Settings
 from bench.api import free_port, wait_ready
+from bench.care import insert_people
 from bench.common import SECRET, fresh_database, start_fakes
 from care import messages, on_duty
 from care.schemas import RotaIn
@@ -81,27 +82,8 @@ async def load(conn: asyncpg.Connection, *, plans: int, citizens: int, next_slot
 
     last_slot = next_slot - timedelta(hours=12)
     times = sorted({last_slot.astimezone(SEOUL).time(), next_slot.astimezone(SEOUL).time()})
-    with part("care_recipients"):
-        await conn.execute(
-            """
-            INSERT INTO care_recipients (name, phone, language, district, address, contact_by, consent_by, consent_at,
-                                         consent_scope, enrolled_by, created_at, updated_at)
-            SELECT '어르신 ' || g, '+8210' || (10000000 + g)::text, CASE WHEN g % 20 = 0 THEN 'en' ELSE 'ko' END,
-                   ($2::text[])[1 + g % cardinality($2::text[])], '서울특별시 ' || g || '번지', 'sms', '본인', $3,
-                   '안부 확인 문자, 미응답 시 보호자 연락과 사례 개입', 'staff:1', $3, $3
-            FROM generate_series(1, $1::int) g
-            """,
-            plans,
-            sorted(DISTRICTS),
-            last_slot - timedelta(days=30),
-        )
-    with part("guardians"):
-        await conn.execute(
-            """
-            INSERT INTO guardians (recipient_id, position, name, phone, relation)
-            SELECT id, 1, '보호자 ' || id, '+8210' || (50000000 + id)::text, '자녀' FROM care_recipients
-            """
-        )
+    with part("care_recipients_and_guardians"):
+        await insert_people(conn, count=plans, enrolled_at=last_slot - timedelta(days=30))
     with part("checkin_plans"):
         await conn.execute(
             """
