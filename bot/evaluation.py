@@ -143,8 +143,8 @@ def nlu_summary(results: Path) -> dict:
     }
 
 
-def cross_validate(folds: int, out: Path) -> float:
-    """Runs the cross-validation into ``out`` (replaced); its duration in seconds."""
+def cross_validate(folds: int, out: Path, config: Path = BOT / "config.yml") -> float:
+    """Runs the cross-validation of ``config`` into ``out`` (replaced); its duration in seconds."""
     shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
     rasa(
@@ -154,7 +154,7 @@ def cross_validate(folds: int, out: Path) -> float:
         "--folds",
         str(folds),
         "--config",
-        "config.yml",
+        str(config),
         "--domain",
         "domain.yml",
         "--nlu",
