@@ -296,5 +296,6 @@ async def test_the_reply_follows_the_language_of_each_message(live, client):
     headers = bearer(await sign_in(client, "010-5555-4004"))
     assert "안녕하세요" in await say(live, headers, "안녕하세요")
     assert "What would you like to report" in await say(live, headers, "I want to report a hazard")
+    assert "어떤 위험을 신고하시나요" in await say(live, headers, "신고할게요")
     assert "신고를 취소했어요" in await say(live, headers, "취소할게요")
     assert "You're welcome" in await say(live, headers, "thanks a lot")
