@@ -88,9 +88,12 @@ $(BOT_VENV)/.synced: $(UV) bot/requirements.lock bot/requirements-rasa.txt
 # Trains bot/models/<hash>.tar.gz once per content of the config, domain, data and Rasa version, points
 # bot/models/current.tar.gz at it, deletes models older than an hour that are not it, and prints nothing unless
 # training fails (then its log).
-BOT_ENV := RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3 SQLALCHEMY_SILENCE_UBER_WARNING=1
+# PYTHONPATH: the root, where Rasa finds the components of bot/nlu/ that bot/config.yml names (their code and
+# bot's lock are in the hash too).
+BOT_ENV := RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3 SQLALCHEMY_SILENCE_UBER_WARNING=1 PYTHONPATH=$(CURDIR)
 bot-model: bot
-	@h=$$(for f in bot/config.yml bot/domain.yml bot/requirements-rasa.txt $$(find bot/data -type f | LC_ALL=C sort); \
+	@h=$$(for f in bot/config.yml bot/domain.yml bot/requirements-rasa.txt bot/requirements.lock \
+	  $$(find bot/data bot/nlu -type f -name '*.y*ml' -o -type f -name '*.py' | LC_ALL=C sort); \
 	  do echo "== $$f"; cat "$$f"; done | sha256sum | cut -c1-16); \
 	if [ ! -e bot/models/$$h.tar.gz ]; then \
 	  mkdir -p bot/models; \

@@ -2,9 +2,12 @@
 
 Runs ``rasa test nlu --cross-validation`` with bot/.venv's Rasa on the project's own training data, splits the
 held-out predictions by script (Hangul: Korean; Latin: English), scores each language, and says what the
-FallbackClassifier's threshold does to them. Optionally times one full training run.
+FallbackClassifier's threshold does to them. Optionally times one full training run. The "holdout" part trains
+bot/config.yml's pipeline (timed, its model's size) and scores it on bot/tests/holdout/ (clean and messy
+messages training never sees), with need_help's recall and precision; "pipelines" compares candidate pipelines
+(PIPELINES) by cross-validation and on that held-out set.
 
-    .venv/bin/python -m bench.chat [--folds 5] [--out var/artifacts/nlu] [--train-time]
+    .venv/bin/python -m bench.chat [--part nlu|holdout|pipelines] [--folds 5] [--out var/artifacts/nlu] [--train-time]
 
 Prints one JSON object. Each part of the benchmark is a function in PARTS taking the parsed arguments and
 returning a JSON-able dict; the HTTP round trip of POST /v1/chat joins as another part.
@@ -19,7 +22,26 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.evaluation import ARTIFACTS, RASA, cross_validate, keep_artifacts, nlu_summary, rasa
+from bot.evaluation import (
+    ARTIFACTS,
+    BOT,
+    RASA,
+    cross_validate,
+    holdout_summary,
+    keep_artifacts,
+    nlu_summary,
+    rasa,
+    train,
+)
+
+# Candidates against bot/config.yml, each a replacement in its text (the tokenizer line, or a component's).
+_TOKENIZER = "  - name: bot.nlu.kiwi.KiwiTokenizer\n"
+PIPELINES: dict[str, tuple[str, str]] = {
+    "kiwi_words_and_morphemes": ("", ""),
+    "whitespace": (_TOKENIZER, "  - name: WhitespaceTokenizer\n"),
+    "kiwi_morphemes_only": (_TOKENIZER, _TOKENIZER + "    keep_words: false\n"),
+    "kiwi_typo_correction": (_TOKENIZER, _TOKENIZER + "    typos: basic\n"),
+}
 
 
 def nlu_part(args: argparse.Namespace) -> dict:
@@ -37,7 +59,52 @@ def nlu_part(args: argparse.Namespace) -> dict:
     return part
 
 
-PARTS: dict[str, Callable[[argparse.Namespace], dict]] = {"nlu": nlu_part}
+def _trained_holdout(config: Path, work: Path) -> dict:
+    model, seconds = train(config, work / "model")
+    return {
+        "nlu_train_seconds": round(seconds, 1),
+        "nlu_model_mb": round(model.stat().st_size / 1e6, 2),
+        **holdout_summary(model, work / "holdout"),
+    }
+
+
+def holdout_part(args: argparse.Namespace) -> dict:
+    """bot/config.yml's pipeline trained on bot/data (timed) and scored on the held-out messages."""
+    with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp:
+        return _trained_holdout(BOT / "config.yml", Path(tmp))
+
+
+def pipelines_part(args: argparse.Namespace) -> dict:
+    """Each candidate pipeline: cross-validation accuracy per language, and its held-out scores."""
+    base = (BOT / "config.yml").read_text()
+    compared = {}
+    for name, (old, new) in PIPELINES.items():
+        if old and old not in base:
+            raise ValueError(f"bot/config.yml has no {old!r} for the {name} pipeline")
+        with tempfile.TemporaryDirectory(prefix=f"bench-chat-{name}-") as tmp:
+            config = Path(tmp) / "config.yml"
+            config.write_text(base.replace(old, new) if old else base)
+            seconds = cross_validate(args.folds, Path(tmp) / "cv", config=config)
+            cv = nlu_summary(Path(tmp) / "cv")
+            held = _trained_holdout(config, Path(tmp))
+        compared[name] = {
+            "cross_validation_seconds": round(seconds, 1),
+            "cross_validation": {lang: {k: v[k] for k in ("examples", "accuracy", "macro_f1")}
+                                 for lang, v in cv["languages"].items()},
+            "holdout": {split: {lang: {k: v[k] for k in ("examples", "accuracy")} for lang, v in held[split].items()}
+                        for split in ("clean", "messy")},
+            "need_help": {k: held["need_help"][k] for k in ("recall", "precision")},
+            "nlu_train_seconds": held["nlu_train_seconds"],
+            "nlu_model_mb": held["nlu_model_mb"],
+        }  # fmt: skip
+    return compared
+
+
+PARTS: dict[str, Callable[[argparse.Namespace], dict]] = {
+    "nlu": nlu_part,
+    "holdout": holdout_part,
+    "pipelines": pipelines_part,
+}
 
 
 def main() -> None:
@@ -49,7 +116,9 @@ def main() -> None:
     args = parser.parse_args()
     if not RASA.exists():
         raise SystemExit(f"{RASA} is missing: `make bot` installs it")
-    print(json.dumps({part: PARTS[part](args) for part in args.part or PARTS}, ensure_ascii=False, indent=2))
+    print(
+        json.dumps({part: PARTS[part](args) for part in args.part or ("nlu", "holdout")}, ensure_ascii=False, indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BOT = PROJECT_ROOT / "bot"
 RASA = BOT / ".venv" / "bin" / "rasa"
 ARTIFACTS = PROJECT_ROOT / "var" / "artifacts" / "nlu"
-RASA_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+# PYTHONPATH: the project's root, where Rasa finds the components of bot/nlu/ that bot/config.yml names.
+RASA_ENV = {
+    "RASA_TELEMETRY_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    "PYTHONPATH": str(PROJECT_ROOT),
+}
 # The files `rasa test nlu --successes` writes that are worth keeping.
 KEPT = ("intent_report.json", "intent_errors.json", "intent_successes.json", "RegexEntityExtractor_report.json")
 
@@ -137,8 +143,8 @@ def nlu_summary(results: Path) -> dict:
     }
 
 
-def cross_validate(folds: int, out: Path) -> float:
-    """Runs the cross-validation into ``out`` (replaced); its duration in seconds."""
+def cross_validate(folds: int, out: Path, config: Path = BOT / "config.yml") -> float:
+    """Runs the cross-validation of ``config`` into ``out`` (replaced); its duration in seconds."""
     shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
     rasa(
@@ -148,7 +154,7 @@ def cross_validate(folds: int, out: Path) -> float:
         "--folds",
         str(folds),
         "--config",
-        "config.yml",
+        str(config),
         "--domain",
         "domain.yml",
         "--nlu",
@@ -168,3 +174,56 @@ def keep_artifacts(results: Path, artifacts: Path, summary: dict) -> None:
         if (results / name).exists():
             shutil.copyfile(results / name, artifacts / name)
     (artifacts / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+
+
+HOLDOUT = BOT / "tests" / "holdout"  # never trained on: clean.yml and messy.yml
+
+
+def test_model(model: Path, nlu: Path, out: Path) -> list[dict]:
+    """``rasa test nlu`` of a trained model on ``nlu``; its predictions (as ``predictions``)."""
+    shutil.rmtree(out, ignore_errors=True)
+    rasa("test", "nlu", "--model", str(model), "--nlu", str(nlu), "--out", str(out), "--successes", "--no-plot")
+    return predictions(out)
+
+
+def need_help_scores(rows: list[dict]) -> dict:
+    """Recall and precision of need_help, and the calls for help that were missed (with what they became)."""
+    gold = [r for r in rows if r["intent"] == "need_help"]
+    said = [r for r in rows if r["predicted"] == "need_help"]
+    hits = [r for r in gold if r["predicted"] == "need_help"]
+    return {
+        "examples": len(gold),
+        "recall": round(len(hits) / len(gold), 3) if gold else None,
+        "precision": round(len(hits) / len(said), 3) if said else None,
+        "missed": [(r["text"], r["predicted"]) for r in gold if r["predicted"] != "need_help"],
+        "false_alarms": [(r["text"], r["intent"]) for r in said if r["intent"] != "need_help"],
+    }
+
+
+def holdout_summary(model: Path, work: Path) -> dict:
+    """The model's scores on each held-out file, per language, with need_help's recall and precision."""
+    summary: dict = {}
+    everything: list[dict] = []
+    for path in sorted(HOLDOUT.glob("*.yml")):
+        rows = test_model(model, path, work / path.stem)
+        everything += rows
+        by_language: dict[str, list[dict]] = {}
+        for row in rows:
+            by_language.setdefault(language_of(row["text"]), []).append(row)
+        summary[path.stem] = {
+            language: {
+                "examples": len(group),
+                "accuracy": scores((r["intent"], r["predicted"]) for r in group)["accuracy"],
+                "errors": [(r["text"], r["intent"], r["predicted"]) for r in group if r["intent"] != r["predicted"]],
+            }
+            for language, group in sorted(by_language.items())
+        }
+    summary["need_help"] = need_help_scores(everything)
+    return summary
+
+
+def train(config: Path, out: Path) -> tuple[Path, float]:
+    """Trains a model of ``config`` on bot/data into ``out``: its path and the seconds it took."""
+    started = time.perf_counter()
+    rasa("train", "nlu", "--config", str(config), "--nlu", "data", "--out", str(out), "--fixed-model-name", "m")
+    return out / "m.tar.gz", time.perf_counter() - started

@@ -69,7 +69,9 @@ async def processes(settings: Settings, *, database_url: str) -> list[tuple[str,
     token = TokenIssuer(settings).issue(actions, ttl_s=ACTIONS_TOKEN_TTL_S)
     api_url = f"http://127.0.0.1:{settings.http.port}"
     return [
-        ("rasa", rasa_argv, {"ACTION_SERVER_URL": actions_url, **tracker_env(tracker_url), **QUIET}),
+        # PYTHONPATH: bot/config.yml names our own NLU components (bot.nlu), imported from the project's root.
+        ("rasa", rasa_argv, {"ACTION_SERVER_URL": actions_url, "PYTHONPATH": str(PROJECT_ROOT),
+                             **tracker_env(tracker_url), **QUIET}),
         ("actions", actions_argv, {"SANIC_HOST": "127.0.0.1", "SAFECITY_API_URL": api_url,
                                    "SAFECITY_SERVICE_TOKEN": token}),
     ]  # fmt: skip

@@ -14,7 +14,14 @@ from bot.actions.client import ApiError, call, person
 from bot.actions.words import REPORT_KINDS, kind_label, language, place_name
 
 log = logging.getLogger(__name__)
-_RESET = [SlotSet("report_kind", None), SlotSet("place", None), SlotSet("offered_human", False)]
+_RESET = [
+    SlotSet("report_kind", None),
+    SlotSet("place", None),
+    SlotSet("report_confirmed", None),
+    SlotSet("place_misses", 0),
+    SlotSet("offered_human", False),
+]
+MISSES_BEFORE_OFFER = 2
 
 
 class ValidateHazardReportForm(FormValidationAction):
@@ -30,20 +37,55 @@ class ValidateHazardReportForm(FormValidationAction):
     async def validate_place(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """A place the gazetteer knows, by its name; an unknown one is said so and asked again."""
-        text = str(slot_value or "").strip()
+        """A place the gazetteer finds: by the place the patterns saw in the message, else by the whole answer.
+
+        Anything else ("I smell gas in my building") is not a place: asked again, and at the second miss the
+        bot offers to cancel.
+        """
+        named = next(tracker.get_latest_entity_values("place"), None)
+        text = str(named or slot_value or "").strip()
         if not text:
             return {"place": None}
         try:
             found = (await call("GET", "/v1/places", params={"q": text[:200]})).body
         except ApiError as exc:
-            # Kept as typed: the filing checks it again, and says so if the API is still failing then.
             log.warning("place search failed: %s", exc)
-            return {"place": text}
-        if not found:
-            dispatcher.utter_message(response="utter_place_unknown", place=text)
+            dispatcher.utter_message(response="utter_sorry_failed")
             return {"place": None}
-        return {"place": place_name(found[0], language(tracker))}
+        if found:
+            return {"place": place_name(found[0], language(tracker)), "place_misses": 0}
+        misses = int(tracker.get_slot("place_misses") or 0) + 1
+        response = "utter_place_offer_cancel" if misses >= MISSES_BEFORE_OFFER else "utter_place_unknown"
+        dispatcher.utter_message(response=response, place=text)
+        return {"place": None, "place_misses": misses}
+
+    async def validate_report_confirmed(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Only a yes to the summary; a no drops the report (a rule), anything else asks again."""
+        return {"report_confirmed": True if slot_value is True else None}
+
+
+class ActionAskReportConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_report_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        """The report in one line, to be confirmed: "종로구청 근처 가스 냄새(으)로 신고할까요? 네 / 아니요"."""
+        lang = language(tracker)
+        kind = kind_label(tracker.get_slot("report_kind") or "other", lang)
+        dispatcher.utter_message(response="utter_ask_report_confirmed", kind=kind, place=tracker.get_slot("place"))
+        return []
+
+
+class ActionCancelReport(Action):
+    def name(self) -> str:
+        return "action_cancel_report"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        """The report dropped, nothing filed: a no, 취소, 그만, 됐어요, cancel or never mind."""
+        dispatcher.utter_message(response="utter_report_cancelled")
+        return [*_RESET, SlotSet("requested_slot", None)]
 
 
 class ActionReportHazard(Action):
@@ -51,8 +93,11 @@ class ActionReportHazard(Action):
         return "action_report_hazard"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        """File the report the form gathered, as the person; the slots are cleared for the next one."""
+        """File the report the form gathered and the person confirmed; the slots are cleared for the next one."""
         kind, place = tracker.get_slot("report_kind"), tracker.get_slot("place")
+        if tracker.get_slot("report_confirmed") is not True:
+            dispatcher.utter_message(response="utter_report_cancelled")
+            return _RESET
         lang = language(tracker)
         data = {"category": kind, "place": place, "description": _description(tracker)}
         try:

@@ -1,15 +1,17 @@
-"""Starting a session (who the person is), the two-step fallback, and stopping messages."""
+"""Starting a session (who the person is), each message's language, the two-step fallback, and stopping messages."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, Tracker, ValidationAction
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from bot.actions.client import ApiError, call, person
+from bot.actions.words import message_language
 
 log = logging.getLogger(__name__)
 # Slots that belong to one session's conversation, not to the person: not carried into the next.
@@ -76,3 +78,15 @@ class ActionOptOut(Action):
             return [SlotSet("offered_human", False)]
         dispatcher.utter_message(response="utter_opted_out" if answer.body["opted_out"] else "utter_opt_out_app")
         return [SlotSet("offered_human", False)]
+
+
+class ValidateSlotMappings(ValidationAction):
+    def name(self) -> str:
+        return "action_validate_slot_mappings"
+
+    async def extract_language(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The reply follows each message's language, within a session too; a message in neither keeps it."""
+        said = message_language((tracker.latest_message or {}).get("text") or "")
+        return {"language": said} if said and said != tracker.get_slot("language") else {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -85,3 +86,20 @@ def user_text(tracker: Tracker) -> str | None:
     """The latest message, cut to what a check-in or help request keeps."""
     text = (tracker.latest_message or {}).get("text") or ""
     return text.strip()[:1600] or None
+
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def message_language(text: str) -> str | None:
+    """The language a message is plainly in: ``ko`` for any Hangul, ``en`` for a Latin word of 3+ letters.
+
+    Short or language-less messages ("OK", "119", "강남역 ok" is Korean) say nothing, and the reply keeps the
+    conversation's language.
+    """
+    if _HANGUL.search(text or ""):
+        return "ko"
+    if _LATIN_WORD.search(text or ""):
+        return "en"
+    return None

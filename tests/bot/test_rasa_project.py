@@ -36,7 +36,8 @@ HAZARDS = {"heat_wave", "cold_wave", "earthquake", "flooding", "typhoon", "air_r
 ACTIONS = {
     "action_session_start", "action_check_in", "action_ask_for_help", "action_report_hazard",
     "validate_hazard_report_form", "action_find_shelter", "action_current_warnings", "action_hazard_guidance",
-    "action_fallback", "action_opt_out",
+    "action_fallback", "action_opt_out", "action_ask_report_confirmed", "action_cancel_report", "action_goodbye",
+    "action_validate_slot_mappings",
 }  # fmt: skip
 # Responses and the variables the actions pass to them.
 RESPONSES = {
@@ -50,12 +51,14 @@ RESPONSES = {
     "utter_shelter_far": {"origin", "cap", "name", "distance", "address"},
     "utter_no_shelter": set(), "utter_ask_hazard_for_shelter": set(), "utter_warnings_none": set(),
     "utter_warning": {"headline"}, "utter_guidance": {"title", "steps"}, "utter_opted_out": set(),
-    "utter_opt_out_app": set(), "utter_sorry_failed": set(),
+    "utter_opt_out_app": set(), "utter_sorry_failed": set(), "utter_ask_report_confirmed": {"kind", "place"},
+    "utter_report_cancelled": set(), "utter_place_offer_cancel": {"place"}, "utter_ask_continue_report": set(),
+    "utter_ask_help_answer": set(), "utter_help_declined": set(),
 }  # fmt: skip
 # Said only by the custom actions (or the form, for utter_ask_*), so no rule or story names them.
 SAID_BY_ACTIONS = set(RESPONSES) - {
-    "utter_greet", "utter_goodbye", "utter_you_are_welcome", "utter_out_of_scope", "utter_please_rephrase",
-    "utter_deny_ack",
+    "utter_greet", "utter_you_are_welcome", "utter_out_of_scope", "utter_please_rephrase",
+    "utter_deny_ack", "utter_ask_continue_report",
 }  # fmt: skip
 
 
@@ -107,12 +110,16 @@ def test_domain_has_the_contracts_names(domain: dict) -> None:
     assert set(domain["entities"]) == ENTITIES
     assert set(domain["actions"]) == ACTIONS
     assert set(domain["responses"]) == set(RESPONSES)
-    assert domain["forms"]["hazard_report_form"]["required_slots"] == ["report_kind", "place"]
+    assert domain["forms"]["hazard_report_form"]["required_slots"] == ["report_kind", "place", "report_confirmed"]
+    assert domain["forms"]["help_check_form"]["required_slots"] == ["help_answer"]
     slots = domain["slots"]
     assert set(slots["report_kind"]["values"]) == REPORT_KINDS
     assert set(slots["hazard"]["values"]) == HAZARDS
     assert slots["language"]["values"] == ["ko", "en"]
-    assert [name for name, slot in slots.items() if slot.get("influence_conversation")] == ["offered_human"]
+    assert [name for name, slot in slots.items() if slot.get("influence_conversation")] == [
+        "help_asked",
+        "offered_human",
+    ]
     for name in ("language", "district", "in_care", "offered_human"):
         assert slots[name]["mappings"] == [{"type": "custom"}], name
 

@@ -14,10 +14,16 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from api.app import create_app
 from api.platform.auth.tokens import Role, Scope
-from bot.actions.care import ActionAskForHelp, ActionCheckIn
+from bot.actions.care import ActionAskForHelp, ActionCheckIn, ActionGoodbye
 from bot.actions.info import ActionCurrentWarnings, ActionFindShelter, ActionHazardGuidance
-from bot.actions.reports import ActionReportHazard, ValidateHazardReportForm
-from bot.actions.session import ActionFallback, ActionOptOut, ActionSessionStart
+from bot.actions.reports import (
+    ActionAskReportConfirmed,
+    ActionCancelReport,
+    ActionReportHazard,
+    ValidateHazardReportForm,
+)
+from bot.actions.session import ActionFallback, ActionOptOut, ActionSessionStart, ValidateSlotMappings
+from bot.actions.words import message_language
 from fakes.rasa import closed_port_url
 from fakes.server import BackgroundServer
 from tests.chat.conftest import PERSON, enrol
@@ -133,12 +139,22 @@ async def test_the_form_accepts_known_places_and_kinds_and_asks_again_otherwise(
     form = ValidateHazardReportForm()
     d = CollectingDispatcher()
     t = tracker(slots={"language": "en"})
-    assert await form.validate_place("gangnam stn", d, t, {}) == {"place": "Gangnam Station"}
-    assert await form.validate_place("강남 역 앞", d, tracker(), {}) == {"place": "강남역"}
+    assert await form.validate_place("gangnam stn", d, t, {}) == {"place": "Gangnam Station", "place_misses": 0}
+    assert await form.validate_place("강남 역 앞", d, tracker(), {}) == {"place": "강남역", "place_misses": 0}
     assert d.messages == []
-    assert await form.validate_place("아틀란티스", d, t, {}) == {"place": None}
+    assert await form.validate_place("아틀란티스", d, t, {}) == {"place": None, "place_misses": 1}
     assert responses(d.messages) == ["utter_place_unknown"]
     assert d.messages[0]["place"] == "아틀란티스"
+    # Free text is no place; at the second miss the bot offers to cancel.
+    missed_once = tracker(slots={"language": "en", "place_misses": 1})
+    second = await form.validate_place("I smell gas in my building", d, missed_once, {})
+    assert second == {"place": None, "place_misses": 2}
+    assert responses(d.messages)[-1] == "utter_place_offer_cancel"
+    # The place the patterns found is searched, not the whole answer.
+    named = tracker(text="종로구청 앞 골목이요", entities=[{"entity": "place", "value": "종로구청"}])
+    assert (await form.validate_place("종로구청 앞 골목이요", d, named, {}))["place"] == "종로구청"
+    assert await form.validate_report_confirmed(True, d, t, {}) == {"report_confirmed": True}
+    assert await form.validate_report_confirmed("네", d, t, {}) == {"report_confirmed": None}
     assert await form.validate_report_kind("sinkhole", d, t, {}) == {"report_kind": "sinkhole"}
     assert await form.validate_report_kind("ufo", d, t, {}) == {"report_kind": None}
 
@@ -146,9 +162,12 @@ async def test_the_form_accepts_known_places_and_kinds_and_asks_again_otherwise(
 async def test_a_filed_report_is_in_the_database_and_told_in_the_persons_language(api, pool):
     t = tracker(
         STRANGER,
-        slots={"language": "en", "report_kind": "sinkhole", "place": "Gangnam Station"},
+        slots={"language": "en", "report_kind": "sinkhole", "place": "Gangnam Station", "report_confirmed": True},
         events=[user("there is a hole in the road", "report_hazard"), user("Gangnam station", "inform")],
     )
+    summary, _ = await run(ActionAskReportConfirmed(), t)
+    assert responses(summary) == ["utter_ask_report_confirmed"]
+    assert (summary[0]["kind"], summary[0]["place"]) == ("a sinkhole", "Gangnam Station")
     messages, events = await run(ActionReportHazard(), t)
     assert responses(messages) == ["utter_report_filed"]
     assert messages[0]["kind"] == "a sinkhole"
@@ -161,7 +180,7 @@ async def test_a_filed_report_is_in_the_database_and_told_in_the_persons_languag
 
 
 async def test_with_the_api_down_every_changing_action_says_so_and_nothing_is_written(api_down, pool):
-    filled = {"report_kind": "sinkhole", "place": "강남역"}
+    filled = {"report_kind": "sinkhole", "place": "강남역", "report_confirmed": True}
     for action, slots in (
         (ActionCheckIn(), {}),
         (ActionAskForHelp(), {}),
@@ -316,3 +335,75 @@ async def test_a_cold_wave_question_far_from_any_shelter_says_nothing_nearby_and
     assert said(far_en[0], "en").startswith(
         "There is no suitable shelter nearby (within 5 km of Gimpo International Airport Station)."
     )
+
+
+async def test_nothing_is_filed_without_a_yes_to_the_summary_or_after_a_cancel(api, pool):
+    unconfirmed = tracker(STRANGER, slots={"report_kind": "gas_smell", "place": "종로구청"})
+    messages, _ = await run(ActionReportHazard(), unconfirmed)
+    assert responses(messages) == ["utter_report_cancelled"]
+    messages, events = await run(ActionCancelReport(), unconfirmed)
+    assert responses(messages) == ["utter_report_cancelled"]
+    assert SlotSet("report_kind", None) in events and SlotSet("place", None) in events
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM hazard_reports") == 0
+
+
+def distressed(sender: str = SENDER, *, text: str, slots: dict[str, Any] | None = None) -> Tracker:
+    """A tracker whose latest message DistressGuard marked: distress plausible, the classifier unsure."""
+    t = tracker(sender, text=text, intent="need_help", slots=slots)
+    t.latest_message["distress"] = {"cue": "fall", "classified_as": "check_in", "confidence": 0.5, "need_help": 0.1}
+    t.events.append({"event": "user", "text": text, "parse_data": dict(t.latest_message)})
+    return t
+
+
+async def test_plausible_distress_asks_someone_in_care_and_any_answer_but_no_opens_help(api, client, worker, pool):
+    await enrol(client, worker)
+    messages, events = await run(ActionAskForHelp(), distressed(text="I fell in the bathroom", slots={"in_care": True}))
+    assert messages == [] and SlotSet("help_asked", True) in events  # help_check_form asks the question
+    answered = distressed(text="I fell in the bathroom", slots={"in_care": True, "help_asked": True})
+    answered.slots["help_answer"] = "please hurry"
+    messages, events = await run(ActionAskForHelp(), answered)
+    assert responses(messages) == ["utter_help_opened"] and SlotSet("help_asked", False) in events
+    declined = distressed(text="다리가 아파요", slots={"in_care": True, "help_asked": True})
+    declined.slots["help_answer"] = "no"
+    messages, _ = await run(ActionAskForHelp(), declined)
+    assert responses(messages) == ["utter_help_declined"]
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT reason, priority FROM cases")
+        assert [tuple(r) for r in rows] == [("help_request", "urgent")]
+
+
+async def test_plausible_distress_from_someone_not_in_care_gets_119_at_once(api):
+    messages, events = await run(ActionAskForHelp(), distressed(STRANGER, text="사람살려", slots={"in_care": False}))
+    assert responses(messages) == ["utter_help_not_in_care"]
+    assert SlotSet("help_asked", False) in events
+
+
+async def test_a_goodbye_from_someone_in_care_is_a_check_in(api, client, worker, pool):
+    await enrol(client, worker)
+    messages, _ = await run(ActionGoodbye(), tracker(text="잘있어요", intent="goodbye", slots={"in_care": True}))
+    assert responses(messages) == ["utter_checked_in"]
+    messages, _ = await run(ActionGoodbye(), tracker(STRANGER, text="잘있어요", intent="goodbye"))
+    assert responses(messages) == ["utter_goodbye"]
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT kind, body FROM checkins")
+    assert [tuple(r) for r in rows] == [("checkin", "잘있어요")]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("where is the shelter", "en"), ("대피소 어디예요", "ko"), ("강남역 sinkhole", "ko"), ("OK", None), ("119", None),
+     ("ㅇㅇ", "ko")],
+)  # fmt: skip
+def test_the_language_of_a_message(text: str, language: str | None) -> None:
+    assert message_language(text) == language
+
+
+async def test_the_reply_language_follows_each_message() -> None:
+    action = ValidateSlotMappings()
+    d = CollectingDispatcher()
+    assert await action.extract_language(d, tracker(text="where is the shelter"), {}) == {"language": "en"}
+    assert await action.extract_language(d, tracker(text="OK", slots={"language": "en"}), {}) == {}
+    assert await action.extract_language(d, tracker(text="고마워요", slots={"language": "en"}), {}) == {
+        "language": "ko"
+    }

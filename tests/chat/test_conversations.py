@@ -172,7 +172,8 @@ async def test_a_hazard_report_with_slot_filling_in_korean_by_sms(live, pool):
     assert "어떤 위험" in await text(live, pool, phone, "위험한 곳 신고하려고요")
     assert "어디인가요" in await text(live, pool, phone, "싱크홀")
     assert "찾지 못했어요" in await text(live, pool, phone, "해운대 해수욕장")
-    filed = await text(live, pool, phone, "강남역")
+    assert "강남역 근처 싱크홀(으)로 신고할까요? 네 / 아니요" in await text(live, pool, phone, "강남역")
+    filed = await text(live, pool, phone, "네")
     assert "신고가 접수되었습니다" in filed
     async with pool.acquire() as conn:
         row = await conn.fetchrow("SELECT category, address, source FROM hazard_reports")
@@ -184,7 +185,9 @@ async def test_a_hazard_report_with_slot_filling_in_english_in_the_app(live, cli
     await client.patch("/v1/me", json={"language": "en"}, headers=headers)
     assert "What would you like to report" in await say(live, headers, "I want to report a hazard")
     assert "Where is it" in await say(live, headers, "there's a fallen tree blocking the sidewalk")
-    filed = await say(live, headers, "Hongik University station")
+    summary = await say(live, headers, "Hongik University station")
+    assert "Shall I report a fallen tree near Hongik University Station? yes / no" in summary
+    filed = await say(live, headers, "yes")
     assert "Your report is filed" in filed
     assert "Hongik University Station" in filed
     async with pool.acquire() as conn:
@@ -215,3 +218,84 @@ async def test_help_opens_an_urgent_case_in_korean_by_sms_and_english_in_the_app
     async with pool.acquire() as conn:
         cases = await conn.fetch("SELECT reason, priority FROM cases")
     assert [tuple(r) for r in cases] == [("help_request", "urgent")] * 2
+
+
+async def reports(pool) -> list[tuple]:  # type: ignore[no-untyped-def]
+    async with pool.acquire() as conn:
+        return [tuple(r) for r in await conn.fetch("SELECT category, address FROM hazard_reports ORDER BY id")]
+
+
+async def test_a_question_in_the_middle_of_a_report_files_nothing_and_the_report_resumes_on_a_yes(live, client, pool):
+    """The issue's false report: a gas smell, then a question about a shelter near 종로구청, filed nothing."""
+    headers = bearer(await sign_in(client, "010-5555-4000"))
+    assert "어디인가요" in await say(live, headers, "가스냄새가나요")
+    answer = await say(live, headers, "종로구청 근처 대피소")
+    assert "대피소" in answer and "하시던 신고를 계속할까요? 네 / 아니요" in answer
+    assert "어디인가요" not in answer  # the form's question is not tacked onto the answer
+    assert await reports(pool) == []
+    assert "어디인가요" in await say(live, headers, "네")  # resumed: the kind is kept, the place asked
+    assert "종로구청 근처 가스 냄새(으)로 신고할까요?" in await say(live, headers, "종로구청")
+    assert "신고가 접수되었습니다" in await say(live, headers, "네")
+    assert await reports(pool) == [("gas_smell", "종로구청")]
+
+
+async def test_cancel_words_and_a_no_to_the_summary_end_the_report_with_nothing_filed(live, client, pool):
+    headers = bearer(await sign_in(client, "010-5555-4001"))
+    assert "어디인가요" in await say(live, headers, "도로에 싱크홀이 생겼어요")
+    assert "신고를 취소했어요" in await say(live, headers, "취소")
+    assert "어디인가요" in await say(live, headers, "가로등이 고장 났어요")
+    assert "신고할까요" in await say(live, headers, "강남역")
+    assert "신고를 취소했어요" in await say(live, headers, "아니요")
+    assert await reports(pool) == []
+
+
+async def test_free_text_is_not_a_place_and_a_second_miss_offers_to_cancel_in_english(live, client, pool):
+    headers = bearer(await sign_in(client, "010-5555-4002"))
+    await client.patch("/v1/me", json={"language": "en"}, headers=headers)
+    assert "Where is it" in await say(live, headers, "there is a big pothole on my road")
+    assert "I couldn't find" in await say(live, headers, "I smell gas in my building")
+    assert "say 'cancel' to drop the report" in await say(live, headers, "the corner by the bakery")
+    assert "nothing was filed" in await say(live, headers, "never mind")
+    assert await reports(pool) == []
+
+
+async def test_distress_in_the_middle_of_a_report_is_asked_about_and_opens_help_unless_they_say_no(
+    live, client, worker, pool
+):
+    headers = await in_care_citizen(client, worker, phone="+821024681361", language="ko")
+    assert "어디인가요" in await say(live, headers, "길에 싱크홀이 있어요")
+    # The classifier is unsure of these (a fall, an ache): the cues make help plausible, so the bot asks.
+    assert "Do you need help? yes / no" in await say(live, headers, "I fell in the bathroom")
+    assert "I have told your social worker" in await say(live, headers, "please hurry")
+    assert await reports(pool) == []
+    assert "도움이 필요하세요? 네 / 아니요" in await say(live, headers, "다리가 아파서 못 나가요 근데 괜찮아요")
+    assert "알겠습니다" in await say(live, headers, "괜찮아요")
+    async with pool.acquire() as conn:
+        cases = await conn.fetch("SELECT reason, priority FROM cases")
+    assert [tuple(r) for r in cases] == [("help_request", "urgent")]
+
+
+@pytest.mark.parametrize(
+    "cry", ["사람살려", "할머니가 의식이 없어요", "my chest hurts really bad", "I fell in the bathroom"]
+)
+async def test_a_cry_for_help_from_someone_not_in_care_gets_119_at_once(live, client, cry):
+    headers = bearer(await sign_in(client, "010-5555-4003"))
+    assert "119" in await say(live, headers, cry)
+
+
+async def test_a_goodbye_from_someone_in_care_is_a_check_in_recorded_for_the_social_worker(live, client, worker, pool):
+    headers = await in_care_citizen(client, worker, phone="+821024681362", language="ko")
+    assert "안부 확인되었습니다" in await say(live, headers, "잘있어요")
+    assert "안부 확인되었습니다" in await say(live, headers, "밥묵었다 잘있다")
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT channel, kind, body FROM checkins ORDER BY id")
+    assert [tuple(r) for r in rows] == [("chat", "checkin", "잘있어요"), ("chat", "checkin", "밥묵었다 잘있다")]
+
+
+async def test_the_reply_follows_the_language_of_each_message(live, client):
+    headers = bearer(await sign_in(client, "010-5555-4004"))
+    assert "안녕하세요" in await say(live, headers, "안녕하세요")
+    assert "What would you like to report" in await say(live, headers, "I want to report a hazard")
+    assert "어떤 위험을 신고하시나요" in await say(live, headers, "신고할게요")
+    assert "신고를 취소했어요" in await say(live, headers, "취소할게요")
+    assert "You're welcome" in await say(live, headers, "thanks a lot")

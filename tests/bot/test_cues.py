@@ -1,0 +1,34 @@
+"""The distress cues of bot/nlu/cues.py, the need_help guard's second line of defence (plain Python)."""
+
+import pytest
+
+from bot.nlu.cues import distress_cue
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "사람살려",
+        "할머니가 의식이 없어요",
+        "my chest hurts really bad",
+        "I fell in the bathroom",
+        "넘어졌는디 못일어나",
+        "가심이 답답허고 아파",
+        "119좀불러줘",
+        "불이야 불났어요",
+        "무서버요 누가 와주소",
+        "someone is bleeding alot",
+        "I can't breathe",
+    ],
+)
+def test_a_call_for_help_has_a_cue(text: str) -> None:
+    assert distress_cue(text) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["아파트 정문 앞", "나무가 쓰러졌어요", "a tree fell on the road", "잘있어요 걱정마세요", "thanks for your help",
+     "비가 너무 많이 와요 어떡해요", "I smell gas in my building", "종로구청 근처 대피소"],
+)  # fmt: skip
+def test_no_cue_in_what_is_not_distress(text: str) -> None:
+    assert distress_cue(text) is None
