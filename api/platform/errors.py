@@ -129,13 +129,19 @@ def _validation_handler(request: Request, exc: ValidationException) -> Response[
 
 def _allowed_values(request: Request, error: dict[str, Any]) -> list[str] | None:
     """For a body field that takes one of a set of values (an enum), those values; else None."""
-    if not error.get("message", "").startswith("Invalid enum value") or error.get("source", "body") != "body":
+    if "Invalid enum value" not in error.get("message", ""):
         return None
     try:
-        body = request.route_handler.parsed_fn_signature.parameters["data"].annotation
-    except (AttributeError, KeyError):
+        parameters = request.route_handler.parsed_fn_signature.parameters
+    except AttributeError:
         return None
-    info: Any = msgspec.inspect.type_info(body)
+    if error.get("source", "body") != "body":  # a query or path parameter: its own type
+        field = next((f for n, f in parameters.items() if _aliases(request).get(n, n) == error.get("field")), None)
+        enum = _enum_in(msgspec.inspect.type_info(field.annotation)) if field is not None else None
+        return [str(m.value) for m in enum] if enum is not None else None
+    if "data" not in parameters:
+        return None
+    info: Any = msgspec.inspect.type_info(parameters["data"].annotation)
     for name in str(error.get("field", "")).removeprefix("$.").split("."):
         info = _field_type(info, name)
         if info is None:

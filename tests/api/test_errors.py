@@ -150,3 +150,12 @@ async def test_an_unexpected_failure_is_a_500_problem_that_leaks_nothing(setting
     assert response.status_code == 500
     assert "secret internals" not in response.text
     assert body["request_id"] == response.headers["x-request-id"]
+
+
+async def test_a_query_value_outside_its_set_lists_the_allowed_values(client):
+    response = await client.get("/v1/shelters/nearest", params={"lat": 37.5665, "lon": 126.978, "hazard": "quake"})
+    assert response.status_code == 400
+    body = problem(response)
+    [error] = body["errors"]
+    assert error["field"] == "hazard" and "earthquake" in error["allowed"]
+    assert "allowed: " in body["detail"]
