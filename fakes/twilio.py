@@ -227,6 +227,8 @@ class FakeTwilio(FakeProvider):
             await _respond(send, status, payload, headers)
         elif path.startswith(_ACCOUNTS_PREFIX) and path.endswith(_CALLS_SUFFIX) and method == "POST":
             account_sid = path[len(_ACCOUNTS_PREFIX) : -len(_CALLS_SUFFIX)]
+            with self._lock:
+                self.requests += 1
             refused = await self._gate(account_sid, scope)
             status, payload, headers = refused or (*self.calls.create(body), [])
             await _respond(send, status, payload, headers)
@@ -262,24 +264,9 @@ class FakeTwilio(FakeProvider):
     async def _answer(
         self, account_sid: str, scope: dict[str, Any], body: bytes
     ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
-        with self._lock:
-            delay, down = self._delay, self._down
-            failure = self._fail_next.popleft() if self._fail_next and not down else None
-        if delay:
-            await asyncio.sleep(delay)
-        if down:
-            return 503, error_body(20503), [(b"retry-after", b"1")]
-        if failure is not None:
-            status, retry_after = failure
-            headers = (
-                [(b"retry-after", _seconds(retry_after))] if retry_after is not None and status in (429, 503) else []
-            )
-            return status, error_body(_CODE_FOR_STATUS.get(status, 20500), status), headers
-        if not self._authorised(scope):
-            body_401 = error_body(20003) | {"detail": "Your AccountSid or AuthToken was incorrect."}
-            return 401, body_401, [(b"www-authenticate", b'Basic realm="Twilio API"')]
-        if account_sid != self.account_sid:
-            return 404, error_body(20404), []
+        refused = await self._gate(account_sid, scope)
+        if refused is not None:
+            return refused
         form = {key: values[0] for key, values in parse_qs(body.decode(), keep_blank_values=True).items()}
         to, text = form.get("To"), form.get("Body")
         from_, service = form.get("From") or None, form.get("MessagingServiceSid") or None
@@ -314,7 +301,6 @@ class FakeTwilio(FakeProvider):
     async def _gate(self, account_sid: str, scope: dict[str, Any]) -> tuple[int, Any, list[tuple[bytes, bytes]]] | None:
         """What a request is answered instead, when the fake is slow, down, told to fail, or the caller not ours."""
         with self._lock:
-            self.requests += 1
             delay, down = self._delay, self._down
             failure = self._fail_next.popleft() if self._fail_next and not down else None
         if delay:
@@ -328,7 +314,8 @@ class FakeTwilio(FakeProvider):
             )
             return status, error_body(_CODE_FOR_STATUS.get(status, 20500), status), headers
         if not self._authorised(scope):
-            return 401, error_body(20003), [(b"www-authenticate", b'Basic realm="Twilio API"')]
+            body_401 = error_body(20003) | {"detail": "Your AccountSid or AuthToken was incorrect."}
+            return 401, body_401, [(b"www-authenticate", b'Basic realm="Twilio API"')]
         if account_sid != self.account_sid:
             return 404, error_body(20404), []
         return None
@@ -342,7 +329,8 @@ class FakeTwilio(FakeProvider):
         if down:
             return 503, error_body(20503), [(b"retry-after", b"1")]
         if not self._authorised(scope):
-            return 401, error_body(20003), [(b"www-authenticate", b'Basic realm="Twilio API"')]
+            body_401 = error_body(20003) | {"detail": "Your AccountSid or AuthToken was incorrect."}
+            return 401, body_401, [(b"www-authenticate", b'Basic realm="Twilio API"')]
         if account_sid != self.account_sid:
             return 404, error_body(20404), []
         query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
