@@ -44,9 +44,7 @@ class Clock:
 
 
 @pytest.fixture
-async def dispatcher(
-    pool: asyncpg.Pool, settings: Settings, app: Litestar
-) -> AsyncIterator[tuple[Dispatcher, Clock]]:
+async def dispatcher(pool: asyncpg.Pool, settings: Settings, app: Litestar) -> AsyncIterator[tuple[Dispatcher, Clock]]:
     """A dispatcher on a clock; the app's webhooks act at the same clock's time."""
     channels = build_channels(settings)
     clock = Clock()
