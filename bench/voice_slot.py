@@ -11,8 +11,9 @@ raw INSERT of the check-in row, at the dispatcher's concurrency; and the ratios.
 
     .venv/bin/python -m bench.voice_slot [--plans 500]
 
-A simulation in one process: the app and the fake Twilio each run in a thread of their own (their own event loops),
-the sweep, dispatcher and the people's answers in the main one, so they share the GIL and the machine's cores. Uses
+A simulation: the app runs as deployed (``safecity api``, one process), the fake Twilio in a thread of the bench's
+process (its own event loop), the sweep, the dispatcher and the people's answers in the bench's main loop, so the
+fake and the dispatcher share a GIL, and everything the machine's cores. Uses
 its own embedded PostgreSQL (var/bench-pgdata) or BENCH_DATABASE_URL. Prints one JSON object.
 """
 
@@ -24,6 +25,8 @@ import contextlib
 import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -33,7 +36,6 @@ import asyncpg
 import httpx
 import msgspec
 
-from api.app import create_app
 from api.platform.db.embedded import EmbeddedPostgres
 from api.platform.db.pool import create_pool
 from api.platform.jobs.runner import run_job
@@ -50,10 +52,9 @@ from api.platform.settings import (
     TwilioSettings,
 )
 from api.worker import JOBS
-from bench.api import free_port
+from bench.api import free_port, wait_ready
 from bench.care import insert_people
 from bench.common import SECRET, fresh_database
-from fakes.server import BackgroundServer
 from fakes.twilio import FakeTwilio
 from notifications.channels import build_channels
 from notifications.channels.base import OutboundMessage
@@ -63,11 +64,12 @@ from notifications.dispatcher import Dispatcher
 DATABASE = "safecity_bench_voice_slot"
 SID, TOKEN, FROM = "AC" + "5" * 32, "bench-twilio-token", "+15005550006"
 CONCURRENCY = 20  # NOTIFY_SMS_CONCURRENCY's default, which the voice channel shares
+LOGS = PROJECT_ROOT / "var" / "bench-voice-slot"
 
 
 def settings_for(url: str, *, twilio_url: str, public_url: str) -> Settings:
     return Settings(
-        paths=PathSettings(var_dir=str(PROJECT_ROOT / "var" / "bench-voice-slot"), migrations_dir="migrations"),
+        paths=PathSettings(var_dir=str(LOGS), migrations_dir="migrations"),
         db=DatabaseSettings(url=url, pool_max=10),
         auth=AuthSettings(jwt_secret=SECRET),
         rasa=RasaSettings(enabled="false"),
@@ -121,7 +123,7 @@ async def pipeline(settings: Settings, url: str, fake: FakeTwilio, plans: int) -
             if len(answered) >= plans:
                 everyone.set()
 
-    people = httpx.AsyncClient(timeout=30, event_hooks={"response": [on_response]})
+    people = httpx.AsyncClient(timeout=60, event_hooks={"response": [on_response]})
     picked: set[str] = set()
     answering: list[asyncio.Task[object]] = []
 
@@ -218,6 +220,36 @@ async def raw(settings: Settings, url: str, fake_url: str, public_url: str, plan
     return {"plans": plans, "checkins_recorded": len(done), **percentiles(done)}
 
 
+def start_api(url: str, *, port: int, twilio_url: str) -> subprocess.Popen[bytes]:
+    """``safecity api`` on ``port``, taking the fake's webhooks; its output to ``var/bench-voice-slot/api.log``."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DB_POOL_MAX": "10",
+        "JWT_SECRET": SECRET,
+        "LOG_LEVEL": "WARNING",
+        "PORT": str(port),
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "RASA_ENABLED": "false",
+        "TWILIO_ACCOUNT_SID": SID,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_FROM_NUMBER": FROM,
+        "TWILIO_API_BASE_URL": twilio_url,
+    }
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with (LOGS / "api.log").open("wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "api.cli", "api"], env=env, stdout=log, stderr=log)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--plans", type=int, default=500)
@@ -237,8 +269,12 @@ def main() -> None:
         with fake.serve():
             twilio_url = str(fake.url)
             settings = settings_for(url, twilio_url=twilio_url, public_url=public_url)
-            with BackgroundServer(create_app(settings), port=port, lifespan="on"):
+            api = start_api(url, port=port, twilio_url=twilio_url)
+            try:
+                wait_ready(f"{public_url}/ready")
                 simulated = asyncio.run(pipeline(settings, url, fake, args.plans))
+            finally:
+                stop(api)
             fake.reset()
             simplest = asyncio.run(raw(settings, url, twilio_url, public_url, args.plans))
     finally:
