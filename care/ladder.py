@@ -163,13 +163,13 @@ def _told(kind: Kind, rung: Rung, row: Row, guardians: Sequence[Any]) -> list[Ou
             return [call_person(row, template=kind.call_template, key=key, params=params)]
         return [to_person(row, template=rung.template, key=key, params=params)]
     told = guardians[:1] if rung.tell is Tell.FIRST_GUARDIAN else guardians
-    texts = [to_guardian(g, template=rung.template, key=key, params=params) for g in told]
-    if not how.texts_guardian(row["step"]):
-        texts = []
+    out = []
+    if how.texts_guardian(row["step"]):
+        out = [to_guardian(g, template=rung.template, key=key, params=params) for g in told]
     if how.calls_guardian(row["step"]):
-        # One call, to the first guardian: a call is the surer way to be heard, and every guardian has the text.
-        texts += [call_guardian(g, template=rung.template, key=key, params=params) for g in told[:1]]
-    return texts
+        # One call, to the first guardian: the surer way to be heard; at the urgent step the others have the text.
+        out += [call_guardian(g, template=rung.template, key=key, params=params) for g in told[:1]]
+    return out
 
 
 async def _act(
