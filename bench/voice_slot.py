@@ -11,9 +11,8 @@ raw INSERT of the check-in row, at the dispatcher's concurrency; and the ratios.
 
     .venv/bin/python -m bench.voice_slot [--plans 500]
 
-A simulation: the app runs as deployed (``safecity api``, one process), the fake Twilio in a thread of the bench's
-process (its own event loop), the sweep, the dispatcher and the people's answers in the bench's main loop, so the
-fake and the dispatcher share a GIL, and everything the machine's cores. Uses
+A simulation: the app runs as deployed (``safecity api``, one process); the fake Twilio's server, the sweep, the
+dispatcher and the people's answers share the bench's one event loop (and everything, the machine's cores). Uses
 its own embedded PostgreSQL (var/bench-pgdata) or BENCH_DATABASE_URL. Prints one JSON object.
 """
 
@@ -35,6 +34,7 @@ from urllib.parse import parse_qs, urlencode
 import asyncpg
 import httpx
 import msgspec
+import uvicorn
 
 from api.platform.db.embedded import EmbeddedPostgres
 from api.platform.db.pool import create_pool
@@ -228,6 +228,32 @@ async def raw(settings: Settings, url: str, fake_url: str, public_url: str, plan
     return {"plans": plans, "checkins_recorded": len(done), **percentiles(done)}
 
 
+async def both(
+    settings: Settings, url: str, fake: FakeTwilio, fake_port: int, plans: int
+) -> tuple[dict[str, object], dict[str, object]]:
+    """The pipeline, then the simplest thing, with the fake Twilio served in this event loop.
+
+    Not in a thread: a server thread waits for the GIL behind this loop's dispatcher and people at every turn
+    (placing 50 calls took 10 s so), where in one loop each waits only for the others' turns.
+    """
+    fake.url = f"http://127.0.0.1:{fake_port}"
+    config = uvicorn.Config(
+        fake.app, host="127.0.0.1", port=fake_port, log_level="warning", access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn has no event to wait on
+        await asyncio.sleep(0.01)
+    try:
+        simulated = await pipeline(settings, url, fake, plans)
+        fake.reset()
+        simplest = await raw(settings, url, fake.url, settings.notify.public_url or "", plans)
+    finally:
+        server.should_exit = True
+        await serving
+    return simulated, simplest
+
+
 def start_api(url: str, *, port: int, twilio_url: str) -> subprocess.Popen[bytes]:
     """``safecity api`` on ``port``, taking the fake's webhooks; its output to ``var/bench-voice-slot/api.log``."""
     env = {
@@ -281,21 +307,17 @@ def main() -> None:
         embedded = EmbeddedPostgres(PROJECT_ROOT / "var" / "bench-pgdata")
         server_url = embedded.start()
     fake = FakeTwilio(account_sid=SID, auth_token=TOKEN)
-    port = free_port()
-    public_url = f"http://127.0.0.1:{port}"
+    port, fake_port = free_port(), free_port()
+    public_url, twilio_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{fake_port}"
     try:
         url = asyncio.run(fresh_database(server_url, DATABASE))
-        with fake.serve():
-            twilio_url = str(fake.url)
-            settings = settings_for(url, twilio_url=twilio_url, public_url=public_url)
-            api = start_api(url, port=port, twilio_url=twilio_url)
-            try:
-                wait_ready(f"{public_url}/ready", api)
-                simulated = asyncio.run(pipeline(settings, url, fake, args.plans))
-            finally:
-                stop(api)
-            fake.reset()
-            simplest = asyncio.run(raw(settings, url, twilio_url, public_url, args.plans))
+        settings = settings_for(url, twilio_url=twilio_url, public_url=public_url)
+        api = start_api(url, port=port, twilio_url=twilio_url)
+        try:
+            wait_ready(f"{public_url}/ready", api)
+            simulated, simplest = asyncio.run(both(settings, url, fake, fake_port, args.plans))
+        finally:
+            stop(api)
     finally:
         if embedded is not None:
             embedded.stop()
