@@ -20,7 +20,7 @@ _RECIPIENT = """
            r.consent_scope, r.reach_despite_opt_out, r.created_at, r.birth_date, r.home_lat, r.home_lon, r.home_dong,
            p.times, p.days, p.window_min, p.quiet_start, p.quiet_end, p.guardian_after_min, p.case_after_min,
            p.urgent_after_min, p.accept_signals, p.paused_until, p.pause_reason, p.slot_at, p.step, p.due_at,
-           p.last_contact_at,
+           p.last_contact_at, p.inactivity_limit_min,
            (SELECT coalesce(json_agg(json_build_object('position', g.position, 'name', g.name, 'phone', g.phone,
                                                        'relation', g.relation, 'language', g.language)
                                      ORDER BY g.position), '[]')
@@ -108,6 +108,7 @@ async def upsert_plan(
     urgent_after_min: int,
     accept_signals: bool,
     now: datetime,
+    inactivity_limit_min: int = 1440,
 ) -> None:
     """Set the plan; the ladder starts again at the first check-in time after ``now`` (or after a pause) that the
     person's last sign of life (outside a pause) has not already answered."""
@@ -115,14 +116,15 @@ async def upsert_plan(
         """
         INSERT INTO checkin_plans AS p (recipient_id, times, days, window_min, quiet_start, quiet_end,
                                         guardian_after_min, case_after_min, urgent_after_min, accept_signals,
-                                        slot_at, step, due_at, updated_at)
+                                        slot_at, step, due_at, updated_at, inactivity_limit_min)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, care_next_slot($2, $3, $11), 0,
-                care_next_slot($2, $3, $11), $11)
+                care_next_slot($2, $3, $11), $11, $12)
         ON CONFLICT (recipient_id) DO UPDATE SET
             times = EXCLUDED.times, days = EXCLUDED.days, window_min = EXCLUDED.window_min,
             quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end,
             guardian_after_min = EXCLUDED.guardian_after_min, case_after_min = EXCLUDED.case_after_min,
             urgent_after_min = EXCLUDED.urgent_after_min, accept_signals = EXCLUDED.accept_signals,
+            inactivity_limit_min = EXCLUDED.inactivity_limit_min,
             step = 0,
             slot_at = care_first_open_slot(
                 EXCLUDED.times, EXCLUDED.days, EXCLUDED.window_min, greatest($11, p.paused_until),
@@ -143,6 +145,7 @@ async def upsert_plan(
         urgent_after_min,
         accept_signals,
         now,
+        inactivity_limit_min,
     )
 
 

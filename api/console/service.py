@@ -86,7 +86,7 @@ async def case_page(conn: asyncpg.Connection, *, principal: Principal, case_id: 
         )
         calls = await repository.list_calls(conn, case_id)
         authors = {n.author for n in case.notes} | {c["author"] for c in calls}
-        authors |= {a for a in (case.acknowledged_by, case.resolved_by) if a}
+        authors |= {a for a in (case.acknowledged_by, case.resolved_by, case.called_119_by) if a}
         names = await repository.staff_names(conn, sorted(authors))
     return CasePage(
         case=case,
