@@ -85,7 +85,7 @@ async def silent_devices(conn: asyncpg.Connection, *, now: datetime, limit: int)
         """
         WITH silent AS (
             SELECT device_id FROM home_sensors
-            WHERE fault_at IS NULL AND last_seen_at < $1 - make_interval(mins => heartbeat_min)
+            WHERE fault_at IS NULL AND last_seen_at < $1::timestamptz - make_interval(mins => heartbeat_min)
             ORDER BY last_seen_at
             LIMIT $2
             FOR UPDATE SKIP LOCKED
@@ -148,23 +148,23 @@ async def fire(
             SELECT a.recipient_id,
                    sum(a.events) FILTER (WHERE a.hour >= date_trunc('hour', $1) - make_interval(hours => $2))
                        AS recent,
-                   sum(a.events) FILTER (WHERE a.hour < date_trunc('hour', $1) - interval '1 day')::float8 / $3
+                   sum(a.events) FILTER (WHERE a.hour < date_trunc('hour', $1) - interval '1 day')::float8 / $3::int
                        AS usual
             FROM care_activity_hours a
             JOIN candidates c ON c.recipient_id = a.recipient_id
-            WHERE c.created_at <= $1 - make_interval(days => $3)
+            WHERE c.created_at <= $1 - make_interval(days => $3::int)
               AND (c.answered_at IS NULL OR c.answered_at <= $1 - make_interval(hours => $2))
-              AND a.hour >= date_trunc('hour', $1) - make_interval(days => $3) - make_interval(hours => $2)
+              AND a.hour >= date_trunc('hour', $1) - make_interval(days => $3::int) - make_interval(hours => $2)
               AND a.hour <= date_trunc('hour', $1)  -- the hour under way counts as recent
               -- the same hours of the day: the window itself, and the window moved back by whole days
               AND mod((extract(epoch FROM date_trunc('hour', $1) - a.hour) / 3600)::int - 1, 24) < $2
             GROUP BY a.recipient_id
         ), below AS (
             SELECT recipient_id, 'below_usual' AS rule,
-                   jsonb_build_object('window_hours', $2, 'events', coalesce(recent, 0),
-                                      'usual', round(usual::numeric, 1), 'history_days', $3) AS detail
+                   jsonb_build_object('window_hours', $2::int, 'events', coalesce(recent, 0),
+                                      'usual', round(usual::numeric, 1), 'history_days', $3::int) AS detail
             FROM hours
-            WHERE usual >= $4 AND coalesce(recent, 0) < usual / 2
+            WHERE usual >= $4::float8 AND coalesce(recent, 0) < usual / 2
               AND recipient_id NOT IN (SELECT recipient_id FROM over_limit)
         ), fired AS (
             SELECT * FROM over_limit UNION ALL SELECT * FROM below
