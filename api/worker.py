@@ -23,6 +23,7 @@ from api.platform.jobs.housekeeping import purge_job
 from api.platform.jobs.registry import EPOCH, Job
 from api.platform.jobs.runner import run_job
 from api.platform.settings import MetricsSettings, Settings
+from api.sensors.jobs import make_partitions
 from care.jobs import care_sweep, on_duty_escalation
 from care.passive.jobs import device_health, inactivity_sweep
 from care.safety.jobs import safety_sweep
@@ -45,6 +46,7 @@ JOBS: dict[str, Job] = {
         poll_kma_warnings,
         poll_cap_feeds,
         sms_replies,
+        make_partitions,
     )
 }
 

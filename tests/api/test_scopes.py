@@ -24,6 +24,7 @@ SERVICE_ROUTES: dict[tuple[str, str], Scope] = {
     ("POST", "/v1/care/signals"): Scope.sensors_write,
     ("POST", "/v1/care/sensor-events"): Scope.sensors_write,
     ("POST", "/v1/care/sensor-heartbeats"): Scope.sensors_write,
+    ("POST", "/v1/sensors/readings"): Scope.sensors_write,
     ("GET", "/v1/bot/people/{sender:str}"): Scope.chatbot,
     ("GET", "/v1/bot/people/{sender:str}/shelters"): Scope.chatbot,
     ("POST", "/v1/bot/people/{sender:str}/checkins"): Scope.chatbot,
