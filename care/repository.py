@@ -252,7 +252,7 @@ async def resume(conn: asyncpg.Connection, *, recipient_id: int, now: datetime) 
     status = await conn.execute(
         """
         UPDATE checkin_plans
-        SET paused_until = NULL, pause_reason = NULL, step = 0,
+        SET paused_until = NULL, pause_reason = NULL, step = 0, inactivity_from = $2,
             slot_at = care_next_slot(times, days, $2), due_at = care_next_slot(times, days, $2), updated_at = $2
         WHERE recipient_id = $1
         """,

@@ -49,8 +49,10 @@ CREATE TABLE sensor_events (
 );
 
 -- How long a home may be quiet (no sign of life of any kind) before the inactivity ladder starts.
+-- A resume restarts the clock too (inactivity_from): the days of a hospital stay are not silence.
 ALTER TABLE checkin_plans
-    ADD COLUMN inactivity_limit_min integer NOT NULL DEFAULT 1440 CHECK (inactivity_limit_min BETWEEN 60 AND 10080);
+    ADD COLUMN inactivity_limit_min integer NOT NULL DEFAULT 1440 CHECK (inactivity_limit_min BETWEEN 60 AND 10080),
+    ADD COLUMN inactivity_from timestamptz;
 
 -- Signs of life per person and hour: the person's usual daily pattern, read by the inactivity sweep.
 CREATE TABLE care_activity_hours (

@@ -135,7 +135,9 @@ def _hhmm(value: str) -> str:
     return time.fromisoformat(value.zfill(5)).strftime("%H:%M")
 
 
-def _plan_fields(form: Form, *, ladder: Ladder | None, accept_signals: bool) -> dict[str, Any] | None:
+def _plan_fields(
+    form: Form, *, ladder: Ladder | None, accept_signals: bool, inactivity_hours: int = 24
+) -> dict[str, Any] | None:
     times, days, window = _times(form), _days(form), _window(form)
     quiet, quiet_ok = _quiet(form)
     if times is None or days is None or window is None or not quiet_ok:
@@ -147,6 +149,7 @@ def _plan_fields(form: Form, *, ladder: Ladder | None, accept_signals: bool) -> 
         "quiet_hours": quiet,
         "ladder": msgspec.to_builtins(ladder or Ladder()),
         "accept_signals": accept_signals,
+        "inactivity_hours": inactivity_hours,
     }
 
 
@@ -163,9 +166,11 @@ def _plan_error(form: Form, exc: msgspec.ValidationError) -> None:
         form.errors.setdefault("_", message)
 
 
-def read_plan(form: Form, *, ladder: Ladder | None = None, accept_signals: bool = True) -> PlanIn | None:
-    """The plan fields (times, days, window, quiet hours); the ladder and signals carry over as given."""
-    fields = _plan_fields(form, ladder=ladder, accept_signals=accept_signals)
+def read_plan(
+    form: Form, *, ladder: Ladder | None = None, accept_signals: bool = True, inactivity_hours: int = 24
+) -> PlanIn | None:
+    """The plan fields (times, days, window, quiet hours); the ladder, signals and inactivity limit carry over."""
+    fields = _plan_fields(form, ladder=ladder, accept_signals=accept_signals, inactivity_hours=inactivity_hours)
     if fields is None:
         return None
     try:

@@ -174,7 +174,11 @@ async def update_details(
 
 def plan_carry_over(person: RecipientRead) -> dict[str, Any]:
     """What an edit of times, days and windows keeps from the plan as it stands."""
-    return {"ladder": msgspec.convert(person.plan.ladder, Ladder), "accept_signals": person.plan.accept_signals}
+    return {
+        "ladder": msgspec.convert(person.plan.ladder, Ladder),
+        "accept_signals": person.plan.accept_signals,
+        "inactivity_hours": person.plan.inactivity_hours,
+    }
 
 
 async def replace_plan(

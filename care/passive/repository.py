@@ -120,7 +120,7 @@ async def fire(
 
     Two rules, the first taking precedence:
     - ``inactivity_limit``: no sign of life since longer than the person's limit (counted from enrolment, or from
-      the end of a pause, when that is later);
+      the end of a pause or a resume, when that is later);
     - ``below_usual``: with ``history_days`` of history, the last ``window_h`` whole hours hold fewer than half
       the events the same hours held on an average day of the last ``history_days`` (and that average is at
       least ``min_usual``, so a person who is seldom seen is left to the first rule).
@@ -131,7 +131,7 @@ async def fire(
         """
         WITH candidates AS (
             SELECT p.recipient_id, p.inactivity_limit_min, r.created_at,
-                   greatest(p.last_contact_at, r.created_at,
+                   greatest(p.last_contact_at, r.created_at, p.inactivity_from,
                             CASE WHEN p.paused_until <= $1 THEN p.paused_until END) AS last_life,
                    w.answered_at
             FROM checkin_plans p

@@ -22,7 +22,7 @@ from api.platform.auth.tokens import Principal, Role
 from api.platform.settings import NotifySettings
 from care import service
 from care.passive import devices, inactivity
-from care.schemas import GuardianIn, HeartbeatIn, PlanIn, RecipientCreate
+from care.schemas import GuardianIn, HeartbeatIn, PauseIn, PlanIn, RecipientCreate
 from notifications.service import Notifier
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -176,3 +176,14 @@ async def test_the_limit_rule_over_random_people(pool, people, sweep_after) -> N
             if silent:
                 assert watches[person]["rule"] == "inactivity_limit"
         assert (await sweep(conn, now))["started"] == 0  # 3
+
+
+async def test_a_pause_is_not_silence_and_a_resume_restarts_the_clock(pool):
+    async with pool.acquire() as conn:
+        person = await enrol(conn)
+        data = PauseIn(until=T0 + timedelta(days=10), reason="입원")
+        await service.pause(conn, recipient_id=person, data=data, principal=WORKER, now=T0 + timedelta(hours=1))
+        assert (await sweep(conn, T0 + timedelta(days=3)))["started"] == 0  # in hospital
+        await service.resume(conn, recipient_id=person, principal=WORKER, now=T0 + timedelta(days=4))
+        assert (await sweep(conn, T0 + timedelta(days=4, hours=23)))["started"] == 0
+        assert (await sweep(conn, T0 + timedelta(days=5, minutes=5)))["started"] == 1
