@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from api.alerts.cap_render import validate_cap12
 from api.platform.auth.tokens import Principal, Role, Scope
 from api.platform.settings import NotifySettings
 from api.sensors import service
@@ -106,7 +107,9 @@ async def test_more_than_ten_thousand_readings_is_413_and_nothing_is_stored(clie
     assert (await client.post("/v1/sensors/readings", json={"readings": batch[:1]}, headers=citizen)).status_code == 403
 
 
-async def test_a_storm_raises_a_local_alert_over_the_dong_told_to_its_people_and_stands_down(client, sensors, pool):
+async def test_a_storm_raises_a_local_alert_over_the_dong_told_to_its_people_and_stands_down(
+    client, sensors, pool, shared_data
+):
     worker = Principal(subject="staff:1", role=Role.social_worker, districts=("11110", "11680"))
     async with pool.acquire() as conn:
         near = await care.enroll(
@@ -139,6 +142,9 @@ async def test_a_storm_raises_a_local_alert_over_the_dong_told_to_its_people_and
     assert alert["areas"][0]["method"] == "polygon" and "11110101" in alert["areas"][0]["dongs"]
     cap = await client.get(f"/v1/alerts/{raised[0]}.cap")
     assert cap.status_code == 200 and b"<msgType>Alert</msgType>" in cap.content
+    cancel = (await client.get(f"/v1/alerts/{alert['replaced_by']}.cap")).content
+    for document in (cap.content, cancel):
+        assert validate_cap12(document, shared_data / "cap-schema" / "cap12.xsd") == []
     told = await pool.fetch(
         "SELECT n.dedupe_key, o.template FROM outbox o JOIN notices n ON n.id = o.notice_id"
         " WHERE n.dedupe_key LIKE 'care:%:alert:%' ORDER BY o.id"
