@@ -42,7 +42,8 @@ CREATE TABLE sensor_rules (
 );
 
 -- Readings, one per (sensor, time); partitioned by day on their time. Partitions are made ahead by the
--- sensors.partitions job (and by sensor_readings_ensure, which ingest calls for a day that has none).
+-- sensors.partitions job (and by sensor_readings_ensure, which ingest calls for a day that has none; making a
+-- partition locks the parent until that batch commits, which is why the job makes them a week ahead).
 CREATE TABLE sensor_readings (
     sensor_id    text NOT NULL,
     at           timestamptz NOT NULL,
@@ -60,6 +61,8 @@ DECLARE
     made integer := 0;
     name text;
 BEGIN
+    -- One maker at a time: two batches that both find a day missing must not both create it.
+    PERFORM pg_advisory_xact_lock(hashtext('sensor_readings_ensure'));
     FOR d IN SELECT generate_series(first, last, interval '1 day')::date LOOP
         name := 'sensor_readings_' || to_char(d, 'YYYYMMDD');
         IF to_regclass(name) IS NULL THEN

@@ -163,3 +163,15 @@ def _person(phone: str, district: str, lat: float, lon: float) -> RecipientCreat
         home=Home(lat=lat, lon=lon),
         plan=PlanIn(times=["09:00"]),
     )
+
+
+async def test_a_day_without_its_partition_gets_one_and_the_reading_is_kept(client, gateway, sensors, pool):
+    day = NOW - timedelta(days=6)
+    await pool.execute(f"DROP TABLE sensor_readings_{day:%Y%m%d}")  # as if the partition job had not run
+    response = await client.post(
+        "/v1/sensors/readings", json={"readings": [reading(RAIN["id"], 0.2, day)]}, headers=gateway
+    )
+    assert response.json()["stored"] == 1
+    assert (
+        await pool.fetchval("SELECT tableoid::regclass::text FROM sensor_readings") == f"sensor_readings_{day:%Y%m%d}"
+    )
