@@ -42,6 +42,7 @@ from api.platform.idempotency.middleware import IdempotencyMiddleware
 from api.platform.logging import configure_logging, with_request_id
 from api.platform.openapi import SafecityOpenAPIConfig
 from api.platform.settings import Settings
+from api.sensors.routes import SensorController
 from care.cases.routes import CaseController
 from care.inbound import handle_sms
 from care.on_duty_routes import RotaController
@@ -95,6 +96,7 @@ ROUTES: list[ControllerRouterHandler] = [
     GuidanceController,
     AlertController,
     AlertFeedController,
+    SensorController,
     ChatController,
     BotPeopleController,
     PlaceController,

@@ -169,7 +169,9 @@ def _steps(form: Form, carried: LadderSteps) -> dict[str, str | None] | None:
     return None if any(f"step_{name}" in form.errors for name in STEP_CHOICES) else steps
 
 
-def _plan_fields(form: Form, *, ladder: Ladder | None, accept_signals: bool) -> dict[str, Any] | None:
+def _plan_fields(
+    form: Form, *, ladder: Ladder | None, accept_signals: bool, inactivity_hours: int = 24
+) -> dict[str, Any] | None:
     times, days, window = _times(form), _days(form), _window(form)
     quiet, quiet_ok = _quiet(form)
     ladder = ladder or Ladder()
@@ -183,6 +185,7 @@ def _plan_fields(form: Form, *, ladder: Ladder | None, accept_signals: bool) -> 
         "quiet_hours": quiet,
         "ladder": {**msgspec.to_builtins(ladder), "steps": steps},
         "accept_signals": accept_signals,
+        "inactivity_hours": inactivity_hours,
     }
 
 
@@ -199,10 +202,12 @@ def _plan_error(form: Form, exc: msgspec.ValidationError) -> None:
         form.errors.setdefault("_", message)
 
 
-def read_plan(form: Form, *, ladder: Ladder | None = None, accept_signals: bool = True) -> PlanIn | None:
-    """The plan fields (times, days, window, quiet hours, each step's way); the ladder's delays and signals carry
-    over as given."""
-    fields = _plan_fields(form, ladder=ladder, accept_signals=accept_signals)
+def read_plan(
+    form: Form, *, ladder: Ladder | None = None, accept_signals: bool = True, inactivity_hours: int = 24
+) -> PlanIn | None:
+    """The plan fields (times, days, window, quiet hours, each step's way); the ladder's delays, signals and
+    inactivity limit carry over as given."""
+    fields = _plan_fields(form, ladder=ladder, accept_signals=accept_signals, inactivity_hours=inactivity_hours)
     if fields is None:
         return None
     try:

@@ -179,7 +179,7 @@ async def test_a_home_sensor_counts_only_where_the_plan_allows(client, worker, t
     allows = await enrolled(client, worker)
     refuses = await enrolled(client, worker, phone="010-2468-0000", plan={**PLAN, "accept_signals": False})
     for person, counted in ((allows, True), (refuses, False)):
-        signal = {"recipient_id": person["id"], "device_id": "motion-kitchen", "kind": "motion"}
+        signal = {"recipient_id": person["id"], "device_id": f"motion-kitchen-{person['id']}", "kind": "motion"}
         response = await client.post("/v1/care/signals", json=signal, headers=sensors)
         assert response.status_code == 201
         assert response.json()["counted"] is counted
