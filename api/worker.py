@@ -23,7 +23,7 @@ from api.platform.jobs.housekeeping import purge_job
 from api.platform.jobs.registry import EPOCH, Job
 from api.platform.jobs.runner import run_job
 from api.platform.settings import MetricsSettings, Settings
-from care.jobs import care_sweep, on_duty_escalation
+from care.jobs import audit_log_partitions, care_sweep, on_duty_escalation
 from care.safety.jobs import safety_sweep
 from notifications.channels import build_channels
 from notifications.dispatcher import Dispatcher
@@ -38,6 +38,7 @@ JOBS: dict[str, Job] = {
         purge_old,
         care_sweep,
         on_duty_escalation,
+        audit_log_partitions,
         safety_sweep,
         poll_kma_warnings,
         poll_cap_feeds,
