@@ -100,9 +100,7 @@ async def test_a_month_with_a_message_still_to_go_is_kept_until_it_has_gone(pool
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
 
 
-async def test_a_row_of_a_month_with_no_partition_lands_in_the_default_and_is_purged_there(
-    pool, settings, notifier
-):
+async def test_a_row_of_a_month_with_no_partition_lands_in_the_default_and_is_purged_there(pool, settings, notifier):
     far = month(8) + timedelta(days=5)
     notice, far_id = await send(pool, notifier, at=far, phone="01011110000")
     assert await pool.fetchval("SELECT tableoid::regclass::text FROM outbox WHERE id = $1", far_id) == "outbox_default"
