@@ -26,7 +26,7 @@ OUTBOX = partitions.Retention(
 async def purge_old(ctx: PoolContext) -> dict[str, Any]:
     """Make the outbox's months ahead and drop those past 90 days; delete notices left with no delivery, and
     inbound SMS older than 90 days."""
-    result = {"outbox": await partitions.maintain(ctx.pool, OUTBOX, now=ctx.now)}
+    result: dict[str, Any] = {"outbox": await partitions.maintain(ctx.pool, OUTBOX, now=ctx.now)}
     before = ctx.now - KEEP
     async with ctx.pool.acquire() as conn, conn.transaction():
         result["notices"] = await repository.purge_notices(conn, before=before)

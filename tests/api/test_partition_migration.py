@@ -119,7 +119,8 @@ async def test_an_empty_database_gets_this_month_and_three_ahead(conn, tmp_path)
     names = {
         r["relname"]
         for r in await conn.fetch(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'outbox'::regclass"
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = 'outbox'::regclass"
         )
     }
     today = datetime.now(UTC)
