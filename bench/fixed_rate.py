@@ -42,18 +42,25 @@ def points() -> Iterator[tuple[float, float]]:
 
 
 async def open_loop(
-    send: Callable[[int], Awaitable[bool]], *, rate: float, seconds: float, in_flight: int
+    send: Callable[[int], Awaitable[bool]],
+    *,
+    rate: float,
+    seconds: float,
+    in_flight: int,
+    due_at: dict[int, float] | None = None,
 ) -> dict[str, Any]:
     """Call ``send(i)`` for i = 0, 1, … at ``rate`` a second for ``seconds``; latency from each one's due time.
 
     ``send`` answers whether it succeeded. At most ``in_flight`` are outstanding; one due while that many are
-    waits, and its wait counts in its latency.
+    waits, and its wait counts in its latency. ``due_at``, when given, gets each one's due time (``time.time()``),
+    for a caller that measures the end elsewhere (at a fake provider).
     """
     total = int(rate * seconds)
     latencies: list[float] = []
     errors = late = 0
     gate = asyncio.Semaphore(in_flight)
     start = time.perf_counter() + 0.05
+    wall = time.time() + 0.05
 
     async def one(i: int, due: float) -> None:
         nonlocal errors, late
@@ -71,6 +78,8 @@ async def open_loop(
     tasks = []
     for i in range(total):
         due = start + i / rate
+        if due_at is not None:
+            due_at[i] = wall + i / rate
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
