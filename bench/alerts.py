@@ -15,7 +15,7 @@
     JSON says how many citizen SMS are queued ahead of the first one to a person in care.
 
     .venv/bin/python -m bench.alerts [--citizens 1000000] [--without-app 200000] [--care 50000]
-                                     [--opt-outs 3000] [--sms-target 10000]
+                                     [--opt-outs 3000] [--sms-target 10000] [--ingest-only]
 
 Uses its own embedded PostgreSQL (var/bench-pgdata) or BENCH_DATABASE_URL, in a fresh database
 ``safecity_bench_alerts``. Prints one JSON object.
@@ -302,6 +302,7 @@ def main() -> None:
     parser.add_argument("--opt-outs", type=int, default=3_000, help="of the citizens without the app")
     parser.add_argument("--sms-target", type=int, default=10_000, help="stop the worker once the fake has these")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the dispatch targets")
+    parser.add_argument("--ingest-only", action="store_true", help="(1) and (2) only: no fakes, no worker")
     args = parser.parse_args()
     if not SHELTERS.is_dir():
         raise SystemExit(f"{SHELTERS} is missing: this benchmark imports the real shelter files from there")
@@ -317,11 +318,13 @@ def main() -> None:
         url, city = asyncio.run(prepare(server_url, args))
         load_before = os.getloadavg()
         ingested = asyncio.run(ingest_twice(url))
-        fakes, info = start_fakes()
-        dispatched = dispatch(url, info, sms_target=args.sms_target, timeout_s=args.timeout)
-        dispatched["sent_by_template_when_stopped"] = asyncio.run(sent_by_template(url))
-        rate, ahead = dispatched["sms_per_s_after_first"], ingested["sms_queued_ahead_of_first_care_sms"]
-        dispatched["first_care_sms_after_s_at_this_rate"] = round(ahead / rate) if rate and ahead else None
+        dispatched: dict[str, Any] = {}
+        if not args.ingest_only:
+            fakes, info = start_fakes()
+            dispatched = dispatch(url, info, sms_target=args.sms_target, timeout_s=args.timeout)
+            dispatched["sent_by_template_when_stopped"] = asyncio.run(sent_by_template(url))
+            rate, ahead = dispatched["sms_per_s_after_first"], ingested["sms_queued_ahead_of_first_care_sms"]
+            dispatched["first_care_sms_after_s_at_this_rate"] = round(ahead / rate) if rate and ahead else None
     finally:
         if fakes is not None:
             fakes.terminate()
