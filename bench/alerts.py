@@ -63,12 +63,12 @@ CARE_TEMPLATES = (messages.PERSONAL, messages.ARE_YOU_SAFE)
 # everything after the alert row; "district_sms" holds "fan_out_sql"; "care_enqueue" holds the four after it.
 PHASES = {
     "insert_alert_sql": (api.alerts.repository, "insert_alert"),
-    "tell": (api.alerts.fanout, "tell"),
+    "tell": (api.alerts.fanout, "queue_messages"),
     "nearest_shelters": (api.alerts.fanout, "_nearest"),
     "district_topics": (Notifier, "to_district_topics"),
     "district_sms": (Notifier, "to_district_citizens"),
     "fan_out_sql": (notifications.repository, "fan_out_to_districts"),
-    "care_recipients_sql": (care.repository, "people_in_districts"),
+    "care_recipients_sql": (care.repository, "people_in"),
     "safety_checks_sql": (care.safety.repository, "open_checks"),
     "care_enqueue": (Notifier, "enqueue_many"),
     "insert_notices_sql": (notifications.repository, "insert_notices"),
@@ -122,17 +122,10 @@ async def plans(conn: asyncpg.Connection) -> dict[str, object]:
     )
     sms = _Recorder()
     texts = {district: {lang: ("t", "b", "b") for lang in ("ko", "en")} for district in CITY}
-    await notifications.repository.fan_out_to_districts(
-        sms,
-        notice_id=1,
-        template="t",
-        texts=texts,
-        data={},
-        priority=0,
-        max_attempts=1,
-        now=now,
-        to_devices=False,
+    fan = notifications.repository.FanOut(
+        notice_id=1, template="t", texts=texts, data={}, priority=0, max_attempts=1, now=now
     )
+    await notifications.repository.fan_out_to_districts(sms, fan, districts=CITY, to_devices=False)
     out: dict[str, object] = {
         "safety_checks_stats": dict(
             await conn.fetchrow("SELECT relpages, reltuples FROM pg_class WHERE relname = 'safety_checks'")
