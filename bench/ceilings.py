@@ -11,6 +11,9 @@
     points in Seoul, against the bare KNN query (``ORDER BY plane <-> point LIMIT 3``) at the same points and rate.
 
     nice -n 10 .venv/bin/python -m bench.ceilings [--recipients 1000000] [--checkin-rate 500] [--nearest-rate 200]
+                                                  [--reuse]
+
+``--reuse`` runs (2) and (3) again on the last run's database, at other rates.
 
 Uses its own embedded PostgreSQL (var/bench-pgdata) or BENCH_DATABASE_URL. Prints one JSON object.
 """
@@ -32,7 +35,7 @@ from typing import Any
 import asyncpg
 
 from api.platform.auth.tokens import Principal, Role, TokenIssuer
-from api.platform.db.embedded import EmbeddedPostgres
+from api.platform.db.embedded import EmbeddedPostgres, with_database
 from api.platform.db.pool import create_pool
 from api.platform.jobs.runner import run_job
 from api.platform.logging import configure_logging
@@ -213,6 +216,9 @@ def main() -> None:
     parser.add_argument("--checkin-rate", type=float, default=500)
     parser.add_argument("--nearest-rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument(
+        "--reuse", action="store_true", help="the last run's database as it is: no load and no sweep (its plans moved)"
+    )
     args = parser.parse_args()
     configure_logging(LogSettings(level="WARNING"), process="bench")  # stdout carries the JSON alone
     embedded = None
@@ -222,8 +228,11 @@ def main() -> None:
         server_url = embedded.start()
     load_before = os.getloadavg()
     try:
-        url, info = asyncio.run(prepare(server_url, recipients=args.recipients))
-        sweep = asyncio.run(sweep_against_hand(url))
+        if args.reuse:
+            url, info, sweep = with_database(server_url, DATABASE), {"reused": DATABASE}, None
+        else:
+            url, info = asyncio.run(prepare(server_url, recipients=args.recipients))
+            sweep = asyncio.run(sweep_against_hand(url))
         http = run_http(url, checkin_rate=args.checkin_rate, nearest_rate=args.nearest_rate, seconds=args.seconds)
     finally:
         if embedded is not None:
