@@ -185,7 +185,7 @@ def run(server_url: str, args: argparse.Namespace) -> dict[str, object]:
     procs.append(start([sys.executable, "-m", "api.cli", "api"], api_env, log))
     try:
         base = f"http://127.0.0.1:{api_port}"
-        wait_ready(f"{base}/ready")
+        wait_ready(f"{base}/ready", timeout_s=300)  # Rasa loads its model meanwhile, slowly on a busy machine
         chatbot.wait_up(f"http://127.0.0.1:{actions_port}/health", procs, log)
         chatbot.wait_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", procs, log)
         options = {"tokens": tokens, "seconds": args.seconds, "concurrency": args.concurrency, "rate": args.rate}
