@@ -127,7 +127,7 @@ def start_api(url: str) -> tuple[subprocess.Popen[bytes], str]:
         [sys.executable, "-m", "api.cli", "api"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     base = f"http://127.0.0.1:{port}"
-    wait_ready(f"{base}/ready")
+    wait_ready(f"{base}/ready", timeout_s=300)
     return api, base
 
 
