@@ -36,6 +36,7 @@ import asyncpg
 
 from api.platform.auth.tokens import Principal, Role, TokenIssuer
 from api.platform.db.embedded import EmbeddedPostgres, with_database
+from api.platform.db.migrations import migrate
 from api.platform.db.pool import create_pool
 from api.platform.jobs.runner import run_job
 from api.platform.logging import configure_logging
@@ -190,6 +191,14 @@ def run_http(url: str, *, checkin_rate: float, nearest_rate: float, seconds: flo
     return out
 
 
+async def migrated(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn, PROJECT_ROOT / "migrations")
+    finally:
+        await conn.close()
+
+
 async def prepare(server_url: str, *, recipients: int) -> tuple[str, dict[str, Any]]:
     url = await fresh_database(server_url, DATABASE)
     conn = await asyncpg.connect(url)
@@ -230,6 +239,7 @@ def main() -> None:
     try:
         if args.reuse:
             url, info, sweep = with_database(server_url, DATABASE), {"reused": DATABASE}, None
+            asyncio.run(migrated(url))  # the API is not ready on a database with migrations to apply
         else:
             url, info = asyncio.run(prepare(server_url, recipients=args.recipients))
             sweep = asyncio.run(sweep_against_hand(url))
