@@ -128,7 +128,12 @@ def start_api(url: str) -> tuple[subprocess.Popen[bytes], str]:
         [sys.executable, "-m", "api.cli", "api"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     base = f"http://127.0.0.1:{port}"
-    wait_ready(f"{base}/ready", timeout_s=300)
+    try:
+        wait_ready(f"{base}/ready", timeout_s=300)
+    except BaseException:
+        api.terminate()  # never left running behind a failed start
+        api.wait(timeout=15)
+        raise
     return api, base
 
 
