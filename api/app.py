@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
@@ -158,9 +159,15 @@ def _initial_state(settings: Settings, *, tokens: TokenIssuer) -> dict[str, obje
         "inbound_followups": {"chat": forward_after_commit},
         # Domains that take the answers to our calls' menus (care check-ins), asked in this order.
         "voice_handlers": [handle_call_answer],
+        # The time the calls' webhooks act at: the wall clock; a test sets its own to play a day of calls.
+        "clock": _utc_now,
         "otp": OtpService(settings=settings.auth, secret=settings.jwt_secret(), tokens=tokens, notifier=notifier),
         "migrations": discover(Path(settings.paths.migrations_dir)),
     }
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def app_from_env() -> SafecityApp:

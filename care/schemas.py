@@ -14,6 +14,7 @@ from api.platform import boundaries
 from api.platform.districts import check_district
 from api.platform.phones import normalise_phone
 from api.platform.types import DisplayName, DistrictCode, DongCode, Input, Language, Output, PhoneInput
+from care.steps import AskBy, GuardianBy, UrgentBy
 
 LocalTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, Asia/Seoul")]
 Minutes = Annotated[int, Meta(ge=0, le=2880)]
@@ -49,12 +50,23 @@ class QuietHours(Input, kw_only=True):
     end: LocalTime
 
 
+class LadderSteps(Input, kw_only=True):
+    """How each step that tells someone reaches them (``care.steps``); a step left out follows ``contact_by``."""
+
+    first_ask: AskBy | None = None
+    ask_again: AskBy | None = None
+    guardian: GuardianBy | None = None
+    urgent: UrgentBy | None = None
+
+
 class Ladder(Input, kw_only=True):
-    """After the window closes: guardian, then a case, then urgent (minutes after the step before)."""
+    """After the window closes: guardian, then a case, then urgent (minutes after the step before); and how each
+    step reaches someone, when the plan says it."""
 
     guardian_after_minutes: Minutes = 30
     case_after_minutes: Minutes = 30
     urgent_after_minutes: Minutes = 120
+    steps: LadderSteps = msgspec.field(default_factory=LadderSteps)
 
 
 class PlanIn(Input, kw_only=True):
@@ -156,12 +168,29 @@ class GuardianRead(Output, frozen=True):
     language: str
 
 
+class StepsRead(Output, frozen=True):
+    """How each step reaches someone: ``null`` where the plan says nothing (``contact_by`` decides)."""
+
+    first_ask: str | None
+    ask_again: str | None
+    guardian: str | None
+    urgent: str | None
+
+
+class LadderRead(Output, frozen=True):
+    guardian_after_minutes: int
+    case_after_minutes: int
+    urgent_after_minutes: int
+    steps: StepsRead  # as the plan says them
+    steps_in_effect: StepsRead  # as the ladder takes them: the plan's, else contact_by's
+
+
 class PlanRead(Output, frozen=True):
     times: list[str]
     days: list[int]
     window_minutes: int
     quiet_hours: dict[str, str] | None
-    ladder: dict[str, int]
+    ladder: LadderRead
     accept_signals: bool
     paused_until: datetime | None
     pause_reason: str | None

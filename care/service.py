@@ -25,13 +25,17 @@ from care.schemas import (
     HelpRead,
     Home,
     HomeRead,
+    LadderRead,
     PauseIn,
     PlanIn,
     PlanRead,
     RecipientCreate,
     RecipientRead,
+    StepsRead,
 )
 from care.slots import answers_slot, previous_slot
+from care.steps import COLUMNS, Steps
+from care.steps import of as steps_of
 from notifications.service import Notifier, Outgoing
 
 
@@ -381,6 +385,7 @@ async def _set_plan(conn: asyncpg.Connection, *, recipient_id: int, plan: PlanIn
         case_after_min=plan.ladder.case_after_minutes,
         urgent_after_min=plan.ladder.urgent_after_minutes,
         accept_signals=plan.accept_signals,
+        steps=[None if by is None else by.value for by in msgspec.structs.astuple(plan.ladder.steps)],
         now=now,
     )
 
@@ -410,11 +415,13 @@ def _read(row: asyncpg.Record) -> RecipientRead:
         days=list(row["days"]),
         window_minutes=row["window_min"],
         quiet_hours=quiet,
-        ladder={
-            "guardian_after_minutes": row["guardian_after_min"],
-            "case_after_minutes": row["case_after_min"],
-            "urgent_after_minutes": row["urgent_after_min"],
-        },
+        ladder=LadderRead(
+            guardian_after_minutes=row["guardian_after_min"],
+            case_after_minutes=row["case_after_min"],
+            urgent_after_minutes=row["urgent_after_min"],
+            steps=StepsRead(**{name: row[column] for name, column in zip(Steps._fields, COLUMNS, strict=True)}),
+            steps_in_effect=StepsRead(**{k: v.value for k, v in steps_of(row)._asdict().items()}),
+        ),
         accept_signals=row["accept_signals"],
         paused_until=row["paused_until"] if paused else None,
         pause_reason=row["pause_reason"] if paused else None,

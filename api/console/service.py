@@ -174,7 +174,9 @@ async def update_details(
 
 def plan_carry_over(person: RecipientRead) -> dict[str, Any]:
     """What an edit of times, days and windows keeps from the plan as it stands."""
-    return {"ladder": msgspec.convert(person.plan.ladder, Ladder), "accept_signals": person.plan.accept_signals}
+    ladder = msgspec.to_builtins(person.plan.ladder)
+    del ladder["steps_in_effect"]
+    return {"ladder": msgspec.convert(ladder, Ladder), "accept_signals": person.plan.accept_signals}
 
 
 async def replace_plan(
