@@ -24,7 +24,7 @@ from api.platform.jobs.registry import EPOCH, Job
 from api.platform.jobs.runner import run_job
 from api.platform.settings import MetricsSettings, Settings
 from api.sensors.jobs import make_partitions
-from care.jobs import care_sweep, on_duty_escalation
+from care.jobs import audit_log_partitions, care_sweep, on_duty_escalation
 from care.passive.jobs import device_health, inactivity_sweep
 from care.safety.jobs import safety_sweep
 from notifications.channels import build_channels
@@ -40,6 +40,7 @@ JOBS: dict[str, Job] = {
         purge_old,
         care_sweep,
         on_duty_escalation,
+        audit_log_partitions,
         safety_sweep,
         inactivity_sweep,
         device_health,

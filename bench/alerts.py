@@ -15,7 +15,7 @@
     JSON says how many citizen SMS are queued ahead of the first one to a person in care.
 
     .venv/bin/python -m bench.alerts [--citizens 1000000] [--without-app 200000] [--care 50000]
-                                     [--opt-outs 3000] [--sms-target 10000]
+                                     [--opt-outs 3000] [--sms-target 10000] [--ingest-only]
 
 Uses its own embedded PostgreSQL (var/bench-pgdata) or BENCH_DATABASE_URL, in a fresh database
 ``safecity_bench_alerts``. Prints one JSON object.
@@ -63,12 +63,12 @@ CARE_TEMPLATES = (messages.PERSONAL, messages.ARE_YOU_SAFE)
 # everything after the alert row; "district_sms" holds "fan_out_sql"; "care_enqueue" holds the four after it.
 PHASES = {
     "insert_alert_sql": (api.alerts.repository, "insert_alert"),
-    "tell": (api.alerts.fanout, "tell"),
+    "tell": (api.alerts.fanout, "queue_messages"),
     "nearest_shelters": (api.alerts.fanout, "_nearest"),
     "district_topics": (Notifier, "to_district_topics"),
     "district_sms": (Notifier, "to_district_citizens"),
     "fan_out_sql": (notifications.repository, "fan_out_to_districts"),
-    "care_recipients_sql": (care.repository, "people_in_districts"),
+    "care_recipients_sql": (care.repository, "people_in"),
     "safety_checks_sql": (care.safety.repository, "open_checks"),
     "care_enqueue": (Notifier, "enqueue_many"),
     "insert_notices_sql": (notifications.repository, "insert_notices"),
@@ -122,17 +122,10 @@ async def plans(conn: asyncpg.Connection) -> dict[str, object]:
     )
     sms = _Recorder()
     texts = {district: {lang: ("t", "b", "b") for lang in ("ko", "en")} for district in CITY}
-    await notifications.repository.fan_out_to_districts(
-        sms,
-        notice_id=1,
-        template="t",
-        texts=texts,
-        data={},
-        priority=0,
-        max_attempts=1,
-        now=now,
-        to_devices=False,
+    fan = notifications.repository.FanOut(
+        notice_id=1, template="t", texts=texts, data={}, priority=0, max_attempts=1, now=now
     )
+    await notifications.repository.fan_out_to_districts(sms, fan, districts=CITY, to_devices=False)
     out: dict[str, object] = {
         "safety_checks_stats": dict(
             await conn.fetchrow("SELECT relpages, reltuples FROM pg_class WHERE relname = 'safety_checks'")
@@ -302,6 +295,7 @@ def main() -> None:
     parser.add_argument("--opt-outs", type=int, default=3_000, help="of the citizens without the app")
     parser.add_argument("--sms-target", type=int, default=10_000, help="stop the worker once the fake has these")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the dispatch targets")
+    parser.add_argument("--ingest-only", action="store_true", help="(1) and (2) only: no fakes, no worker")
     args = parser.parse_args()
     if not SHELTERS.is_dir():
         raise SystemExit(f"{SHELTERS} is missing: this benchmark imports the real shelter files from there")
@@ -317,11 +311,13 @@ def main() -> None:
         url, city = asyncio.run(prepare(server_url, args))
         load_before = os.getloadavg()
         ingested = asyncio.run(ingest_twice(url))
-        fakes, info = start_fakes()
-        dispatched = dispatch(url, info, sms_target=args.sms_target, timeout_s=args.timeout)
-        dispatched["sent_by_template_when_stopped"] = asyncio.run(sent_by_template(url))
-        rate, ahead = dispatched["sms_per_s_after_first"], ingested["sms_queued_ahead_of_first_care_sms"]
-        dispatched["first_care_sms_after_s_at_this_rate"] = round(ahead / rate) if rate and ahead else None
+        dispatched: dict[str, Any] = {}
+        if not args.ingest_only:
+            fakes, info = start_fakes()
+            dispatched = dispatch(url, info, sms_target=args.sms_target, timeout_s=args.timeout)
+            dispatched["sent_by_template_when_stopped"] = asyncio.run(sent_by_template(url))
+            rate, ahead = dispatched["sms_per_s_after_first"], ingested["sms_queued_ahead_of_first_care_sms"]
+            dispatched["first_care_sms_after_s_at_this_rate"] = round(ahead / rate) if rate and ahead else None
     finally:
         if fakes is not None:
             fakes.terminate()

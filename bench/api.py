@@ -51,8 +51,8 @@ async def prepare(server_url: str) -> tuple[str, int]:
     return url, citizen_id
 
 
-def wait_ready(url: str) -> None:
-    deadline = time.monotonic() + 60
+def wait_ready(url: str, *, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
             if httpx.get(url, timeout=2).status_code == 200:

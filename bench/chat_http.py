@@ -8,7 +8,11 @@ concurrency, each request as the next citizen in turn (one token each) with the 
 greeting, a shelter question, the warnings, a check-in, in Korean and English: half of them run an action
 that calls the API back). For comparison the same messages go straight to Rasa's REST webhook.
 
-    .venv/bin/python -m bench.chat_http [--seconds 20] [--concurrency 4] [--citizens 1000]
+    .venv/bin/python -m bench.chat_http [--seconds 20] [--concurrency 4] [--citizens 1000] [--rate 5]
+
+With ``--rate``, the load is open loop instead: a turn every 1/rate seconds (at most ``--concurrency`` in
+flight), its latency counted from when it was due (bench/fixed_rate.py), and the ratio to Rasa alone at the same
+rate is printed with the target (5 turns a second with p50 < 100 ms).
 
 Prints one JSON object. (The NLU part, bench/chat.py, is the bot project's.)
 """
@@ -38,6 +42,7 @@ from api.platform.db.embedded import EmbeddedPostgres, drop_database
 from api.platform.settings import PROJECT_ROOT, AuthSettings, HttpSettings, RasaSettings, Settings
 from bench.api import free_port, wait_ready
 from bench.common import SECRET, fresh_database
+from bench.fixed_rate import open_loop
 
 DATABASE = "safecity_bench_chat"
 TRACKER_DB = "safecity_bench_rasa"
@@ -78,15 +83,18 @@ def percentiles(latencies: list[float]) -> dict[str, float]:
             "mean": round(statistics.fmean(ordered) * 1000, 1)}  # fmt: skip
 
 
-async def drive(url: str, *, target: str, tokens: list[str], seconds: float, concurrency: int) -> dict[str, object]:
-    """The load generator (run in its own process): closed loop, ``concurrency`` requests in flight."""
+async def drive(
+    url: str, *, target: str, tokens: list[str], seconds: float, concurrency: int, rate: float | None = None
+) -> dict[str, object]:
+    """The load generator (run in its own process): closed loop, ``concurrency`` requests in flight; or, given a
+    ``rate``, open loop at that rate."""
     latencies: list[float] = []
     errors: list[str] = []
     apologies = 0
     turns = cycle(enumerate(tokens))
     messages = cycle(MESSAGES)
 
-    async def one(client: httpx.AsyncClient) -> None:
+    async def one(client: httpx.AsyncClient) -> bool:
         nonlocal apologies
         index, token = next(turns)
         message = next(messages)
@@ -96,15 +104,19 @@ async def drive(url: str, *, target: str, tokens: list[str], seconds: float, con
             payload = {"sender": f"bench-{index}", "message": message, "metadata": {"language": "ko", "channel": "app"}}
             request = client.post("/webhooks/rest/webhook", json=payload)
         started = time.perf_counter()
+        error = None
         try:
             response = await request
             if response.status_code != 200:
-                errors.append(str(response.status_code))
+                error = str(response.status_code)
             elif target == "api" and not response.json()["bot_available"]:
                 apologies += 1
         except httpx.HTTPError as exc:
-            errors.append(type(exc).__name__)
+            error = type(exc).__name__
         latencies.append(time.perf_counter() - started)
+        if error is not None:
+            errors.append(error)
+        return error is None
 
     async def worker(client: httpx.AsyncClient, deadline: float) -> None:
         while time.perf_counter() < deadline:
@@ -114,6 +126,10 @@ async def drive(url: str, *, target: str, tokens: list[str], seconds: float, con
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
         await one(client)  # a connection, and Rasa's first tracker, before the clock starts
         latencies.clear()
+        if rate is not None:
+            errors.clear()
+            fixed = await open_loop(lambda _: one(client), rate=rate, seconds=seconds, in_flight=concurrency)
+            return {**fixed, "error_kinds": sorted(set(errors)), "apologies": apologies}
         started = time.perf_counter()
         deadline = started + seconds
         await asyncio.gather(*(worker(client, deadline) for _ in range(concurrency)))
@@ -128,12 +144,16 @@ async def drive(url: str, *, target: str, tokens: list[str], seconds: float, con
     }
 
 
-def load(url: str, *, target: str, tokens: list[str], seconds: float, concurrency: int) -> dict[str, object]:
+def load(
+    url: str, *, target: str, tokens: list[str], seconds: float, concurrency: int, rate: float | None
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp:
         tokens_file = Path(tmp) / "tokens.txt"
         tokens_file.write_text("\n".join(tokens) + "\n")
         argv = [sys.executable, "-m", "bench.chat_http", "--drive", url, "--target", target, "--tokens-file",
                 str(tokens_file), "--seconds", str(seconds), "--concurrency", str(concurrency)]  # fmt: skip
+        if rate is not None:
+            argv += ["--rate", str(rate)]
         return json.loads(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
 
 
@@ -165,14 +185,20 @@ def run(server_url: str, args: argparse.Namespace) -> dict[str, object]:
     procs.append(start([sys.executable, "-m", "api.cli", "api"], api_env, log))
     try:
         base = f"http://127.0.0.1:{api_port}"
-        wait_ready(f"{base}/ready")
+        wait_ready(f"{base}/ready", timeout_s=300)  # Rasa loads its model meanwhile, slowly on a busy machine
         chatbot.wait_up(f"http://127.0.0.1:{actions_port}/health", procs, log)
         chatbot.wait_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", procs, log)
-        options = {"tokens": tokens, "seconds": args.seconds, "concurrency": args.concurrency}
-        return {
-            "chat_api": load(base, target="api", **options),
-            "rasa_direct": load(f"http://127.0.0.1:{rasa_port}", target="rasa", **options),
+        options = {"tokens": tokens, "seconds": args.seconds, "concurrency": args.concurrency, "rate": args.rate}
+        chat = load(base, target="api", **options)
+        rasa = load(f"http://127.0.0.1:{rasa_port}", target="rasa", **options)
+        ours, theirs = chat["latency_ms"], rasa["latency_ms"]
+        compared: dict[str, object] = {
+            "ratio": {p: round(ours[p] / max(theirs[p], 0.01), 2) for p in ("p50", "p99")}  # type: ignore[index]
         }
+        if args.rate is not None:
+            compared["target"] = f"{args.rate:g} turns/s with p50 < 100 ms"
+            compared["met"] = chat["achieved_per_s"] >= 0.98 * args.rate and ours["p50"] < 100  # type: ignore[index,operator]
+        return {"chat_api": chat, "rasa_direct": rasa, **compared}
     finally:
         for proc in procs:
             proc.terminate()
@@ -188,6 +214,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--citizens", type=int, default=1000)
+    parser.add_argument("--rate", type=float, help="turns a second, open loop (default: closed loop)")
     parser.add_argument("--drive", help=argparse.SUPPRESS)
     parser.add_argument("--target", choices=("api", "rasa"), default="api", help=argparse.SUPPRESS)
     parser.add_argument("--tokens-file", help=argparse.SUPPRESS)
@@ -195,7 +222,14 @@ def main() -> None:
     if args.drive:
         tokens = Path(args.tokens_file).read_text().split()
         result = asyncio.run(
-            drive(args.drive, target=args.target, tokens=tokens, seconds=args.seconds, concurrency=args.concurrency)
+            drive(
+                args.drive,
+                target=args.target,
+                tokens=tokens,
+                seconds=args.seconds,
+                concurrency=args.concurrency,
+                rate=args.rate,
+            )
         )
         print(json.dumps(result))
         return
@@ -212,7 +246,7 @@ def main() -> None:
             embedded.stop()
     machine = {"cpus": os.cpu_count(), "python": platform.python_version()}
     report = {"benchmark": "chat_http", "machine": machine, "seconds": args.seconds,
-              "concurrency": args.concurrency, "messages": MESSAGES, **results}  # fmt: skip
+              "concurrency": args.concurrency, "rate": args.rate, "messages": MESSAGES, **results}  # fmt: skip
     print(json.dumps(report, ensure_ascii=False))
 
 

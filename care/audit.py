@@ -28,3 +28,9 @@ async def record(
         detail or {},
         now,
     )
+
+
+async def purge_default(conn: asyncpg.Connection, before: datetime) -> int:
+    """Delete rows older than ``before`` from the default partition (rows of a month that had none)."""
+    status = await conn.execute("DELETE FROM audit_log_default WHERE at < $1", before)
+    return int(status.split()[-1])

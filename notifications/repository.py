@@ -244,12 +244,14 @@ async def claim(
     """Take up to ``limit`` due rows of one channel, urgent first, leased until ``lease_until``.
 
     ``SKIP LOCKED`` lets several dispatchers claim side by side; a row is claimed by one of them only,
-    since the claim commits the row as ``sending`` before anything is sent.
+    since the claim commits the row as ``sending`` before anything is sent. The outbox is partitioned by month of
+    ``created_at``: the due rows come from each partition's partial index, merged in order, and are updated by
+    their whole key, so each update touches its own partition only.
     """
     return await conn.fetch(
         """
         WITH due AS (
-            SELECT id FROM outbox
+            SELECT id, created_at FROM outbox
             WHERE state = 'pending' AND channel = $1 AND next_attempt_at <= $3
             ORDER BY priority, next_attempt_at, id
             LIMIT $2
@@ -257,7 +259,7 @@ async def claim(
         )
         UPDATE outbox o
         SET state = 'sending', attempts = o.attempts + 1, lease_until = $4, updated_at = $3
-        FROM due WHERE o.id = due.id
+        FROM due WHERE o.id = due.id AND o.created_at = due.created_at
         RETURNING o.id, o.notice_id, o.channel, o.recipient, o.topic, o.citizen_id, o.device_id, o.title,
                   o.body, o.data, o.priority, o.critical, o.overrides_opt_out, o.attempts, o.max_attempts,
                   o.unknown_since, o.template
@@ -486,12 +488,11 @@ async def record_status(
 
 
 async def purge_notices(conn: asyncpg.Connection, *, before: datetime) -> int:
-    """Delete old notices (their deliveries with them) unless a delivery is still waiting to go."""
+    """Delete old notices with no delivery left: deliveries go with their month's partition, never by DELETE."""
     status = await conn.execute(
         """
         DELETE FROM notices n
-        WHERE n.created_at < $1
-          AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.notice_id = n.id AND o.state IN ('pending', 'sending'))
+        WHERE n.created_at < $1 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.notice_id = n.id)
         """,
         before,
     )

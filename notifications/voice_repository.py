@@ -28,11 +28,15 @@ async def call_delivery(
 async def lock_call(
     conn: asyncpg.Connection, *, call_sid: str, outbox_id: int, phone: str, purpose: str, status: str, now: datetime
 ) -> asyncpg.Record:
-    """The call's row, made by its first webhook, locked until the transaction ends."""
+    """The call's row, made by its first webhook, locked until the transaction ends.
+
+    It references its delivery by (id, created_at), the outbox's key: the outbox is partitioned by month.
+    """
     await conn.execute(
         """
-        INSERT INTO voice_calls (call_sid, outbox_id, phone, purpose, status, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $6)
+        INSERT INTO voice_calls (call_sid, outbox_id, outbox_created_at, phone, purpose, status, created_at,
+                                 updated_at)
+        SELECT $1, o.id, o.created_at, $3, $4, $5, $6, $6 FROM outbox o WHERE o.id = $2
         ON CONFLICT (call_sid) DO NOTHING
         """,
         call_sid,

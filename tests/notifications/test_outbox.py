@@ -206,7 +206,7 @@ async def test_old_notices_are_purged_unless_a_delivery_is_still_to_go(pool, not
         await conn.execute("UPDATE outbox SET state = 'sent' WHERE notice_id = $1", done.notice_id)
     job = JOBS["notifications.purge-old"]
     result = await run_job(pool, job, now=NOW + timedelta(days=91), settings=settings)
-    assert result.result == {"notices": 1, "sms_inbound": 0}
+    assert (result.result["notices"], result.result["sms_inbound"]) == (1, 0)
     assert [r["notice_id"] for r in await deliveries(pool)] == [waiting.notice_id]
 
 

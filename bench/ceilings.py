@@ -1,0 +1,268 @@
+"""Three figures against their ceilings, measured in the same run, latency at a fixed rate (not saturation).
+
+(1) ``sweep``: one ``care.sweep`` run over ``--recipients`` plans (2% due their second reminder), against one
+    hand-written statement writing the same rows (the plans moved on, their steps, a notice and an SMS outbox row
+    each), run first and rolled back.
+(2) ``checkins``: ``POST /v1/care/checkins`` from ``safecity api`` (one process, DB_POOL_MAX=10) at
+    ``--checkin-rate`` a second, each request as the next of 10,000 people, against a bare asyncpg INSERT of the
+    same people's check-in rows (a pool of 10) at the same rate from the same generator (bench/fixed_rate.py, in
+    its own process). Target: 500 a second with p99 < 50 ms.
+(3) ``nearest``: ``GET /v1/shelters/nearest`` (heat wave, 3 shelters) at ``--nearest-rate`` a second at random
+    points in Seoul, against the bare KNN query (``ORDER BY plane <-> point LIMIT 3``) at the same points and rate.
+
+    nice -n 10 .venv/bin/python -m bench.ceilings [--recipients 1000000] [--checkin-rate 500] [--nearest-rate 200]
+                                                  [--reuse]
+
+``--reuse`` runs (2) and (3) again on the last run's database, at other rates.
+
+Uses its own embedded PostgreSQL (var/bench-pgdata) or BENCH_DATABASE_URL. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from api.platform.auth.tokens import Principal, Role, TokenIssuer
+from api.platform.db.embedded import EmbeddedPostgres, with_database
+from api.platform.db.migrations import migrate
+from api.platform.db.pool import create_pool
+from api.platform.jobs.runner import run_job
+from api.platform.logging import configure_logging
+from api.platform.settings import PROJECT_ROOT, DatabaseSettings, LogSettings, Settings
+from api.worker import JOBS
+from bench.api import free_port, wait_ready
+from bench.care import SWEEP_AT, citizens_of, load
+from bench.common import SECRET, fresh_database
+from bench.evacuation import import_shelters
+
+DATABASE = "safecity_bench_ceilings"
+
+# The sweep's rows, hand-written: the due plans move to step 2, the step is recorded, and each person gets a notice
+# and an SMS (the second reminder) in the outbox.
+SWEEP_BY_HAND = """
+WITH due AS (
+    SELECT recipient_id, slot_at FROM checkin_plans WHERE due_at <= $1 FOR UPDATE
+), moved AS (
+    UPDATE checkin_plans p
+    SET step = p.step + 1, due_at = p.slot_at + make_interval(mins => p.window_min + p.guardian_after_min),
+        updated_at = $1
+    FROM due WHERE p.recipient_id = due.recipient_id
+    RETURNING p.recipient_id, due.slot_at, p.step AS taken
+), steps AS (
+    INSERT INTO care_steps (recipient_id, slot_at, step, taken_at)
+    SELECT recipient_id, slot_at, taken, $1 FROM moved
+    RETURNING recipient_id, slot_at, step
+), told AS (
+    INSERT INTO notices (dedupe_key, template, created_at)
+    SELECT 'care:' || recipient_id || ':' || slot_at || ':' || step, 'care.missed_checkin.reminder', $1 FROM steps
+    RETURNING id, dedupe_key
+)
+INSERT INTO outbox (notice_id, channel, recipient, template, language, body, priority, max_attempts,
+                    created_at, updated_at, next_attempt_at)
+SELECT t.id, 'sms', r.phone, 'care.missed_checkin.reminder', r.language,
+       '[안전서울] ' || r.name || '님, 안부 확인입니다. 괜찮으시면 1을 답장해 주세요.', 0, 5, $1, $1, $1
+FROM told t JOIN care_recipients r ON r.id = split_part(t.dedupe_key, ':', 2)::bigint
+"""
+
+
+async def sweep_against_hand(url: str) -> dict[str, Any]:
+    """The hand-written statement twice (rolled back; the second timed), then the sweep as the worker runs it."""
+    conn = await asyncpg.connect(url)
+    try:
+        for _ in range(2):
+            tr = conn.transaction()
+            await tr.start()
+            started = time.perf_counter()
+            status = await conn.execute(SWEEP_BY_HAND, SWEEP_AT)
+            by_hand = time.perf_counter() - started
+            await tr.rollback()
+        outbox_before = await conn.fetchval("SELECT count(*) FROM outbox")
+    finally:
+        await conn.close()
+    pool = await create_pool(DatabaseSettings(url=url, pool_max=2))
+    try:
+        started = time.perf_counter()
+        run = await run_job(pool, JOBS["care.sweep"], now=SWEEP_AT, settings=Settings.from_env({"JWT_SECRET": SECRET}))
+        sweep = time.perf_counter() - started
+        outbox_rows = await pool.fetchval("SELECT count(*) FROM outbox") - outbox_before
+    finally:
+        await pool.close()
+    return {
+        "sweep_s": round(sweep, 3),
+        "sweep_outbox_rows": outbox_rows,
+        "sweep_result": run.result,
+        "by_hand_s": round(by_hand, 3),
+        "by_hand_outbox_rows": int(status.split()[-1]),
+        "ratio": round(sweep / by_hand, 2),
+    }
+
+
+def fixed_rate(*argv: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "bench.fixed_rate", *argv], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def start_api(url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "PORT": str(port),
+        "JWT_SECRET": SECRET,
+        "DB_POOL_MAX": "10",
+        "LOG_LEVEL": "WARNING",
+    }
+    api = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "api"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{base}/ready", timeout_s=300)
+    except BaseException:
+        api.terminate()  # never left running behind a failed start
+        api.wait(timeout=15)
+        raise
+    return api, base
+
+
+async def people(url: str) -> tuple[list[str], list[int]]:
+    """A token per citizen in care, and their care ids in the same order."""
+    issuer = TokenIssuer(Settings.from_env({"JWT_SECRET": SECRET}))
+    citizens = await citizens_of(url)
+    tokens = [
+        issuer.issue(Principal(subject=f"citizen:{cid}", role=Role.citizen, phone=phone), ttl_s=3600)
+        for cid, phone in citizens
+    ]
+    conn = await asyncpg.connect(url)
+    try:
+        ids = dict(
+            await conn.fetch(
+                "SELECT phone, id FROM care_recipients WHERE phone = ANY($1::text[])", [p for _, p in citizens]
+            )
+        )
+    finally:
+        await conn.close()
+    return tokens, [ids[phone] for _, phone in citizens]
+
+
+def ratio(figure: dict[str, Any], ceiling: dict[str, Any]) -> dict[str, float]:
+    return {p: round(figure["latency_ms"][p] / max(ceiling["latency_ms"][p], 0.01), 2) for p in ("p50", "p99")}
+
+
+def run_http(url: str, *, checkin_rate: float, nearest_rate: float, seconds: float) -> dict[str, Any]:
+    tokens, ids = asyncio.run(people(url))
+    api, base = start_api(url)
+    out: dict[str, Any] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-ceilings-") as tmp:
+            tokens_file, ids_file = Path(tmp) / "tokens.txt", Path(tmp) / "ids.txt"
+            tokens_file.write_text("\n".join(tokens) + "\n")
+            ids_file.write_text("\n".join(map(str, ids)) + "\n")
+            rate, span = str(checkin_rate), str(seconds)
+            post = fixed_rate(
+                "http", f"{base}/v1/care/checkins", "--method", "POST", "--tokens-file", str(tokens_file),
+                "--rate", rate, "--seconds", span,
+            )  # fmt: skip
+            bare = fixed_rate("checkin-sql", url, "--ids-file", str(ids_file), "--rate", rate, "--seconds", span)
+            out["checkins"] = {
+                "api": post,
+                "bare_insert": bare,
+                "ratio": ratio(post, bare),
+                "target": f"{checkin_rate:g}/s with p99 < 50 ms",
+                "met": post["achieved_per_s"] >= 0.98 * checkin_rate
+                and post["latency_ms"]["p99"] < 50
+                and post["errors"] == 0,
+            }
+        rate = str(nearest_rate)
+        route = f"{base}/v1/shelters/nearest?lat={{lat}}&lon={{lon}}&hazard=heat_wave&limit=3"
+        api_nearest = fixed_rate("http", route, "--points", "--rate", rate, "--seconds", str(seconds))
+        knn = fixed_rate("knn-sql", url, "--rate", rate, "--seconds", str(seconds))
+        out["nearest"] = {"api": api_nearest, "bare_knn": knn, "ratio": ratio(api_nearest, knn)}
+    finally:
+        api.terminate()
+        api.wait(timeout=15)
+    return out
+
+
+async def migrated(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn, PROJECT_ROOT / "migrations")
+    finally:
+        await conn.close()
+
+
+async def prepare(server_url: str, *, recipients: int) -> tuple[str, dict[str, Any]]:
+    url = await fresh_database(server_url, DATABASE)
+    conn = await asyncpg.connect(url)
+    try:
+        started = time.perf_counter()
+        await load(conn, recipients=recipients, citizens=10_000)
+        await import_shelters(conn)
+        await conn.execute("ANALYZE")
+        info = {
+            "load_s": round(time.perf_counter() - started, 1),
+            "postgres": await conn.fetchval("SHOW server_version"),
+            "plans": await conn.fetchval("SELECT count(*) FROM checkin_plans"),
+            "due": await conn.fetchval("SELECT count(*) FROM checkin_plans WHERE due_at <= $1", SWEEP_AT),
+            "shelters": await conn.fetchval("SELECT count(*) FROM shelters WHERE active"),
+        }
+    finally:
+        await conn.close()
+    return url, info
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipients", type=int, default=1_000_000)
+    parser.add_argument("--checkin-rate", type=float, default=500)
+    parser.add_argument("--nearest-rate", type=float, default=200)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument(
+        "--reuse", action="store_true", help="the last run's database as it is: no load and no sweep (its plans moved)"
+    )
+    args = parser.parse_args()
+    configure_logging(LogSettings(level="WARNING"), process="bench")  # stdout carries the JSON alone
+    embedded = None
+    server_url = os.environ.get("BENCH_DATABASE_URL")
+    if not server_url:
+        embedded = EmbeddedPostgres(PROJECT_ROOT / "var" / "bench-pgdata")
+        server_url = embedded.start()
+    load_before = os.getloadavg()
+    try:
+        if args.reuse:
+            url, info, sweep = with_database(server_url, DATABASE), {"reused": DATABASE}, None
+            asyncio.run(migrated(url))  # the API is not ready on a database with migrations to apply
+        else:
+            url, info = asyncio.run(prepare(server_url, recipients=args.recipients))
+            sweep = asyncio.run(sweep_against_hand(url))
+        http = run_http(url, checkin_rate=args.checkin_rate, nearest_rate=args.nearest_rate, seconds=args.seconds)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    machine = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average_start_end": [round(load_before[0], 1), round(os.getloadavg()[0], 1)],
+    }
+    print(
+        json.dumps(
+            {"benchmark": "ceilings", "machine": machine, **info, "sweep": sweep, **http}, indent=2, ensure_ascii=False
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
