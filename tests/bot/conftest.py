@@ -53,8 +53,10 @@ def parse(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[htt
     with log.open("ab") as out:
         proc = subprocess.Popen(argv, cwd=BOT, env={**os.environ, **RASA_ENV}, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_up(f"http://127.0.0.1:{port}/status", [proc], log)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        wait_up(f"http://127.0.0.1:{port}/status", [proc], log, timeout_s=600)  # slow to start on a loaded machine
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            # The first parse loads the pipeline (Kiwi's model among it): minutes on a loaded machine.
+            assert client.post("/model/parse", json={"text": "안녕하세요"}, timeout=900).status_code == 200
             yield client
     finally:
         proc.terminate()
