@@ -5,9 +5,12 @@ held-out predictions by script (Hangul: Korean; Latin: English), scores each lan
 FallbackClassifier's threshold does to them. Optionally times one full training run. The "holdout" part trains
 bot/config.yml's pipeline (timed, its model's size) and scores it on bot/tests/holdout/ (clean and messy
 messages training never sees), with need_help's recall and precision; "pipelines" compares candidate pipelines
-(PIPELINES) by cross-validation and on that held-out set.
+(PIPELINES) by cross-validation and on that held-out set; "distress" tunes DistressGuard's threshold on
+cross-validation of the training data, with the curve (threshold → need_help recall and precision, false help
+prompts).
 
-    .venv/bin/python -m bench.chat [--part nlu|holdout|pipelines] [--folds 5] [--out var/artifacts/nlu] [--train-time]
+    .venv/bin/python -m bench.chat [--part nlu|holdout|pipelines|distress] [--pipeline NAME] [--folds 5]
+                                   [--out var/artifacts/nlu] [--train-time]
 
 Prints one JSON object. Each part of the benchmark is a function in PARTS taking the parsed arguments and
 returning a JSON-able dict; the HTTP round trip of POST /v1/chat joins as another part.
@@ -27,20 +30,43 @@ from bot.evaluation import (
     BOT,
     RASA,
     cross_validate,
+    distress_curve,
+    distress_point,
+    guard_threshold,
     holdout_summary,
     keep_artifacts,
+    language_of,
     nlu_summary,
+    parsed_cross_validation,
     rasa,
+    scores,
     train,
 )
 
 # Candidates against bot/config.yml, each a replacement in its text (the tokenizer line, or a component's).
 _TOKENIZER = "  - name: bot.nlu.kiwi.KiwiTokenizer\n"
+# The logistic regression as bot/config.yml has it, and DIETClassifier in its place (intents only: the entities
+# stay the regexes'), trained for so many epochs.
+_CLASSIFIER = (
+    "  - name: LogisticRegressionClassifier\n    max_iter: 200\n    solver: lbfgs\n    tol: 0.0001\n"
+    "    random_state: 42\n    ranking_length: 10\n"
+)
+
+
+def _diet(epochs: int) -> str:
+    return (
+        f"  - name: DIETClassifier\n    epochs: {epochs}\n    entity_recognition: false\n"
+        "    constrain_similarities: true\n    random_seed: 42\n    ranking_length: 10\n"
+    )
+
+
 PIPELINES: dict[str, tuple[str, str]] = {
     "kiwi_words_and_morphemes": ("", ""),
     "whitespace": (_TOKENIZER, "  - name: WhitespaceTokenizer\n"),
     "kiwi_morphemes_only": (_TOKENIZER, _TOKENIZER + "    keep_words: false\n"),
     "kiwi_typo_correction": (_TOKENIZER, _TOKENIZER + "    typos: basic\n"),
+    "diet_40_epochs": (_CLASSIFIER, _diet(40)),
+    "diet_100_epochs": (_CLASSIFIER, _diet(100)),
 }
 
 
@@ -79,6 +105,8 @@ def pipelines_part(args: argparse.Namespace) -> dict:
     base = (BOT / "config.yml").read_text()
     compared = {}
     for name, (old, new) in PIPELINES.items():
+        if args.pipeline and name not in args.pipeline:
+            continue
         if old and old not in base:
             raise ValueError(f"bot/config.yml has no {old!r} for the {name} pipeline")
         with tempfile.TemporaryDirectory(prefix=f"bench-chat-{name}-") as tmp:
@@ -100,16 +128,68 @@ def pipelines_part(args: argparse.Namespace) -> dict:
     return compared
 
 
+def distress_part(args: argparse.Namespace) -> dict:
+    """DistressGuard's threshold tuned on cross-validation of the training data (never on the held-out set).
+
+    Each training example parsed whole by a model that never saw it (bot.folds); the guard's rule replayed on
+    those parses at each threshold: need_help's recall and precision, the false help prompts ("도움이 필요하세요?"
+    to someone who did not ask; those no cue made are the threshold's own). Beside it the simplest guard, the cues
+    alone, and the classifier with no guard; the ratios are against the cues alone.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-chat-distress-") as tmp:
+        out = Path(tmp) / "rows.json"
+        seconds = parsed_cross_validation(args.folds, out)
+        rows = json.loads(out.read_text())
+    threshold, rank = guard_threshold()
+    curve = distress_curve(rows, rank)
+    configured = distress_point(rows, threshold, rank)
+    cues = curve["cues_only"]
+    by_language: dict[str, list[dict]] = {}
+    for row in rows:
+        by_language.setdefault(language_of(row["text"]), []).append(row)
+    return {
+        "folds": args.folds,
+        "cross_validation_seconds": round(seconds, 1),
+        "cross_validation": {
+            lang: _brief(scores((r["intent"], r["predicted"]) for r in group))
+            for lang, group in sorted(by_language.items())
+        },
+        "configured_threshold": threshold,
+        "configured": configured,
+        **curve,
+        "ratio_to_cues_only": {
+            "need_help_recall": _ratio(configured["need_help_recall"], cues["need_help_recall"]),
+            "false_help_prompts": _ratio(configured["false_help_prompts"], cues["false_help_prompts"]),
+        },
+    }
+
+
+def _brief(score: dict) -> dict:
+    """Accuracy and macro-F1, and each intent's F1 alone."""
+    return {
+        **{k: v for k, v in score.items() if k != "per_intent"},
+        "f1": {intent: s["f1"] for intent, s in score["per_intent"].items()},
+    }
+
+
+def _ratio(value: float | None, baseline: float | None) -> float | None:
+    return round(value / baseline, 2) if value is not None and baseline else None
+
+
 PARTS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "nlu": nlu_part,
     "holdout": holdout_part,
     "pipelines": pipelines_part,
+    "distress": distress_part,
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", action="append", choices=sorted(PARTS), help="run only these parts (repeatable)")
+    parser.add_argument(
+        "--pipeline", action="append", choices=sorted(PIPELINES), help="compare only these pipelines (repeatable)"
+    )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ARTIFACTS, help="where the reports are kept")
     parser.add_argument("--train-time", action="store_true", help="also time one full training run")

@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from bot.nlu.cues import NEED_HELP, distress_cue, distress_mark
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BOT = PROJECT_ROOT / "bot"
 RASA = BOT / ".venv" / "bin" / "rasa"
@@ -227,3 +229,81 @@ def train(config: Path, out: Path) -> tuple[Path, float]:
     started = time.perf_counter()
     rasa("train", "nlu", "--config", str(config), "--nlu", "data", "--out", str(out), "--fixed-model-name", "m")
     return out / "m.tar.gz", time.perf_counter() - started
+
+
+PYTHON = BOT / ".venv" / "bin" / "python"
+# DistressGuard's thresholds tried on cross-validation: need_help among the top `rank` at this confidence or more.
+THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
+
+
+def parsed_cross_validation(folds: int, out: Path, config: Path = BOT / "config.yml", seed: int = 0) -> float:
+    """bot.folds's cross-validation of ``config`` on bot/data (whole parses, seeded folds) into ``out``; seconds."""
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [str(PYTHON), "-m", "bot.folds", "--config", str(config), "--data", str(BOT / "data"),
+         "--folds", str(folds), "--seed", str(seed), "--out", str(out)],
+        cwd=BOT, env={**os.environ, **RASA_ENV}, capture_output=True, text=True, timeout=1800, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"bot.folds exited {proc.returncode}:\n{(proc.stdout + proc.stderr)[-4000:]}")
+    return time.perf_counter() - started
+
+
+def guard_threshold() -> tuple[float, int]:
+    """DistressGuard's threshold and rank in bot/config.yml."""
+    config = (BOT / "config.yml").read_text()
+    guard = r"- name: bot\.nlu\.distress\.DistressGuard\s*\n\s+threshold: ([0-9.]+)\s*\n\s+rank: (\d+)"
+    match = re.search(guard, config)
+    if match is None:
+        raise ValueError("bot/config.yml has no DistressGuard threshold and rank")
+    return float(match.group(1)), int(match.group(2))
+
+
+def guarded(row: dict, threshold: float | None, rank: int) -> str:
+    """The final intent of a parsed row had DistressGuard used ``threshold`` (None: no guard at all)."""
+    distress = row.get("distress")
+    chosen = distress["classified_as"] if distress else row["predicted"]
+    if threshold is None:
+        return chosen
+    mark = distress_mark(row["text"], chosen, [tuple(r) for r in row["ranking"]], threshold=threshold, rank=rank)
+    return NEED_HELP if mark is not None else chosen
+
+
+def distress_point(rows: list[dict], threshold: float | None, rank: int) -> dict:
+    """need_help's recall and precision at ``threshold``; the false alarms (need_help for a message that was not a
+    call for help), of them the help prompts the guard made ("도움이 필요하세요?", or 119/112 to someone not in
+    care), and of those the ones no cue made (the threshold's own)."""
+    final = [(r, guarded(r, None, rank), guarded(r, threshold, rank)) for r in rows]
+    gold = sum(r["intent"] == NEED_HELP for r, _, _ in final)
+    said = [(r, chosen) for r, chosen, p in final if p == NEED_HELP]
+    hits = sum(r["intent"] == NEED_HELP for r, _ in said)
+    false = [(r, chosen) for r, chosen in said if r["intent"] != NEED_HELP]
+    prompts = [r for r, chosen in false if chosen != NEED_HELP]
+    return {
+        "threshold": threshold,
+        "need_help_recall": round(hits / gold, 3) if gold else None,
+        "need_help_precision": round(hits / len(said), 3) if said else None,
+        "missed": gold - hits,
+        "false_alarms": len(false),
+        "false_help_prompts": len(prompts),
+        "false_help_prompts_without_cue": sum(distress_cue(r["text"]) is None for r in prompts),
+        "accuracy": round(sum(r["intent"] == p for r, _, p in final) / len(final), 3) if final else None,
+    }
+
+
+def distress_curve(rows: list[dict], rank: int, thresholds: Iterable[float] = THRESHOLDS) -> dict:
+    """The guard's curve on cross-validated parses, and the threshold it supports: among the thresholds that miss no
+    call for help a lower one would catch (recall is never traded), those that ask the fewest people needlessly;
+    of these the lowest, so that an unseen call for help the classifier half-recognises is still caught."""
+    curve = [distress_point(rows, t, rank) for t in sorted(thresholds)]
+    best_recall = max(p["need_help_recall"] or 0.0 for p in curve)
+    safe = [p for p in curve if (p["need_help_recall"] or 0.0) >= best_recall]
+    fewest = min(p["false_help_prompts"] for p in safe)
+    chosen = min(p["threshold"] for p in safe if p["false_help_prompts"] == fewest)
+    return {
+        "rank": rank,
+        "curve": curve,
+        "chosen_threshold": chosen,
+        "cues_only": distress_point(rows, 1.01, rank),  # the simplest guard: the cues alone
+        "no_guard": distress_point(rows, None, rank),  # the classifier alone
+    }

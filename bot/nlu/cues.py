@@ -1,7 +1,8 @@
 """Distress cues: words that make a call for help plausible whatever the classifier says.
 
 The second line of defence for need_help (bot/nlu/distress.py): pain, falls, breath, the chest, someone
-unconscious, fire, bleeding, fear, 119/112 and 살려, in Korean (spaced or not, standard or dialect) and English.
+unconscious, fire, bleeding, fear, feeling ill, 119/112, 살려, "도움이 필요해요", "누가 좀 와 주세요", asking for
+a person, in Korean (spaced or not, standard or dialect) and English.
 
 The cues are data shared with the API, which reads a spoken answer to a check-in call by them
 (api/platform/distress.py): ``api/platform/distress_cues.json``, the one list. The bot reads the file and imports
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -36,3 +38,26 @@ def distress_cue(text: str) -> str | None:
         if pattern.search(text) and not (things and name in voided):
             return name
     return None
+
+
+NEED_HELP = "need_help"
+
+
+def distress_mark(
+    text: str, chosen: str | None, ranking: Sequence[tuple[str, float]], *, threshold: float, rank: int
+) -> dict | None:
+    """DistressGuard's rule (bot/nlu/distress.py), plain: the ``distress`` mark that makes a message need_help.
+
+    ``chosen`` is the intent the classifier (or the fallback) chose, ``ranking`` the (intent, confidence) pairs as
+    the guard sees them, best first. None when the classifier chose need_help itself (the help path opens with no
+    question) or when distress is not plausible: no cue in ``text``, and need_help not among the first ``rank``
+    intents with at least ``threshold``. So a message with a cue is need_help whatever ``chosen`` was: never a
+    check-in, never a fallback.
+    """
+    if chosen == NEED_HELP or not text:
+        return None
+    ranked = next((confidence for name, confidence in ranking[:rank] if name == NEED_HELP), None)
+    cue = distress_cue(text)
+    if cue is None and (ranked is None or ranked < threshold):
+        return None
+    return {"cue": cue, "classified_as": chosen, "need_help": ranked or 0.0}

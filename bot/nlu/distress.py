@@ -21,9 +21,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.cues import distress_cue
-
-NEED_HELP = "need_help"
+from bot.nlu.cues import NEED_HELP, distress_mark
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -60,17 +58,12 @@ class DistressGuard(GraphComponent, IntentClassifier):
 
     def _guard(self, message: Message) -> None:
         intent = message.get("intent") or {}
-        chosen = intent.get("name")
-        if chosen == NEED_HELP or not message.get("text"):
-            return
-        ranking = message.get("intent_ranking") or []
-        ranked = next((r.get("confidence", 0.0) for r in ranking[: self._rank] if r.get("name") == NEED_HELP), 0.0)
-        cue = distress_cue(message.get("text"))
-        if cue is None and ranked < self._threshold:
-            return
-        message.set("intent", {"name": NEED_HELP, "confidence": max(ranked, intent.get("confidence") or 0.0)})
-        message.set(
-            "distress",
-            {"cue": cue, "classified_as": chosen, "confidence": intent.get("confidence"), "need_help": ranked},
-            add_to_output=True,
+        ranking = [(r.get("name"), r.get("confidence", 0.0)) for r in message.get("intent_ranking") or []]
+        mark = distress_mark(
+            message.get("text"), intent.get("name"), ranking, threshold=self._threshold, rank=self._rank
         )
+        if mark is None:
+            return
+        confidence = intent.get("confidence")
+        message.set("intent", {"name": NEED_HELP, "confidence": max(mark["need_help"], confidence or 0.0)})
+        message.set("distress", {**mark, "confidence": confidence}, add_to_output=True)

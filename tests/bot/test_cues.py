@@ -19,6 +19,18 @@ from bot.nlu.cues import distress_cue
         "무서버요 누가 와주소",
         "someone is bleeding alot",
         "I can't breathe",
+        "도움이 필요해요",
+        "도움 좀 급해요",
+        "I need help",
+        "응급이에요",
+        "it's an emergency",
+        "I feel very sick",
+        "어지러버 죽겠다",
+        "할배가 안일어나요",
+        "사람이랑 얘기하고 싶어요",
+        "let me talk to a human",
+        "누가 좀 와 주세요",
+        "plz send someone",
     ],
 )
 def test_a_call_for_help_has_a_cue(text: str) -> None:
@@ -28,7 +40,9 @@ def test_a_call_for_help_has_a_cue(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["아파트 정문 앞", "나무가 쓰러졌어요", "a tree fell on the road", "잘있어요 걱정마세요", "thanks for your help",
-     "비가 너무 많이 와요 어떡해요", "I smell gas in my building", "종로구청 근처 대피소"],
+     "비가 너무 많이 와요 어떡해요", "I smell gas in my building", "종로구청 근처 대피소", "도움 필요 없어요",
+     "도움이 필요없어요", "I don't need help", "no need help", "I got an emergency alert, what is it",
+     "what should I pack for an emergency", "yes, send someone", "비상 상황이에요?"],
 )  # fmt: skip
 def test_no_cue_in_what_is_not_distress(text: str) -> None:
     assert distress_cue(text) is None

@@ -72,28 +72,6 @@ def domain() -> dict:
     return load_yaml(BOT / "domain.yml")
 
 
-@pytest.fixture(scope="session")
-def rasa_installed() -> Path:
-    """bot/.venv's rasa; skipped where it is not installed, a failure where CI is set."""
-    if not RASA.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but {RASA} is missing: `make bot` installs it (and `make test` runs it)")
-        pytest.skip(f"{RASA} is not installed: `make bot` installs it (`make test` does so first)")
-    return RASA
-
-
-@pytest.fixture(scope="session")
-def model(rasa_installed: Path) -> Path:
-    """The trained model: `make -s bot-model` trains it only when the config, domain or data changed."""
-    proc = subprocess.run(
-        ["make", "-s", "bot-model"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900, check=False
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    path = BOT / "models" / "current.tar.gz"
-    assert path.exists()
-    return path.resolve()
-
-
 def run_rasa(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(RASA), *args],

@@ -249,6 +249,30 @@ async def test_cancel_words_and_a_no_to_the_summary_end_the_report_with_nothing_
     assert await reports(pool) == []
 
 
+async def test_a_greeting_and_thanks_in_the_middle_of_a_report_are_answered_and_the_form_asks_on(live, client, pool):
+    headers = bearer(await sign_in(client, "010-5555-4005"))
+    assert "어디인가요" in await say(live, headers, "도로에 싱크홀이 생겼어요")
+    greeted = await say(live, headers, "안녕하세요")
+    assert "안녕하세요, 서울 안전 도우미입니다" in greeted and "어디인가요" in greeted  # not taken as the place
+    thanked = await say(live, headers, "고마워요")
+    assert "천만에요" in thanked and "어디인가요" in thanked
+    assert "강남역 근처 싱크홀(으)로 신고할까요?" in await say(live, headers, "강남역")
+    assert "신고가 접수되었습니다" in await say(live, headers, "네")
+    assert await reports(pool) == [("sinkhole", "강남역")]
+
+
+async def test_a_goodbye_in_the_middle_of_a_report_files_nothing_and_says_so_in_english(live, client, pool):
+    headers = bearer(await sign_in(client, "010-5555-4006"))
+    await client.patch("/v1/me", json={"language": "en"}, headers=headers)
+    assert "What would you like to report" in await say(live, headers, "I want to report a hazard")
+    off_topic = await say(live, headers, "tell me a joke")
+    assert "Sorry, I can't help with that" in off_topic and "What would you like to report" in off_topic
+    assert "Where is it" in await say(live, headers, "there's a fallen tree blocking the sidewalk")
+    left = await say(live, headers, "bye")
+    assert "nothing was filed" in left and "Goodbye" in left
+    assert await reports(pool) == []
+
+
 async def test_free_text_is_not_a_place_and_a_second_miss_offers_to_cancel_in_english(live, client, pool):
     headers = bearer(await sign_in(client, "010-5555-4002"))
     await client.patch("/v1/me", json={"language": "en"}, headers=headers)
