@@ -28,7 +28,12 @@ from api.console.pages import template_config
 from api.console.routes import console_router
 from api.evacuation.routes import GuidanceController, ShelterController
 from api.hazards.open311 import Open311Controller
-from api.hazards.routes import HazardReportController, IncidentAdminController, IncidentFeedController
+from api.hazards.routes import (
+    HazardReportController,
+    IncidentAdminController,
+    IncidentFeedController,
+    RoutingAdminController,
+)
 from api.health.metrics import scrape as metrics_scrape
 from api.health.routes import health, ready
 from api.platform.auth.guards import PUBLIC, BearerAuthMiddleware, authorize
@@ -89,6 +94,7 @@ ROUTES: list[ControllerRouterHandler] = [
     HazardReportController,
     IncidentFeedController,
     IncidentAdminController,
+    RoutingAdminController,
     Open311Controller,
     ShelterController,
     GuidanceController,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 import msgspec
 
 from api.accounts import service as accounts
-from api.hazards import messages, repository
+from api.hazards import messages, repository, routing
 from api.hazards.schemas import (
     OPEN_STATUSES,
     Category,
@@ -139,7 +139,12 @@ async def split(
         if members <= set(report_ids):
             raise Conflict("A split must leave at least one report in the incident.", code="split_takes_all")
         new_id = await repository.insert_incident(
-            conn, category=first["category"], lat=first["lat"], lon=first["lon"], now=now
+            conn,
+            category=first["category"],
+            lat=first["lat"],
+            lon=first["lon"],
+            district=routing.district_of(first["lat"], first["lon"]),
+            now=now,
         )
         await repository.move_reports(conn, report_ids=report_ids, incident_id=new_id)
         await repository.refresh_incidents(conn, [incident_id, new_id], now=now)
@@ -176,7 +181,8 @@ async def _incident_detail(conn: asyncpg.Connection, row: asyncpg.Record) -> Inc
         )
         for r in await repository.incident_reports(conn, row["id"])
     ]
-    return msgspec.convert({**dict(row), "reports": reports}, IncidentDetail, from_attributes=True)
+    extra = {"reports": reports, "overdue": routing.overdue(row, datetime.now(UTC))}
+    return msgspec.convert({**dict(row), **extra}, IncidentDetail, from_attributes=True)
 
 
 def _no_incident(incident_id: int) -> NotFound:

@@ -32,7 +32,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_200_OK
 
-from api.hazards import messages, public, repository, service
+from api.hazards import messages, public, repository, routing, service
 from api.hazards.open311_schema import (
     DISCOVERY,
     SERVICE,
@@ -132,8 +132,11 @@ def _w3(at: datetime) -> str:
     return at.astimezone(SEOUL).isoformat(timespec="seconds")
 
 
-def _lang(lang: str | None) -> str:
-    return "en" if lang == "en" else "ko"
+def _lang(request: Request[Any, Any, Any], *also: str | None) -> str:
+    """English when ``locale`` (GeoReport v2's parameter: ``en``, ``en_US``, ``en-GB``…) or ``lang`` asks for it."""
+    given = [request.query_params.get("locale"), request.query_params.get("lang"), *also]
+    chosen = next((g.strip() for g in given if g and g.strip()), "ko")
+    return "en" if chosen.lower().replace("-", "_").split("_")[0] == "en" else "ko"
 
 
 def _service(code: str, lang: str) -> dict[str, Any]:
@@ -158,7 +161,7 @@ def _request(row: Any, lang: str) -> dict[str, Any]:
         "service_name": messages.category_name(row["category"], lang),
         "service_code": row["category"],
         "description": public.text(row["description"]) or None,
-        "agency_responsible": "Seoul Metropolitan Government" if lang == "en" else "서울특별시",
+        "agency_responsible": routing.agency(row["district"], row["department_ko"], row["department_en"], lang),
         "service_notice": None,
         "requested_datetime": _w3(row["reported_at"]),
         "updated_datetime": _w3(row["updated_at"]),
@@ -295,9 +298,9 @@ class Open311Controller(Controller):
         return _render(_format(request), "discovery", doc)
 
     @get(["/services.json", "/services.xml"], opt=PUBLIC, operation_class=answers(SERVICE))
-    async def services(self, request: Request[Any, Any, Any], lang: FromQuery[str | None] = None) -> Response[bytes]:
+    async def services(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """The hazard categories, as Open311 services (``lang=en`` for English; Korean by default)."""
-        return _render(_format(request), "services", [_service(c.value, _lang(lang)) for c in Category])
+        return _render(_format(request), "services", [_service(c.value, _lang(request)) for c in Category])
 
     @get("/services/{ref:str}", opt=PUBLIC, operation_class=answers(SERVICE_DEFINITION, many=False))
     async def service_definition(self, request: Request[Any, Any, Any], ref: FromPath[str]) -> Response[bytes]:
@@ -317,7 +320,6 @@ class Open311Controller(Controller):
         start_date: FromQuery[str | None] = None,
         end_date: FromQuery[str | None] = None,
         status: FromQuery[str | None] = None,
-        lang: FromQuery[str | None] = None,
     ) -> Response[bytes]:
         """Service requests, newest first: the last 90 days by default, at most 1,000."""
         codes = _csv(service_code)
@@ -340,12 +342,10 @@ class Open311Controller(Controller):
             end=end,
             limit=MAX_REQUESTS,
         )
-        return _render(_format(request), "service_requests", [_request(r, _lang(lang)) for r in rows])
+        return _render(_format(request), "service_requests", [_request(r, _lang(request)) for r in rows])
 
     @get("/requests/{ref:str}", opt=PUBLIC, operation_class=answers(SERVICE_REQUEST))
-    async def read_request(
-        self, request: Request[Any, Any, Any], db: Db, ref: FromPath[str], lang: FromQuery[str | None] = None
-    ) -> Response[bytes]:
+    async def read_request(self, request: Request[Any, Any, Any], db: Db, ref: FromPath[str]) -> Response[bytes]:
         """One service request."""
         [request_id] = _ids(_split(ref)) or [0]
         rows = await repository.open311_requests(
@@ -353,7 +353,7 @@ class Open311Controller(Controller):
         )
         if not rows:
             raise Open311Error(f"service_request_id {request_id} was not found.", status=404)
-        return _render(_format(request), "service_requests", [_request(rows[0], _lang(lang))])
+        return _render(_format(request), "service_requests", [_request(rows[0], _lang(request))])
 
     @get("/tokens/{ref:str}", opt=PUBLIC, operation_class=answers(TOKEN))
     async def token(self, request: Request[Any, Any, Any], db: Db, ref: FromPath[str]) -> Response[bytes]:
@@ -376,9 +376,7 @@ class Open311Controller(Controller):
         request_max_body_size=64 * 1024,
         operation_class=creates(),
     )
-    async def create_request(
-        self, request: Request[Any, Any, Any], db: Db, lang: FromQuery[str | None] = None
-    ) -> Response[bytes]:
+    async def create_request(self, request: Request[Any, Any, Any], db: Db) -> Response[bytes]:
         """Create a service request (form-encoded, with an api_key); it joins or opens an incident as in the app."""
         raw = await request.form()
         form = {k: v for k, v in raw.items() if isinstance(v, str)}
@@ -386,7 +384,7 @@ class Open311Controller(Controller):
         data = _report_input(form)
         reporter = service.Reporter(subject=principal.subject, citizen_id=principal.citizen_id, source="open311")
         read = await service.report(db, reporter=reporter, data=data, now=datetime.now(UTC), media_url=_media_url(form))
-        language = _lang(lang or form.get("lang"))
+        language = _lang(request, form.get("locale"), form.get("lang"))
         notice = None
         if read.incident.others_reporting:
             n = read.incident.others_reporting

@@ -50,18 +50,24 @@ async def find_joinable(
     )
 
 
-async def insert_incident(conn: asyncpg.Connection, *, category: str, lat: float, lon: float, now: datetime) -> int:
+async def insert_incident(
+    conn: asyncpg.Connection, *, category: str, lat: float, lon: float, district: str, now: datetime
+) -> int:
+    """A new incident, routed: its district, its category's department, and the deadline from now."""
     return await conn.fetchval(
         """
         INSERT INTO hazard_incidents (category, lat, lon, first_reported_at, last_reported_at,
-                                      status_changed_at, updated_at)
-        VALUES ($1, $2, $3, $4, $4, $4, $4)
+                                      status_changed_at, updated_at, district, department_ko, department_en, due_at)
+        SELECT $1, $2, $3, $4::timestamptz, $4, $4, $4, $5, r.department_ko, r.department_en,
+               $4::timestamptz + make_interval(mins => r.deadline_minutes)
+        FROM hazard_routing r WHERE r.category = $1
         RETURNING id
         """,
         category,
         lat,
         lon,
         now,
+        district,
     )
 
 
@@ -232,7 +238,8 @@ async def set_status(
     await conn.execute(
         """
         UPDATE hazard_incidents
-        SET status = $2, status_reason = $3, status_changed_at = $4, updated_at = $4
+        SET status = $2, status_reason = $3, status_changed_at = $4, updated_at = $4,
+            handled_at = CASE WHEN $2::text IN ('resolved', 'rejected') THEN $4::timestamptz END
         WHERE id = $1
         """,
         incident_id,
@@ -382,7 +389,8 @@ async def open311_requests(
     return await conn.fetch(
         """
         SELECT r.id, r.source, r.category, r.description, r.lat, r.lon, r.address, r.reported_at,
-               i.status, i.status_reason, greatest(r.reported_at, i.status_changed_at) AS updated_at
+               i.status, i.status_reason, i.district, i.department_ko, i.department_en,
+               greatest(r.reported_at, i.status_changed_at) AS updated_at
         FROM hazard_reports r
         JOIN hazard_incidents i ON i.id = r.incident_id
         WHERE r.is_public

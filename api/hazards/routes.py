@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from api.hazards import incidents, service
+from api.hazards import incidents, routing, service
+from api.hazards.routing_schemas import RoutingRead, RoutingUpdate, Timeliness
 from api.hazards.schemas import (
+    Category,
     HazardReportCreate,
     HazardReportPage,
     HazardReportRead,
@@ -196,3 +198,31 @@ class IncidentAdminController(Controller):
         return await incidents.split(
             db, incident_id=incident_id, report_ids=data.report_ids, actor=request.user.subject, now=_now()
         )
+
+
+class RoutingAdminController(Controller):
+    path = "/v1/admin/hazard-routing"
+    tags = ["admin", "hazards"]
+
+    @get("/", opt=allow(Role.operator))
+    async def list_routing(self, db: Db) -> list[RoutingRead]:
+        """Each category's department and deadline, shortest deadline first."""
+        return await routing.list_routing(db)
+
+    @put("/{category:str}", opt=allow(Role.operator))
+    async def update(
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        category: FromPath[Category],
+        data: JSONBody[RoutingUpdate],
+    ) -> RoutingRead:
+        """Set a category's department and deadline; incidents opened from now on take them."""
+        return await routing.update_routing(db, category=category, data=data, actor=request.user.subject, now=_now())
+
+    @get("/timeliness", opt=allow(Role.operator))
+    async def timeliness(
+        self, db: Db, since: FromQuery[datetime | None] = None, until: FromQuery[datetime | None] = None
+    ) -> Timeliness:
+        """Per district: incidents handled in the period, the share by their deadline, and those overdue now."""
+        return await routing.timeliness(db, since=since, until=until, now=_now())

@@ -213,6 +213,13 @@ class IncidentRead(Output, frozen=True, kw_only=True):
     last_reported_at: datetime
     status_changed_at: datetime
     updated_at: datetime
+    # Who answers for it (api/hazards/routing.py): null only before the routing job placed an old incident.
+    district: str | None
+    department_ko: str | None
+    department_en: str | None
+    due_at: datetime | None
+    handled_at: datetime | None
+    overdue: bool
 
 
 class IncidentDetail(IncidentRead, frozen=True, kw_only=True):

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 import asyncpg
 import msgspec
 
-from api.hazards import public, repository
+from api.hazards import public, repository, routing
 from api.hazards.schemas import (
     Category,
     HazardReportCreate,
@@ -100,7 +100,9 @@ async def report(
             since=now - JOIN_WINDOW,
         )
         incident_id = (
-            await repository.insert_incident(conn, category=data.category.value, lat=lat, lon=lon, now=now)
+            await repository.insert_incident(
+                conn, category=data.category.value, lat=lat, lon=lon, district=routing.district_of(lat, lon), now=now
+            )
             if found is None
             else found["id"]
         )
