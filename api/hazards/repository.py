@@ -87,12 +87,13 @@ async def insert_report(
     media_url: str | None,
     observed_at: datetime,
     now: datetime,
+    updates: str = "every",
 ) -> int:
     return await conn.fetchval(
         """
         INSERT INTO hazard_reports (incident_id, citizen_id, submitted_by, source, category, description,
-                                    lat, lon, address, media_url, observed_at, reported_at, is_public)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                    lat, lon, address, media_url, observed_at, reported_at, is_public, updates)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
         RETURNING id
         """,
         incident_id,
@@ -108,6 +109,7 @@ async def insert_report(
         observed_at,
         now,
         is_public,
+        updates,
     )
 
 

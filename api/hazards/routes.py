@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from api.hazards import incidents, routing, service
+from api.hazards import incidents, routing, service, word
 from api.hazards.routing_schemas import RoutingRead, RoutingUpdate, Timeliness
 from api.hazards.schemas import (
     Category,
+    FeedbackIn,
+    FeedbackRead,
+    FollowRead,
     HazardReportCreate,
     HazardReportPage,
     HazardReportRead,
@@ -23,6 +26,7 @@ from api.hazards.schemas import (
     MergeIn,
     SplitIn,
     StatusChange,
+    UpdatesChoice,
 )
 from api.hazards.storage import MAX_PHOTO_BYTES, photo_storage, upload_gate
 from api.platform.auth.guards import PUBLIC, allow
@@ -85,6 +89,13 @@ class HazardReportController(Controller):
             citizen_id=request.user.citizen_id,
             operator=request.user.role is Role.operator,
         )
+
+    @patch("/{report_id:int}", opt=allow(Role.citizen))
+    async def choose_updates(
+        self, request: Request[Principal, Any, Any], db: Db, report_id: FromPath[Id], data: JSONBody[UpdatesChoice]
+    ) -> HazardReportRead:
+        """How often you hear of this report: ``every`` status change, or only the ``end``."""
+        return await word.choose_updates(db, report_id=report_id, citizen_id=_citizen_id(request), updates=data.updates)
 
     @post(
         "/{report_id:int}/photos",
@@ -156,6 +167,30 @@ class IncidentFeedController(Controller):
     ) -> IncidentFeed:
         """The public map as GeoJSON, newest first: ``bbox=minLon,minLat,maxLon,maxLat``, comma-listed filters."""
         return await service.feed(db, bbox=bbox, category=category, status=status, before_id=before_id, limit=limit)
+
+    @post("/{incident_id:int}/feedback", opt=allow(Role.citizen), status_code=HTTP_200_OK)
+    async def feedback(
+        self, request: Request[Principal, Any, Any], db: Db, incident_id: FromPath[Id], data: JSONBody[FeedbackIn]
+    ) -> FeedbackRead:
+        """Fixed? Its reporters answer after a resolve; a "no" within 14 days reopens it with the note."""
+        return await word.answer(
+            db,
+            notifier=request.app.state.notifier,
+            incident_id=incident_id,
+            citizen_id=_citizen_id(request),
+            data=data,
+            now=_now(),
+        )
+
+    @put("/{incident_id:int}/follow", opt=allow(Role.citizen))
+    async def follow(self, request: Request[Principal, Any, Any], db: Db, incident_id: FromPath[Id]) -> FollowRead:
+        """ "Me too": follow an open incident; it adds weight (not a report) and you hear when it ends."""
+        return await word.follow(db, incident_id=incident_id, citizen_id=_citizen_id(request), now=_now())
+
+    @delete("/{incident_id:int}/follow", opt=allow(Role.citizen), status_code=HTTP_200_OK)
+    async def unfollow(self, request: Request[Principal, Any, Any], db: Db, incident_id: FromPath[Id]) -> FollowRead:
+        """Stop following an incident."""
+        return await word.unfollow(db, incident_id=incident_id, citizen_id=_citizen_id(request))
 
 
 class IncidentAdminController(Controller):

@@ -120,6 +120,7 @@ async def report(
             address=data.location.address,
             media_url=media_url,
             observed_at=observed_at,
+            updates=data.updates,
             now=now,
         )
         await repository.refresh_incidents(conn, [incident_id], now=now)
@@ -279,6 +280,7 @@ def _report_read(row: asyncpg.Record) -> HazardReportRead:
         reported_at=row["reported_at"],
         source=row["source"],
         public=row["is_public"],
+        updates=row["updates"],
         photos=photos,
         incident=IncidentSummary(
             id=row["incident_id"],
