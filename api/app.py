@@ -33,6 +33,7 @@ from api.hazards.routes import (
     IncidentAdminController,
     IncidentFeedController,
     RoutingAdminController,
+    WatchController,
 )
 from api.health.metrics import scrape as metrics_scrape
 from api.health.routes import health, ready
@@ -95,6 +96,7 @@ ROUTES: list[ControllerRouterHandler] = [
     IncidentFeedController,
     IncidentAdminController,
     RoutingAdminController,
+    WatchController,
     Open311Controller,
     ShelterController,
     GuidanceController,

@@ -11,7 +11,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from api.hazards import incidents, routing, service, word
+from api.hazards import incidents, routing, service, watches, word
 from api.hazards.routing_schemas import RoutingRead, RoutingUpdate, Timeliness
 from api.hazards.schemas import (
     Category,
@@ -29,6 +29,7 @@ from api.hazards.schemas import (
     UpdatesChoice,
 )
 from api.hazards.storage import MAX_PHOTO_BYTES, photo_storage, upload_gate
+from api.hazards.watches_schemas import WatchCreate, WatchRead
 from api.platform.auth.guards import PUBLIC, allow
 from api.platform.auth.tokens import Principal, Role
 from api.platform.db.pool import Db
@@ -261,3 +262,24 @@ class RoutingAdminController(Controller):
     ) -> Timeliness:
         """Per district: incidents handled in the period, the share by their deadline, and those overdue now."""
         return await routing.timeliness(db, since=since, until=until, now=_now())
+
+
+class WatchController(Controller):
+    path = "/v1/me/hazard-watches"
+    tags = ["hazards"]
+
+    @get("/", opt=allow(Role.citizen))
+    async def list_watches(self, request: Request[Principal, Any, Any], db: Db) -> list[WatchRead]:
+        """The areas you watch for hazards."""
+        return await watches.list_watches(db, citizen_id=_citizen_id(request))
+
+    @post("/", opt=allow(Role.citizen, idempotent=True), status_code=HTTP_201_CREATED)
+    async def add(self, request: Request[Principal, Any, Any], db: Db, data: JSONBody[WatchCreate]) -> WatchRead:
+        """Watch an area (a polygon up to 10 km², or one of your places): gas, sinkhole and fire at once, the
+        rest in a daily digest."""
+        return await watches.add_watch(db, citizen_id=_citizen_id(request), data=data, now=_now())
+
+    @delete("/{watch_id:int}", opt=allow(Role.citizen))
+    async def remove(self, request: Request[Principal, Any, Any], db: Db, watch_id: FromPath[Id]) -> None:
+        """Stop watching an area."""
+        await watches.remove_watch(db, citizen_id=_citizen_id(request), watch_id=watch_id)
