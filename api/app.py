@@ -32,6 +32,7 @@ from api.hazards.routes import (
     HazardReportController,
     IncidentAdminController,
     IncidentFeedController,
+    PublicPhotoController,
     RoutingAdminController,
     WatchController,
 )
@@ -97,6 +98,7 @@ ROUTES: list[ControllerRouterHandler] = [
     IncidentAdminController,
     RoutingAdminController,
     WatchController,
+    PublicPhotoController,
     Open311Controller,
     ShelterController,
     GuidanceController,

@@ -175,13 +175,17 @@ async def insert_photo(
     content_type: str,
     size_bytes: int,
     storage_key: str,
+    public_key: str,
+    width: int,
+    height: int,
     now: datetime,
 ) -> int | None:
     """The new photo's id, or None when the report has this photo already."""
     return await conn.fetchval(
         """
-        INSERT INTO hazard_photos (report_id, sha256, content_type, size_bytes, storage_key, created_at)
-        VALUES ($1, $2, $3, $4, $5, $6)
+        INSERT INTO hazard_photos (report_id, sha256, content_type, size_bytes, storage_key, created_at,
+                                   public_key, public_content_type, width, height)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, 'image/jpeg', $8, $9)
         ON CONFLICT (report_id, sha256) DO NOTHING
         RETURNING id
         """,
@@ -191,6 +195,20 @@ async def insert_photo(
         size_bytes,
         storage_key,
         now,
+        public_key,
+        width,
+        height,
+    )
+
+
+async def get_public_photo(conn: asyncpg.Connection, photo_id: int) -> asyncpg.Record | None:
+    """A photo's public copy, when its report is public."""
+    return await conn.fetchrow(
+        """
+        SELECT p.public_key FROM hazard_photos p JOIN hazard_reports r ON r.id = p.report_id
+        WHERE p.id = $1 AND r.is_public AND p.public_key IS NOT NULL
+        """,
+        photo_id,
     )
 
 

@@ -283,3 +283,14 @@ class WatchController(Controller):
     async def remove(self, request: Request[Principal, Any, Any], db: Db, watch_id: FromPath[Id]) -> None:
         """Stop watching an area."""
         await watches.remove_watch(db, citizen_id=_citizen_id(request), watch_id=watch_id)
+
+
+class PublicPhotoController(Controller):
+    path = "/v1/hazard-photos"
+    tags = ["hazards"]
+
+    @get("/{photo_id:int}", opt=PUBLIC)
+    async def public_photo(self, request: Request[Any, Any, Any], db: Db, photo_id: FromPath[Id]) -> Response[bytes]:
+        """A public report's photo, resized (≤ 1280 px) and without metadata; the original stays private."""
+        content = await service.read_public_photo(db, storage=photo_storage(request.app.state), photo_id=photo_id)
+        return Response(content, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=3600"})
