@@ -33,6 +33,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_200_OK
 
 from api.hazards import messages, public, repository, routing, service
+from api.hazards import open311_attributes as attributes
 from api.hazards.open311_schema import (
     DISCOVERY,
     SERVICE,
@@ -65,6 +66,7 @@ _ITEM_TAGS = {
     "endpoints": "endpoint",
     "formats": "format",
     "attributes": "attribute",
+    "values": "value",
 }
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CLOSED = ("resolved", "rejected", "merged")
@@ -145,15 +147,37 @@ def _service(code: str, lang: str) -> dict[str, Any]:
         "service_code": code,
         "service_name": text.en if lang == "en" else text.ko,
         "description": text.about_en if lang == "en" else text.about_ko,
-        "metadata": False,
+        "metadata": bool(attributes.of(code)),
         "type": "realtime",
         "keywords": text.ko if lang == "en" else text.en,
         "group": text.group,
     }
 
 
-def _request(row: Any, lang: str) -> dict[str, Any]:
+def _deadline(minutes: int, lang: str) -> str:
+    if minutes % (24 * 60) == 0:
+        n = minutes // (24 * 60)
+        return f"{n} day{'s' if n > 1 else ''}" if lang == "en" else f"{n}일"
+    if minutes % 60 == 0:
+        n = minutes // 60
+        return f"{n} hour{'s' if n > 1 else ''}" if lang == "en" else f"{n}시간"
+    return f"{minutes} minutes" if lang == "en" else f"{minutes}분"
+
+
+def _notice(row: Any, lang: str) -> str | None:
+    """What is expected to happen: who acts, and by when (in Seoul time)."""
+    if row["status"] in _CLOSED or row["due_at"] is None:
+        return None
+    who = routing.agency(row["district"], row["department_ko"], row["department_en"], lang)
+    due = row["due_at"].astimezone(SEOUL).strftime("%Y-%m-%d %H:%M")
+    if lang == "en":
+        return f"{who} aims to deal with it by {due} (Seoul time)."
+    return f"{who}에서 {due}까지 처리할 예정입니다."
+
+
+def _request(row: Any, lang: str, base: str) -> dict[str, Any]:
     lat, lon = public.point(row["lat"], row["lon"], source=row["source"])
+    media = row["media_url"] or (f"{base}/v1/hazard-photos/{row['photo_id']}" if row["photo_id"] else None)
     return {
         "service_request_id": row["id"],
         "status": "closed" if row["status"] in _CLOSED else "open",
@@ -162,17 +186,21 @@ def _request(row: Any, lang: str) -> dict[str, Any]:
         "service_code": row["category"],
         "description": public.text(row["description"]) or None,
         "agency_responsible": routing.agency(row["district"], row["department_ko"], row["department_en"], lang),
-        "service_notice": None,
+        "service_notice": _notice(row, lang),
         "requested_datetime": _w3(row["reported_at"]),
         "updated_datetime": _w3(row["updated_at"]),
-        "expected_datetime": None,
+        "expected_datetime": _w3(row["due_at"]) if row["due_at"] and row["status"] not in _CLOSED else None,
         "address": public.address(row["address"], source=row["source"]),
         "address_id": None,
         "zipcode": None,
         "lat": lat,
         "long": lon,
-        "media_url": None,
+        "media_url": media,
     }
+
+
+def _base(request: Request[Any, Any, Any]) -> str:
+    return (request.app.state.settings.notify.public_url or str(request.base_url)).rstrip("/")
 
 
 def _when(raw: str | None, name: str) -> datetime | None:
@@ -262,6 +290,32 @@ def _report_input(form: dict[str, str]) -> HazardReportCreate:
         raise Open311Error(f"The request is invalid: {exc}.") from None
 
 
+async def _fields(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The posted fields, form-encoded (as the spec has it) or a JSON object of the same names.
+
+    In JSON, attributes may be ``"attribute[code]": key`` as in a form, or ``"attribute": {code: key}``; numbers
+    (``lat``, ``long``) may be numbers.
+    """
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raw = await request.form()
+        return {k: v for k, v in raw.items() if isinstance(v, str)}
+    try:
+        body = msgspec.json.decode(await request.body())
+    except msgspec.DecodeError as exc:
+        raise Open311Error(f"The JSON body cannot be read: {exc}.") from None
+    if not isinstance(body, dict):
+        raise Open311Error("The JSON body must be an object of the request's fields (service_code, lat, long, ...).")
+    fields: dict[str, str] = {}
+    for key, value in body.items():
+        if key == "attribute" and isinstance(value, dict):
+            fields.update({f"attribute[{k}]": str(v) for k, v in value.items()})
+        elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            fields[key] = str(value)
+        elif value is not None:
+            raise Open311Error(f"{key} must be a string or a number.")
+    return fields
+
+
 def _media_url(form: dict[str, str]) -> str | None:
     url = form.get("media_url", "").strip()
     if not url:
@@ -304,11 +358,12 @@ class Open311Controller(Controller):
 
     @get("/services/{ref:str}", opt=PUBLIC, operation_class=answers(SERVICE_DEFINITION, many=False))
     async def service_definition(self, request: Request[Any, Any, Any], ref: FromPath[str]) -> Response[bytes]:
-        """A service's definition: safecity asks for no extra attributes."""
+        """A service's definition: the questions it asks besides the description (``attribute[code]=key``)."""
         code = _split(ref)
         if code not in messages.CATEGORIES:
             raise Open311Error(f"service_code {code!r} was not found.", status=404)
-        return _render(_format(request), "service_definition", {"service_code": code, "attributes": []})
+        questions = attributes.definition(code, _lang(request))
+        return _render(_format(request), "service_definition", {"service_code": code, "attributes": questions})
 
     @get(["/requests.json", "/requests.xml"], opt=PUBLIC, operation_class=answers(SERVICE_REQUEST))
     async def list_requests(
@@ -342,7 +397,9 @@ class Open311Controller(Controller):
             end=end,
             limit=MAX_REQUESTS,
         )
-        return _render(_format(request), "service_requests", [_request(r, _lang(request)) for r in rows])
+        return _render(
+            _format(request), "service_requests", [_request(r, _lang(request), _base(request)) for r in rows]
+        )
 
     @get("/requests/{ref:str}", opt=PUBLIC, operation_class=answers(SERVICE_REQUEST))
     async def read_request(self, request: Request[Any, Any, Any], db: Db, ref: FromPath[str]) -> Response[bytes]:
@@ -353,7 +410,7 @@ class Open311Controller(Controller):
         )
         if not rows:
             raise Open311Error(f"service_request_id {request_id} was not found.", status=404)
-        return _render(_format(request), "service_requests", [_request(rows[0], _lang(request))])
+        return _render(_format(request), "service_requests", [_request(rows[0], _lang(request), _base(request))])
 
     @get("/tokens/{ref:str}", opt=PUBLIC, operation_class=answers(TOKEN))
     async def token(self, request: Request[Any, Any, Any], db: Db, ref: FromPath[str]) -> Response[bytes]:
@@ -378,21 +435,35 @@ class Open311Controller(Controller):
     )
     async def create_request(self, request: Request[Any, Any, Any], db: Db) -> Response[bytes]:
         """Create a service request (form-encoded, with an api_key); it joins or opens an incident as in the app."""
-        raw = await request.form()
-        form = {k: v for k, v in raw.items() if isinstance(v, str)}
+        form = await _fields(request)
         principal = _authenticate(request, form)
         data = _report_input(form)
+        answers = attributes.read(
+            data.category.value,
+            {k[len("attribute[") : -1]: v for k, v in form.items() if k.startswith("attribute[") and k.endswith("]")},
+        )
         reporter = service.Reporter(subject=principal.subject, citizen_id=principal.citizen_id, source="open311")
-        read = await service.report(db, reporter=reporter, data=data, now=datetime.now(UTC), media_url=_media_url(form))
+        read = await service.report(
+            db,
+            reporter=reporter,
+            data=data,
+            now=datetime.now(UTC),
+            media_url=_media_url(form),
+            attributes=answers,
+        )
         language = _lang(request, form.get("locale"), form.get("lang"))
-        notice = None
+        [row] = await repository.open311_requests(
+            db, ids=[read.id], categories=None, statuses=None, start=None, end=None, limit=1
+        )
+        notices = [_notice(row, language)]
         if read.incident.others_reporting:
             n = read.incident.others_reporting
-            notice = (
+            notices.append(
                 f"{n} other people reported this hazard already; the reports are handled together."
                 if language == "en"
                 else f"다른 {n}명이 같은 위험을 이미 신고했습니다. 함께 처리합니다."
             )
+        notice = " ".join(n for n in notices if n) or None
         return _render(
             _format(request),
             "service_requests",

@@ -88,12 +88,14 @@ async def insert_report(
     observed_at: datetime,
     now: datetime,
     updates: str = "every",
+    attributes: dict[str, str] | None = None,
 ) -> int:
     return await conn.fetchval(
         """
         INSERT INTO hazard_reports (incident_id, citizen_id, submitted_by, source, category, description,
-                                    lat, lon, address, media_url, observed_at, reported_at, is_public, updates)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                                    lat, lon, address, media_url, observed_at, reported_at, is_public, updates,
+                                    attributes)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
         RETURNING id
         """,
         incident_id,
@@ -110,6 +112,7 @@ async def insert_report(
         now,
         is_public,
         updates,
+        attributes or {},
     )
 
 
@@ -409,7 +412,9 @@ async def open311_requests(
     return await conn.fetch(
         """
         SELECT r.id, r.source, r.category, r.description, r.lat, r.lon, r.address, r.reported_at,
-               i.status, i.status_reason, i.district, i.department_ko, i.department_en,
+               i.status, i.status_reason, i.district, i.department_ko, i.department_en, i.due_at, r.media_url,
+               (SELECT min(p.id) FROM hazard_photos p WHERE p.report_id = r.id AND p.public_key IS NOT NULL)
+                   AS photo_id,
                greatest(r.reported_at, i.status_changed_at) AS updated_at
         FROM hazard_reports r
         JOIN hazard_incidents i ON i.id = r.incident_id

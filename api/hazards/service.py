@@ -82,6 +82,7 @@ async def report(
     data: HazardReportCreate,
     now: datetime,
     media_url: str | None = None,
+    attributes: dict[str, str] | None = None,
 ) -> HazardReportRead:
     """Record a report: it joins a nearby open incident of its category, or opens one."""
     observed_at = _observed_at(data.observed_at, now)
@@ -121,6 +122,7 @@ async def report(
             media_url=media_url,
             observed_at=observed_at,
             updates=data.updates,
+            attributes=attributes,
             now=now,
         )
         await repository.refresh_incidents(conn, [incident_id], now=now)
