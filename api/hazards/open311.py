@@ -272,7 +272,9 @@ def _report_input(form: dict[str, str]) -> HazardReportCreate:
     if not code:
         raise Open311Error("service_code is required; GET services lists them.")
     if code not in messages.CATEGORIES:
-        raise Open311Error(f"service_code {code!r} was not found; GET services lists them.", status=404)
+        raise Open311Error(
+            f"service_code {code!r} was not found; the services are: {', '.join(messages.CATEGORIES)}.", status=404
+        )
     lat, lon = form.get("lat", "").strip(), form.get("long", "").strip()
     if not lat or not lon:
         raise Open311Error(
@@ -380,7 +382,9 @@ class Open311Controller(Controller):
         codes = _csv(service_code)
         unknown = [c for c in codes or [] if c not in messages.CATEGORIES]
         if unknown:
-            raise Open311Error(f"service_code {', '.join(unknown)} not found; GET services lists them.")
+            raise Open311Error(
+                f"service_code {', '.join(unknown)} not found; the services are: {', '.join(messages.CATEGORIES)}."
+            )
         wanted = _csv(status)
         if wanted and not set(wanted) <= {"open", "closed"}:
             raise Open311Error("status takes open, closed, or both comma separated.")

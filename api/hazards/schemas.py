@@ -59,7 +59,7 @@ PublicChoice = Annotated[
 def check_in_seoul(lat: float, lon: float) -> None:
     """Raise ``ValueError`` with the reason unless (lat, lon) is in Seoul."""
     if not REPORT_BOUNDS.contains(lat, lon):  # NaN is outside too
-        raise ValueError(f"the location ({lat}, {lon}) is outside Seoul: {SEOUL_BOUNDS.describe()} (WGS84 degrees)")
+        raise ValueError(f"the location ({lat}, {lon}) is outside Seoul: {REPORT_BOUNDS.describe()} (WGS84 degrees)")
 
 
 def parse_bbox(raw: str | None) -> tuple[float, float, float, float]:
