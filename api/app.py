@@ -29,6 +29,7 @@ from api.console.routes import console_router
 from api.evacuation.routes import GuidanceController, ShelterController
 from api.hazards.open311 import Open311Controller
 from api.hazards.routes import (
+    HazardDeskController,
     HazardReportController,
     IncidentAdminController,
     IncidentFeedController,
@@ -99,6 +100,7 @@ ROUTES: list[ControllerRouterHandler] = [
     RoutingAdminController,
     WatchController,
     PublicPhotoController,
+    HazardDeskController,
     Open311Controller,
     ShelterController,
     GuidanceController,

@@ -9,11 +9,13 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from api.hazards import incidents, routing, service, watches, word
+from api.hazards import desk, incidents, routing, service, watches, word
 from api.hazards.routing_schemas import RoutingRead, RoutingUpdate, Timeliness
 from api.hazards.schemas import (
+    BulkStatusChange,
     Category,
     FeedbackIn,
     FeedbackRead,
@@ -294,3 +296,89 @@ class PublicPhotoController(Controller):
         """A public report's photo, resized (≤ 1280 px) and without metadata; the original stays private."""
         content = await service.read_public_photo(db, storage=photo_storage(request.app.state), photo_id=photo_id)
         return Response(content, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=3600"})
+
+
+def _desk_filters(
+    category: str | None,
+    status: str | None,
+    district: str | None,
+    overdue: bool,
+    since: datetime | None,
+    until: datetime | None,
+) -> desk.Filters:
+    return desk.filters(
+        category=category, status=status, district=district, overdue=overdue, since=since, until=until, now=_now()
+    )
+
+
+class HazardDeskController(Controller):
+    """The operators' desk as data: the console's hazard pages and the city's open data read these."""
+
+    path = "/v1/admin/hazard-desk"
+    tags = ["admin", "hazards"]
+
+    @get("/incidents", opt=allow(Role.operator))
+    async def incidents(
+        self,
+        db: Db,
+        category: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        district: FromQuery[str | None] = None,
+        overdue: FromQuery[bool] = False,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        before_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    ) -> dict[str, Any]:
+        """Incidents first reported in the period (30 days by default), newest first, filtered."""
+        chosen = _desk_filters(category, status, district, overdue, since, until)
+        return await desk.listing(db, chosen=chosen, before_id=before_id, limit=limit)
+
+    @get("/map", opt=allow(Role.operator))
+    async def map_data(
+        self,
+        db: Db,
+        category: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        overdue: FromQuery[bool] = False,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+    ) -> dict[str, Any]:
+        """Counts per district (incidents, open, overdue) and the heat per ~500 m cell, by category and period."""
+        return await desk.map_data(db, chosen=_desk_filters(category, status, None, overdue, since, until))
+
+    @post("/bulk-status", opt=allow(Role.operator), status_code=HTTP_200_OK)
+    async def bulk_status(
+        self, request: Request[Principal, Any, Any], db: Db, data: JSONBody[BulkStatusChange]
+    ) -> list[dict[str, Any]]:
+        """One status change for many incidents (at most 200); each answers for itself."""
+        change = StatusChange(status=data.status, reason=data.reason)
+        return await desk.bulk_status(
+            db,
+            notifier=request.app.state.notifier,
+            incident_ids=data.incident_ids,
+            change=change,
+            actor=request.user.subject,
+            now=_now(),
+        )
+
+    @get(["/export.csv", "/export.geojson"], opt=allow(Role.operator))
+    async def export(
+        self,
+        request: Request[Principal, Any, Any],
+        category: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        district: FromQuery[str | None] = None,
+        overdue: FromQuery[bool] = False,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+    ) -> Stream:
+        """Open data: incidents without personal data (no words, no reporter, places on the ~50 m grid), streamed;
+        a period is at most 366 days."""
+        chosen = _desk_filters(category, status, district, overdue, since, until)
+        pool = request.app.state.pool
+        if request.url.path.endswith(".csv"):
+            body, media, name = desk.export_csv(pool, chosen=chosen), "text/csv; charset=utf-8", "incidents.csv"
+        else:
+            body, media, name = desk.export_geojson(pool, chosen=chosen), "application/geo+json", "incidents.geojson"
+        return Stream(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -304,3 +304,7 @@ class FollowRead(Output, frozen=True, kw_only=True):
     following: bool
     followers: int
     weight: int
+
+
+class BulkStatusChange(StatusChange, kw_only=True):
+    incident_ids: Annotated[list[Id], Meta(min_length=1, max_length=200)]
