@@ -66,7 +66,7 @@ async def test_the_map_counts_per_district_and_heat_per_cell(client, operator, i
 
 
 async def test_bulk_status_answers_for_each(client, operator, incidents):
-    body = {"incident_ids": incidents + [999999], "status": "acknowledged", "reason": "현장 확인 중"}
+    body = {"incident_ids": [*incidents, 999999], "status": "acknowledged", "reason": "현장 확인 중"}
     results = (await client.post(f"{DESK}/bulk-status", json=body, headers=operator)).json()
     assert [(r["id"], r["ok"]) for r in results] == [(i, True) for i in sorted(incidents)] + [(999999, False)]
     again = (await client.post(f"{DESK}/bulk-status", json=body, headers=operator)).json()
