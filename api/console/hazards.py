@@ -12,8 +12,8 @@ from litestar.response import Redirect, Stream, Template
 
 from api.console import hazard_map
 from api.console.pages import page
-from api.console.sessions import PostedForm, Session
-from api.hazards import desk
+from api.console.sessions import PostedForm, Session, language
+from api.hazards import desk, messages
 from api.hazards.schemas import Category, Status, StatusChange
 from api.platform.db.pool import Db
 from api.platform.errors import Forbidden, Problem
@@ -72,6 +72,7 @@ class HazardDeskController(Controller):
             chosen = _chosen("", "", "", False, "30d")
             listed = await desk.listing(db, chosen=chosen, before_id=None, limit=200)
             mapped = await desk.map_data(db, chosen=chosen)
+        lang = language(request)
         query = "&".join(f"{k}={v}" for k, v in filters.items() if v and k != "overdue")
         query += "&overdue=true" if overdue else ""
         return page(
@@ -91,6 +92,7 @@ class HazardDeskController(Controller):
             periods=list(PERIODS),
             query=query,
             done=done,
+            category_name=lambda code: messages.category_name(code, lang),
             errors={"_": error} if error else {},
         )
 
