@@ -31,6 +31,7 @@ EXPORT_FIELDS = [
     "id", "category", "status", "district", "department_ko", "department_en", "lat", "lon", "report_count",
     "first_reported_at", "status_changed_at", "due_at", "handled_at", "overdue",
 ]  # fmt: skip
+_DEPARTMENTS = (EXPORT_FIELDS.index("department_ko"), EXPORT_FIELDS.index("department_en"))
 
 
 class Filters(msgspec.Struct, frozen=True, kw_only=True):
@@ -129,15 +130,27 @@ async def bulk_status(
 
 async def export_csv(pool: asyncpg.Pool, *, chosen: Filters) -> AsyncIterator[bytes]:
     """The incidents as CSV (UTF-8 with a BOM, so spreadsheet programs read the Korean), a chunk at a time."""
-    yield ("\ufeff" + _csv_line(EXPORT_FIELDS)).encode()
-    chunk: list[str] = []
-    async for row in _rows(pool, chosen):
-        chunk.append(_csv_line([_cell(row[f]) for f in EXPORT_FIELDS]))
-        if len(chunk) >= 1000:
-            yield "".join(chunk).encode()
-            chunk = []
-    if chunk:
-        yield "".join(chunk).encode()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(EXPORT_FIELDS)
+    yield ("\ufeff" + out.getvalue()).encode()
+    out.seek(0)
+    out.truncate()
+    rows = 0
+    async for row in _rows(pool, chosen, as_text=True):
+        values = list(row)
+        # A department's name is operators' text: one starting like a formula is not run by a spreadsheet.
+        for i in _DEPARTMENTS:
+            if values[i][:1] in ("=", "+", "@", "-"):
+                values[i] = "'" + values[i]
+        writer.writerow(values)
+        rows += 1
+        if rows % 2000 == 0:
+            yield out.getvalue().encode()
+            out.seek(0)
+            out.truncate()
+    if out.tell():
+        yield out.getvalue().encode()
 
 
 async def export_geojson(pool: asyncpg.Pool, *, chosen: Filters) -> AsyncIterator[bytes]:
@@ -157,26 +170,8 @@ async def export_geojson(pool: asyncpg.Pool, *, chosen: Filters) -> AsyncIterato
     yield b"]}"
 
 
-async def _rows(pool: asyncpg.Pool, chosen: Filters) -> AsyncIterator[Any]:
+async def _rows(pool: asyncpg.Pool, chosen: Filters, *, as_text: bool = False) -> AsyncIterator[Any]:
     # Its own connection: the stream outlives the request handler that started it.
     async with pool.acquire() as conn, conn.transaction(readonly=True):
-        async for row in repository.export_rows(conn, filters=chosen.args):
+        async for row in repository.export_rows(conn, filters=chosen.args, as_text=as_text):
             yield row
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    # A department's name is operators' text: one starting like a formula is not run by a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "@") else text
-
-
-def _csv_line(values: list[str]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(values)
-    return out.getvalue()

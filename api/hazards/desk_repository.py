@@ -88,17 +88,32 @@ async def heat(conn: asyncpg.Connection, *, filters: list[object], cell_deg: flo
     )
 
 
+_AT = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+_GRID_LAT = "round((round(i.lat / 0.0005) * 0.0005)::numeric, 4)"
+_GRID_LON = "round((round(i.lon / 0.0006) * 0.0006)::numeric, 4)"
+_EXPORT_TYPED = f"""
+    i.id, i.category, i.status, i.district, i.department_ko, i.department_en,
+    {_GRID_LAT}::float8 AS lat, {_GRID_LON}::float8 AS lon, i.report_count, i.first_reported_at,
+    i.status_changed_at, i.due_at, i.handled_at, coalesce(i.handled_at, $7::timestamptz) > i.due_at AS overdue
+"""
+# The same columns as text, formatted by PostgreSQL: the CSV writer only quotes them.
+_EXPORT_TEXT = f"""
+    i.id::text, i.category, i.status, coalesce(i.district, ''), coalesce(i.department_ko, ''),
+    coalesce(i.department_en, ''), {_GRID_LAT}::text, {_GRID_LON}::text, i.report_count::text,
+    {_AT.format("i.first_reported_at")}, {_AT.format("i.status_changed_at")},
+    coalesce({_AT.format("i.due_at")}, ''), coalesce({_AT.format("i.handled_at")}, ''),
+    CASE WHEN coalesce(i.handled_at, $7::timestamptz) > i.due_at THEN 'true' ELSE 'false' END
+"""
+
+
 async def export_rows(
-    conn: asyncpg.Connection, *, filters: list[object], prefetch: int = 2000
+    conn: asyncpg.Connection, *, filters: list[object], as_text: bool = False, prefetch: int = 5000
 ) -> AsyncIterator[asyncpg.Record]:
     """Every matching incident, oldest first, read through a cursor (the caller holds a transaction):
-    what the city publishes: no one's words, no reporter, the place on the public ~50 m grid (rounded here)."""
+    what the city publishes: no one's words, no reporter, the place on the public ~50 m grid (rounded here).
+    ``as_text`` gives every column as text, in the order of ``desk.EXPORT_FIELDS``."""
     query = f"""
-        SELECT i.id, i.category, i.status, i.district, i.department_ko, i.department_en,
-               round((round(i.lat / 0.0005) * 0.0005)::numeric, 4)::float8 AS lat,
-               round((round(i.lon / 0.0006) * 0.0006)::numeric, 4)::float8 AS lon,
-               i.report_count, i.first_reported_at, i.status_changed_at, i.due_at, i.handled_at,
-               coalesce(i.handled_at, $7::timestamptz) > i.due_at AS overdue
+        SELECT {_EXPORT_TEXT if as_text else _EXPORT_TYPED}
         FROM hazard_incidents i
         WHERE {_FILTER}
         ORDER BY i.id
