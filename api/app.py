@@ -29,7 +29,15 @@ from api.console.pages import template_config
 from api.console.routes import console_router
 from api.evacuation.routes import GuidanceController, ShelterController
 from api.hazards.open311 import Open311Controller
-from api.hazards.routes import HazardReportController, IncidentAdminController, IncidentFeedController
+from api.hazards.routes import (
+    HazardDeskController,
+    HazardReportController,
+    IncidentAdminController,
+    IncidentFeedController,
+    PublicPhotoController,
+    RoutingAdminController,
+    WatchController,
+)
 from api.health.metrics import scrape as metrics_scrape
 from api.health.routes import health, ready
 from api.platform.auth.guards import PUBLIC, BearerAuthMiddleware, authorize
@@ -91,6 +99,10 @@ ROUTES: list[ControllerRouterHandler] = [
     HazardReportController,
     IncidentFeedController,
     IncidentAdminController,
+    RoutingAdminController,
+    WatchController,
+    PublicPhotoController,
+    HazardDeskController,
     Open311Controller,
     ShelterController,
     GuidanceController,

@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 
 from api.console import service
 from api.console.forms import CALL_RESULTS, CALLEES, Form, read_call, read_note, read_resolve
+from api.console.hazards import HazardDeskController
 from api.console.i18n import translator
 from api.console.lockout import SlowDown
 from api.console.operators import OperatorsController
@@ -312,6 +313,7 @@ def console_router() -> Router:
             CaseController,
             PeopleController,
             OperatorsController,
+            HazardDeskController,
             RotaPageController,
             SecurityController,
             static,

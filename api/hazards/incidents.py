@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 import msgspec
 
-from api.accounts import service as accounts
-from api.hazards import messages, repository
+from api.hazards import repository, routing, telling
+from api.hazards import word_repository as word
 from api.hazards.schemas import (
     OPEN_STATUSES,
     Category,
@@ -20,7 +20,7 @@ from api.hazards.schemas import (
 )
 from api.hazards.service import cell_keys
 from api.platform.errors import Conflict, NotFound, Problem
-from notifications.service import Notifier, Outgoing
+from notifications.service import Notifier
 
 # Where an incident may go from each status; anything else is a 409.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
@@ -68,23 +68,14 @@ async def change_status(
             actor=actor,
             now=now,
         )
-        reporters = await accounts.citizens_by_id(conn, citizen_ids=await repository.reporter_ids(conn, incident_id))
-        items = [
-            Outgoing(
-                # One message per (incident, status change, citizen), however often this is retried.
-                dedupe_key=f"hazard-status:{incident_id}:{event_id}:{c.id}",
-                template=messages.BY_STATUS[change.status.value],
-                params={
-                    "category": messages.category_name(row["category"], c.language.value),
-                    "ref": f"#{incident_id}",
-                    "reason": change.reason or "",
-                },
-                language=c.language.value,
-                phone=c.phone,
-                citizen_id=c.id,
-            )
-            for c in reporters
-        ]
+        items = await telling.status_messages(
+            conn,
+            incident_id=incident_id,
+            category=row["category"],
+            status=change.status.value,
+            reason=change.reason,
+            event_id=event_id,
+        )
         if items:
             await notifier.enqueue_many(conn, items=items, now=now)
         return await get_incident(conn, incident_id=incident_id)
@@ -105,6 +96,7 @@ async def merge(conn: asyncpg.Connection, *, incident_id: int, into: int, actor:
                     code="incident_not_open",
                 )
         await repository.merge_into(conn, source=incident_id, target=into, now=now)
+        await word.move_follows(conn, source=incident_id, target=into)
         await repository.refresh_incidents(conn, [incident_id, into], now=now)
         await repository.insert_event(
             conn,
@@ -139,7 +131,12 @@ async def split(
         if members <= set(report_ids):
             raise Conflict("A split must leave at least one report in the incident.", code="split_takes_all")
         new_id = await repository.insert_incident(
-            conn, category=first["category"], lat=first["lat"], lon=first["lon"], now=now
+            conn,
+            category=first["category"],
+            lat=first["lat"],
+            lon=first["lon"],
+            district=routing.district_of(first["lat"], first["lon"]),
+            now=now,
         )
         await repository.move_reports(conn, report_ids=report_ids, incident_id=new_id)
         await repository.refresh_incidents(conn, [incident_id, new_id], now=now)
@@ -176,7 +173,14 @@ async def _incident_detail(conn: asyncpg.Connection, row: asyncpg.Record) -> Inc
         )
         for r in await repository.incident_reports(conn, row["id"])
     ]
-    return msgspec.convert({**dict(row), "reports": reports}, IncidentDetail, from_attributes=True)
+    people = await word.people_count(conn, row["id"])
+    extra = {
+        "reports": reports,
+        "overdue": routing.overdue(row, datetime.now(UTC)),
+        "followers": people["followers"],
+        "weight": people["weight"],
+    }
+    return msgspec.convert({**dict(row), **extra}, IncidentDetail, from_attributes=True)
 
 
 def _no_incident(incident_id: int) -> NotFound:

@@ -32,7 +32,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_200_OK
 
-from api.hazards import messages, public, repository, service
+from api.hazards import messages, public, repository, routing, service
+from api.hazards import open311_attributes as attributes
 from api.hazards.open311_schema import (
     DISCOVERY,
     SERVICE,
@@ -65,6 +66,7 @@ _ITEM_TAGS = {
     "endpoints": "endpoint",
     "formats": "format",
     "attributes": "attribute",
+    "values": "value",
 }
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CLOSED = ("resolved", "rejected", "merged")
@@ -132,8 +134,11 @@ def _w3(at: datetime) -> str:
     return at.astimezone(SEOUL).isoformat(timespec="seconds")
 
 
-def _lang(lang: str | None) -> str:
-    return "en" if lang == "en" else "ko"
+def _lang(request: Request[Any, Any, Any], *also: str | None) -> str:
+    """English when ``locale`` (GeoReport v2's parameter: ``en``, ``en_US``, ``en-GB``…) or ``lang`` asks for it."""
+    given = [request.query_params.get("locale"), request.query_params.get("lang"), *also]
+    chosen = next((g.strip() for g in given if g and g.strip()), "ko")
+    return "en" if chosen.lower().replace("-", "_").split("_")[0] == "en" else "ko"
 
 
 def _service(code: str, lang: str) -> dict[str, Any]:
@@ -142,15 +147,37 @@ def _service(code: str, lang: str) -> dict[str, Any]:
         "service_code": code,
         "service_name": text.en if lang == "en" else text.ko,
         "description": text.about_en if lang == "en" else text.about_ko,
-        "metadata": False,
+        "metadata": bool(attributes.of(code)),
         "type": "realtime",
         "keywords": text.ko if lang == "en" else text.en,
         "group": text.group,
     }
 
 
-def _request(row: Any, lang: str) -> dict[str, Any]:
+def _deadline(minutes: int, lang: str) -> str:
+    if minutes % (24 * 60) == 0:
+        n = minutes // (24 * 60)
+        return f"{n} day{'s' if n > 1 else ''}" if lang == "en" else f"{n}일"
+    if minutes % 60 == 0:
+        n = minutes // 60
+        return f"{n} hour{'s' if n > 1 else ''}" if lang == "en" else f"{n}시간"
+    return f"{minutes} minutes" if lang == "en" else f"{minutes}분"
+
+
+def _notice(row: Any, lang: str) -> str | None:
+    """What is expected to happen: who acts, and by when (in Seoul time)."""
+    if row["status"] in _CLOSED or row["due_at"] is None:
+        return None
+    who = routing.agency(row["district"], row["department_ko"], row["department_en"], lang)
+    due = row["due_at"].astimezone(SEOUL).strftime("%Y-%m-%d %H:%M")
+    if lang == "en":
+        return f"{who} aims to deal with it by {due} (Seoul time)."
+    return f"{who}에서 {due}까지 처리할 예정입니다."
+
+
+def _request(row: Any, lang: str, base: str) -> dict[str, Any]:
     lat, lon = public.point(row["lat"], row["lon"], source=row["source"])
+    media = row["media_url"] or (f"{base}/v1/hazard-photos/{row['photo_id']}" if row["photo_id"] else None)
     return {
         "service_request_id": row["id"],
         "status": "closed" if row["status"] in _CLOSED else "open",
@@ -158,18 +185,22 @@ def _request(row: Any, lang: str) -> dict[str, Any]:
         "service_name": messages.category_name(row["category"], lang),
         "service_code": row["category"],
         "description": public.text(row["description"]) or None,
-        "agency_responsible": "Seoul Metropolitan Government" if lang == "en" else "서울특별시",
-        "service_notice": None,
+        "agency_responsible": routing.agency(row["district"], row["department_ko"], row["department_en"], lang),
+        "service_notice": _notice(row, lang),
         "requested_datetime": _w3(row["reported_at"]),
         "updated_datetime": _w3(row["updated_at"]),
-        "expected_datetime": None,
+        "expected_datetime": _w3(row["due_at"]) if row["due_at"] and row["status"] not in _CLOSED else None,
         "address": public.address(row["address"], source=row["source"]),
         "address_id": None,
         "zipcode": None,
         "lat": lat,
         "long": lon,
-        "media_url": None,
+        "media_url": media,
     }
+
+
+def _base(request: Request[Any, Any, Any]) -> str:
+    return (request.app.state.settings.notify.public_url or str(request.base_url)).rstrip("/")
 
 
 def _when(raw: str | None, name: str) -> datetime | None:
@@ -241,7 +272,9 @@ def _report_input(form: dict[str, str]) -> HazardReportCreate:
     if not code:
         raise Open311Error("service_code is required; GET services lists them.")
     if code not in messages.CATEGORIES:
-        raise Open311Error(f"service_code {code!r} was not found; GET services lists them.", status=404)
+        raise Open311Error(
+            f"service_code {code!r} was not found; the services are: {', '.join(messages.CATEGORIES)}.", status=404
+        )
     lat, lon = form.get("lat", "").strip(), form.get("long", "").strip()
     if not lat or not lon:
         raise Open311Error(
@@ -257,6 +290,32 @@ def _report_input(form: dict[str, str]) -> HazardReportCreate:
         return msgspec.convert(body, HazardReportCreate)
     except msgspec.ValidationError as exc:
         raise Open311Error(f"The request is invalid: {exc}.") from None
+
+
+async def _fields(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The posted fields, form-encoded (as the spec has it) or a JSON object of the same names.
+
+    In JSON, attributes may be ``"attribute[code]": key`` as in a form, or ``"attribute": {code: key}``; numbers
+    (``lat``, ``long``) may be numbers.
+    """
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raw = await request.form()
+        return {k: v for k, v in raw.items() if isinstance(v, str)}
+    try:
+        body = msgspec.json.decode(await request.body())
+    except msgspec.DecodeError as exc:
+        raise Open311Error(f"The JSON body cannot be read: {exc}.") from None
+    if not isinstance(body, dict):
+        raise Open311Error("The JSON body must be an object of the request's fields (service_code, lat, long, ...).")
+    fields: dict[str, str] = {}
+    for key, value in body.items():
+        if key == "attribute" and isinstance(value, dict):
+            fields.update({f"attribute[{k}]": str(v) for k, v in value.items()})
+        elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            fields[key] = str(value)
+        elif value is not None:
+            raise Open311Error(f"{key} must be a string or a number.")
+    return fields
 
 
 def _media_url(form: dict[str, str]) -> str | None:
@@ -295,17 +354,18 @@ class Open311Controller(Controller):
         return _render(_format(request), "discovery", doc)
 
     @get(["/services.json", "/services.xml"], opt=PUBLIC, operation_class=answers(SERVICE))
-    async def services(self, request: Request[Any, Any, Any], lang: FromQuery[str | None] = None) -> Response[bytes]:
+    async def services(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """The hazard categories, as Open311 services (``lang=en`` for English; Korean by default)."""
-        return _render(_format(request), "services", [_service(c.value, _lang(lang)) for c in Category])
+        return _render(_format(request), "services", [_service(c.value, _lang(request)) for c in Category])
 
     @get("/services/{ref:str}", opt=PUBLIC, operation_class=answers(SERVICE_DEFINITION, many=False))
     async def service_definition(self, request: Request[Any, Any, Any], ref: FromPath[str]) -> Response[bytes]:
-        """A service's definition: safecity asks for no extra attributes."""
+        """A service's definition: the questions it asks besides the description (``attribute[code]=key``)."""
         code = _split(ref)
         if code not in messages.CATEGORIES:
             raise Open311Error(f"service_code {code!r} was not found.", status=404)
-        return _render(_format(request), "service_definition", {"service_code": code, "attributes": []})
+        questions = attributes.definition(code, _lang(request))
+        return _render(_format(request), "service_definition", {"service_code": code, "attributes": questions})
 
     @get(["/requests.json", "/requests.xml"], opt=PUBLIC, operation_class=answers(SERVICE_REQUEST))
     async def list_requests(
@@ -317,13 +377,14 @@ class Open311Controller(Controller):
         start_date: FromQuery[str | None] = None,
         end_date: FromQuery[str | None] = None,
         status: FromQuery[str | None] = None,
-        lang: FromQuery[str | None] = None,
     ) -> Response[bytes]:
         """Service requests, newest first: the last 90 days by default, at most 1,000."""
         codes = _csv(service_code)
         unknown = [c for c in codes or [] if c not in messages.CATEGORIES]
         if unknown:
-            raise Open311Error(f"service_code {', '.join(unknown)} not found; GET services lists them.")
+            raise Open311Error(
+                f"service_code {', '.join(unknown)} not found; the services are: {', '.join(messages.CATEGORIES)}."
+            )
         wanted = _csv(status)
         if wanted and not set(wanted) <= {"open", "closed"}:
             raise Open311Error("status takes open, closed, or both comma separated.")
@@ -340,12 +401,12 @@ class Open311Controller(Controller):
             end=end,
             limit=MAX_REQUESTS,
         )
-        return _render(_format(request), "service_requests", [_request(r, _lang(lang)) for r in rows])
+        return _render(
+            _format(request), "service_requests", [_request(r, _lang(request), _base(request)) for r in rows]
+        )
 
     @get("/requests/{ref:str}", opt=PUBLIC, operation_class=answers(SERVICE_REQUEST))
-    async def read_request(
-        self, request: Request[Any, Any, Any], db: Db, ref: FromPath[str], lang: FromQuery[str | None] = None
-    ) -> Response[bytes]:
+    async def read_request(self, request: Request[Any, Any, Any], db: Db, ref: FromPath[str]) -> Response[bytes]:
         """One service request."""
         [request_id] = _ids(_split(ref)) or [0]
         rows = await repository.open311_requests(
@@ -353,7 +414,7 @@ class Open311Controller(Controller):
         )
         if not rows:
             raise Open311Error(f"service_request_id {request_id} was not found.", status=404)
-        return _render(_format(request), "service_requests", [_request(rows[0], _lang(lang))])
+        return _render(_format(request), "service_requests", [_request(rows[0], _lang(request), _base(request))])
 
     @get("/tokens/{ref:str}", opt=PUBLIC, operation_class=answers(TOKEN))
     async def token(self, request: Request[Any, Any, Any], db: Db, ref: FromPath[str]) -> Response[bytes]:
@@ -376,25 +437,37 @@ class Open311Controller(Controller):
         request_max_body_size=64 * 1024,
         operation_class=creates(),
     )
-    async def create_request(
-        self, request: Request[Any, Any, Any], db: Db, lang: FromQuery[str | None] = None
-    ) -> Response[bytes]:
+    async def create_request(self, request: Request[Any, Any, Any], db: Db) -> Response[bytes]:
         """Create a service request (form-encoded, with an api_key); it joins or opens an incident as in the app."""
-        raw = await request.form()
-        form = {k: v for k, v in raw.items() if isinstance(v, str)}
+        form = await _fields(request)
         principal = _authenticate(request, form)
         data = _report_input(form)
+        answers = attributes.read(
+            data.category.value,
+            {k[len("attribute[") : -1]: v for k, v in form.items() if k.startswith("attribute[") and k.endswith("]")},
+        )
         reporter = service.Reporter(subject=principal.subject, citizen_id=principal.citizen_id, source="open311")
-        read = await service.report(db, reporter=reporter, data=data, now=datetime.now(UTC), media_url=_media_url(form))
-        language = _lang(lang or form.get("lang"))
-        notice = None
+        read = await service.report(
+            db,
+            reporter=reporter,
+            data=data,
+            now=datetime.now(UTC),
+            media_url=_media_url(form),
+            attributes=answers,
+        )
+        language = _lang(request, form.get("locale"), form.get("lang"))
+        [row] = await repository.open311_requests(
+            db, ids=[read.id], categories=None, statuses=None, start=None, end=None, limit=1
+        )
+        notices = [_notice(row, language)]
         if read.incident.others_reporting:
             n = read.incident.others_reporting
-            notice = (
+            notices.append(
                 f"{n} other people reported this hazard already; the reports are handled together."
                 if language == "en"
                 else f"다른 {n}명이 같은 위험을 이미 신고했습니다. 함께 처리합니다."
             )
+        notice = " ".join(n for n in notices if n) or None
         return _render(
             _format(request),
             "service_requests",

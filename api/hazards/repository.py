@@ -50,18 +50,24 @@ async def find_joinable(
     )
 
 
-async def insert_incident(conn: asyncpg.Connection, *, category: str, lat: float, lon: float, now: datetime) -> int:
+async def insert_incident(
+    conn: asyncpg.Connection, *, category: str, lat: float, lon: float, district: str, now: datetime
+) -> int:
+    """A new incident, routed: its district, its category's department, and the deadline from now."""
     return await conn.fetchval(
         """
         INSERT INTO hazard_incidents (category, lat, lon, first_reported_at, last_reported_at,
-                                      status_changed_at, updated_at)
-        VALUES ($1, $2, $3, $4, $4, $4, $4)
+                                      status_changed_at, updated_at, district, department_ko, department_en, due_at)
+        SELECT $1, $2, $3, $4::timestamptz, $4, $4, $4, $5, r.department_ko, r.department_en,
+               $4::timestamptz + make_interval(mins => r.deadline_minutes)
+        FROM hazard_routing r WHERE r.category = $1
         RETURNING id
         """,
         category,
         lat,
         lon,
         now,
+        district,
     )
 
 
@@ -81,12 +87,15 @@ async def insert_report(
     media_url: str | None,
     observed_at: datetime,
     now: datetime,
+    updates: str = "every",
+    attributes: dict[str, str] | None = None,
 ) -> int:
     return await conn.fetchval(
         """
         INSERT INTO hazard_reports (incident_id, citizen_id, submitted_by, source, category, description,
-                                    lat, lon, address, media_url, observed_at, reported_at, is_public)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                    lat, lon, address, media_url, observed_at, reported_at, is_public, updates,
+                                    attributes)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
         RETURNING id
         """,
         incident_id,
@@ -102,6 +111,8 @@ async def insert_report(
         observed_at,
         now,
         is_public,
+        updates,
+        attributes or {},
     )
 
 
@@ -167,13 +178,17 @@ async def insert_photo(
     content_type: str,
     size_bytes: int,
     storage_key: str,
+    public_key: str,
+    width: int,
+    height: int,
     now: datetime,
 ) -> int | None:
     """The new photo's id, or None when the report has this photo already."""
     return await conn.fetchval(
         """
-        INSERT INTO hazard_photos (report_id, sha256, content_type, size_bytes, storage_key, created_at)
-        VALUES ($1, $2, $3, $4, $5, $6)
+        INSERT INTO hazard_photos (report_id, sha256, content_type, size_bytes, storage_key, created_at,
+                                   public_key, public_content_type, width, height)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, 'image/jpeg', $8, $9)
         ON CONFLICT (report_id, sha256) DO NOTHING
         RETURNING id
         """,
@@ -183,6 +198,20 @@ async def insert_photo(
         size_bytes,
         storage_key,
         now,
+        public_key,
+        width,
+        height,
+    )
+
+
+async def get_public_photo(conn: asyncpg.Connection, photo_id: int) -> asyncpg.Record | None:
+    """A photo's public copy, when its report is public."""
+    return await conn.fetchrow(
+        """
+        SELECT p.public_key FROM hazard_photos p JOIN hazard_reports r ON r.id = p.report_id
+        WHERE p.id = $1 AND r.is_public AND p.public_key IS NOT NULL
+        """,
+        photo_id,
     )
 
 
@@ -232,7 +261,8 @@ async def set_status(
     await conn.execute(
         """
         UPDATE hazard_incidents
-        SET status = $2, status_reason = $3, status_changed_at = $4, updated_at = $4
+        SET status = $2, status_reason = $3, status_changed_at = $4, updated_at = $4,
+            handled_at = CASE WHEN $2::text IN ('resolved', 'rejected') THEN $4::timestamptz END
         WHERE id = $1
         """,
         incident_id,
@@ -382,7 +412,10 @@ async def open311_requests(
     return await conn.fetch(
         """
         SELECT r.id, r.source, r.category, r.description, r.lat, r.lon, r.address, r.reported_at,
-               i.status, i.status_reason, greatest(r.reported_at, i.status_changed_at) AS updated_at
+               i.status, i.status_reason, i.district, i.department_ko, i.department_en, i.due_at, r.media_url,
+               (SELECT min(p.id) FROM hazard_photos p WHERE p.report_id = r.id AND p.public_key IS NOT NULL)
+                   AS photo_id,
+               greatest(r.reported_at, i.status_changed_at) AS updated_at
         FROM hazard_reports r
         JOIN hazard_incidents i ON i.id = r.incident_id
         WHERE r.is_public

@@ -5,14 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from api.hazards import incidents, service
+from api.hazards import desk, incidents, routing, service, watches, word
+from api.hazards.routing_schemas import RoutingRead, RoutingUpdate, Timeliness
 from api.hazards.schemas import (
+    BulkStatusChange,
+    Category,
+    FeedbackIn,
+    FeedbackRead,
+    FollowRead,
     HazardReportCreate,
     HazardReportPage,
     HazardReportRead,
@@ -21,8 +28,10 @@ from api.hazards.schemas import (
     MergeIn,
     SplitIn,
     StatusChange,
+    UpdatesChoice,
 )
 from api.hazards.storage import MAX_PHOTO_BYTES, photo_storage, upload_gate
+from api.hazards.watches_schemas import WatchCreate, WatchRead
 from api.platform.auth.guards import PUBLIC, allow
 from api.platform.auth.tokens import Principal, Role
 from api.platform.db.pool import Db
@@ -83,6 +92,13 @@ class HazardReportController(Controller):
             citizen_id=request.user.citizen_id,
             operator=request.user.role is Role.operator,
         )
+
+    @patch("/{report_id:int}", opt=allow(Role.citizen))
+    async def choose_updates(
+        self, request: Request[Principal, Any, Any], db: Db, report_id: FromPath[Id], data: JSONBody[UpdatesChoice]
+    ) -> HazardReportRead:
+        """How often you hear of this report: ``every`` status change, or only the ``end``."""
+        return await word.choose_updates(db, report_id=report_id, citizen_id=_citizen_id(request), updates=data.updates)
 
     @post(
         "/{report_id:int}/photos",
@@ -155,6 +171,30 @@ class IncidentFeedController(Controller):
         """The public map as GeoJSON, newest first: ``bbox=minLon,minLat,maxLon,maxLat``, comma-listed filters."""
         return await service.feed(db, bbox=bbox, category=category, status=status, before_id=before_id, limit=limit)
 
+    @post("/{incident_id:int}/feedback", opt=allow(Role.citizen), status_code=HTTP_200_OK)
+    async def feedback(
+        self, request: Request[Principal, Any, Any], db: Db, incident_id: FromPath[Id], data: JSONBody[FeedbackIn]
+    ) -> FeedbackRead:
+        """Fixed? Its reporters answer after a resolve; a "no" within 14 days reopens it with the note."""
+        return await word.answer(
+            db,
+            notifier=request.app.state.notifier,
+            incident_id=incident_id,
+            citizen_id=_citizen_id(request),
+            data=data,
+            now=_now(),
+        )
+
+    @put("/{incident_id:int}/follow", opt=allow(Role.citizen))
+    async def follow(self, request: Request[Principal, Any, Any], db: Db, incident_id: FromPath[Id]) -> FollowRead:
+        """ "Me too": follow an open incident; it adds weight (not a report) and you hear when it ends."""
+        return await word.follow(db, incident_id=incident_id, citizen_id=_citizen_id(request), now=_now())
+
+    @delete("/{incident_id:int}/follow", opt=allow(Role.citizen), status_code=HTTP_200_OK)
+    async def unfollow(self, request: Request[Principal, Any, Any], db: Db, incident_id: FromPath[Id]) -> FollowRead:
+        """Stop following an incident."""
+        return await word.unfollow(db, incident_id=incident_id, citizen_id=_citizen_id(request))
+
 
 class IncidentAdminController(Controller):
     path = "/v1/admin/incidents"
@@ -196,3 +236,149 @@ class IncidentAdminController(Controller):
         return await incidents.split(
             db, incident_id=incident_id, report_ids=data.report_ids, actor=request.user.subject, now=_now()
         )
+
+
+class RoutingAdminController(Controller):
+    path = "/v1/admin/hazard-routing"
+    tags = ["admin", "hazards"]
+
+    @get("/", opt=allow(Role.operator))
+    async def list_routing(self, db: Db) -> list[RoutingRead]:
+        """Each category's department and deadline, shortest deadline first."""
+        return await routing.list_routing(db)
+
+    @put("/{category:str}", opt=allow(Role.operator))
+    async def update(
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        category: FromPath[Category],
+        data: JSONBody[RoutingUpdate],
+    ) -> RoutingRead:
+        """Set a category's department and deadline; incidents opened from now on take them."""
+        return await routing.update_routing(db, category=category, data=data, actor=request.user.subject, now=_now())
+
+    @get("/timeliness", opt=allow(Role.operator))
+    async def timeliness(
+        self, db: Db, since: FromQuery[datetime | None] = None, until: FromQuery[datetime | None] = None
+    ) -> Timeliness:
+        """Per district: incidents handled in the period, the share by their deadline, and those overdue now."""
+        return await routing.timeliness(db, since=since, until=until, now=_now())
+
+
+class WatchController(Controller):
+    path = "/v1/me/hazard-watches"
+    tags = ["hazards"]
+
+    @get("/", opt=allow(Role.citizen))
+    async def list_watches(self, request: Request[Principal, Any, Any], db: Db) -> list[WatchRead]:
+        """The areas you watch for hazards."""
+        return await watches.list_watches(db, citizen_id=_citizen_id(request))
+
+    @post("/", opt=allow(Role.citizen, idempotent=True), status_code=HTTP_201_CREATED)
+    async def add(self, request: Request[Principal, Any, Any], db: Db, data: JSONBody[WatchCreate]) -> WatchRead:
+        """Watch an area (a polygon up to 10 km², or one of your places): gas, sinkhole and fire at once, the
+        rest in a daily digest."""
+        return await watches.add_watch(db, citizen_id=_citizen_id(request), data=data, now=_now())
+
+    @delete("/{watch_id:int}", opt=allow(Role.citizen))
+    async def remove(self, request: Request[Principal, Any, Any], db: Db, watch_id: FromPath[Id]) -> None:
+        """Stop watching an area."""
+        await watches.remove_watch(db, citizen_id=_citizen_id(request), watch_id=watch_id)
+
+
+class PublicPhotoController(Controller):
+    path = "/v1/hazard-photos"
+    tags = ["hazards"]
+
+    @get("/{photo_id:int}", opt=PUBLIC)
+    async def public_photo(self, request: Request[Any, Any, Any], db: Db, photo_id: FromPath[Id]) -> Response[bytes]:
+        """A public report's photo, resized (≤ 1280 px) and without metadata; the original stays private."""
+        content = await service.read_public_photo(db, storage=photo_storage(request.app.state), photo_id=photo_id)
+        return Response(content, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=3600"})
+
+
+def _desk_filters(
+    category: str | None,
+    status: str | None,
+    district: str | None,
+    overdue: bool,
+    since: datetime | None,
+    until: datetime | None,
+) -> desk.Filters:
+    return desk.filters(
+        category=category, status=status, district=district, overdue=overdue, since=since, until=until, now=_now()
+    )
+
+
+class HazardDeskController(Controller):
+    """The operators' desk as data: the console's hazard pages and the city's open data read these."""
+
+    path = "/v1/admin/hazard-desk"
+    tags = ["admin", "hazards"]
+
+    @get("/incidents", opt=allow(Role.operator))
+    async def incidents(
+        self,
+        db: Db,
+        category: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        district: FromQuery[str | None] = None,
+        overdue: FromQuery[bool] = False,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        before_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    ) -> dict[str, Any]:
+        """Incidents first reported in the period (30 days by default), newest first, filtered."""
+        chosen = _desk_filters(category, status, district, overdue, since, until)
+        return await desk.listing(db, chosen=chosen, before_id=before_id, limit=limit)
+
+    @get("/map", opt=allow(Role.operator))
+    async def map_data(
+        self,
+        db: Db,
+        category: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        overdue: FromQuery[bool] = False,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+    ) -> dict[str, Any]:
+        """Counts per district (incidents, open, overdue) and the heat per ~500 m cell, by category and period."""
+        return await desk.map_data(db, chosen=_desk_filters(category, status, None, overdue, since, until))
+
+    @post("/bulk-status", opt=allow(Role.operator), status_code=HTTP_200_OK)
+    async def bulk_status(
+        self, request: Request[Principal, Any, Any], db: Db, data: JSONBody[BulkStatusChange]
+    ) -> list[dict[str, Any]]:
+        """One status change for many incidents (at most 200); each answers for itself."""
+        change = StatusChange(status=data.status, reason=data.reason)
+        return await desk.bulk_status(
+            db,
+            notifier=request.app.state.notifier,
+            incident_ids=data.incident_ids,
+            change=change,
+            actor=request.user.subject,
+            now=_now(),
+        )
+
+    @get(["/export.csv", "/export.geojson"], opt=allow(Role.operator))
+    async def export(
+        self,
+        request: Request[Principal, Any, Any],
+        category: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        district: FromQuery[str | None] = None,
+        overdue: FromQuery[bool] = False,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+    ) -> Stream:
+        """Open data: incidents without personal data (no words, no reporter, places on the ~50 m grid), streamed;
+        a period is at most 366 days."""
+        chosen = _desk_filters(category, status, district, overdue, since, until)
+        pool = request.app.state.pool
+        if request.url.path.endswith(".csv"):
+            body, media, name = desk.export_csv(pool, chosen=chosen), "text/csv; charset=utf-8", "incidents.csv"
+        else:
+            body, media, name = desk.export_geojson(pool, chosen=chosen), "application/geo+json", "incidents.geojson"
+        return Stream(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})

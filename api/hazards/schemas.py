@@ -59,7 +59,7 @@ PublicChoice = Annotated[
 def check_in_seoul(lat: float, lon: float) -> None:
     """Raise ``ValueError`` with the reason unless (lat, lon) is in Seoul."""
     if not REPORT_BOUNDS.contains(lat, lon):  # NaN is outside too
-        raise ValueError(f"the location ({lat}, {lon}) is outside Seoul: {SEOUL_BOUNDS.describe()} (WGS84 degrees)")
+        raise ValueError(f"the location ({lat}, {lon}) is outside Seoul: {REPORT_BOUNDS.describe()} (WGS84 degrees)")
 
 
 def parse_bbox(raw: str | None) -> tuple[float, float, float, float]:
@@ -112,6 +112,10 @@ class HazardReportCreate(Input, kw_only=True):
     description: Description = ""
     observed_at: AwareDatetime | None = None
     public: PublicChoice = False
+    updates: Annotated[
+        Literal["every", "end"],
+        Meta(description="Hear of every status change (default), or only when it is resolved or rejected"),
+    ] = "every"
 
     def __post_init__(self) -> None:
         self.description = self.description.strip()
@@ -154,6 +158,7 @@ class HazardReportRead(Output, frozen=True, kw_only=True):
     reported_at: datetime
     source: str
     public: bool
+    updates: str
     photos: list[PhotoRead]
     incident: IncidentSummary
 
@@ -213,6 +218,16 @@ class IncidentRead(Output, frozen=True, kw_only=True):
     last_reported_at: datetime
     status_changed_at: datetime
     updated_at: datetime
+    # Who answers for it (api/hazards/routing.py): null only before the routing job placed an old incident.
+    district: str | None
+    department_ko: str | None
+    department_en: str | None
+    due_at: datetime | None
+    handled_at: datetime | None
+    overdue: bool
+    # "Me too": people following it without a report of their own; weight counts each person behind it once.
+    followers: int
+    weight: int
 
 
 class IncidentDetail(IncidentRead, frozen=True, kw_only=True):
@@ -249,3 +264,47 @@ class IncidentFeed(Output, frozen=True, kw_only=True):
     type: Literal["FeatureCollection"] = "FeatureCollection"
     features: list[IncidentFeature]
     next_before_id: int | None
+
+
+class Updates(StrEnum):
+    """How often a reporter hears of their report's incident: every status change, or only its end."""
+
+    every = "every"
+    end = "end"
+
+
+class UpdatesChoice(Input, kw_only=True):
+    updates: Updates
+
+
+class FeedbackIn(Input, kw_only=True):
+    """A reporter's answer to "fixed?" after their incident was resolved."""
+
+    fixed: bool
+    note: Reason | None = None
+
+    def __post_init__(self) -> None:
+        if self.note is not None:
+            self.note = self.note.strip() or None
+
+
+class FeedbackRead(Output, frozen=True, kw_only=True):
+    incident_id: int
+    fixed: bool
+    note: str | None
+    answered_at: datetime
+    # Whether this answer reopened the incident; ``not_reopened_because`` says why a "no" did not.
+    reopened: bool
+    not_reopened_because: str | None
+    status: Status
+
+
+class FollowRead(Output, frozen=True, kw_only=True):
+    incident_id: int
+    following: bool
+    followers: int
+    weight: int
+
+
+class BulkStatusChange(StatusChange, kw_only=True):
+    incident_ids: Annotated[list[Id], Meta(min_length=1, max_length=200)]

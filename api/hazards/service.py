@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 import asyncpg
 import msgspec
 
-from api.hazards import public, repository
+from api.hazards import photos, public, repository, routing
 from api.hazards.schemas import (
     Category,
     HazardReportCreate,
@@ -82,6 +82,7 @@ async def report(
     data: HazardReportCreate,
     now: datetime,
     media_url: str | None = None,
+    attributes: dict[str, str] | None = None,
 ) -> HazardReportRead:
     """Record a report: it joins a nearby open incident of its category, or opens one."""
     observed_at = _observed_at(data.observed_at, now)
@@ -100,7 +101,9 @@ async def report(
             since=now - JOIN_WINDOW,
         )
         incident_id = (
-            await repository.insert_incident(conn, category=data.category.value, lat=lat, lon=lon, now=now)
+            await repository.insert_incident(
+                conn, category=data.category.value, lat=lat, lon=lon, district=routing.district_of(lat, lon), now=now
+            )
             if found is None
             else found["id"]
         )
@@ -118,6 +121,8 @@ async def report(
             address=data.location.address,
             media_url=media_url,
             observed_at=observed_at,
+            updates=data.updates,
+            attributes=attributes,
             now=now,
         )
         await repository.refresh_incidents(conn, [incident_id], now=now)
@@ -169,6 +174,7 @@ async def add_photo(
     try:
         # Opening the image is CPU work of tens of milliseconds: off the event loop.
         photo = await asyncio.to_thread(check_photo, data)
+        kept = await asyncio.to_thread(photos.clean, photo.data, photo.content_type)
     except PhotoRejected as exc:
         raise Problem(f"The upload was refused: {exc}.", code="photo_rejected") from None
     async with conn.transaction():
@@ -177,20 +183,24 @@ async def add_photo(
             raise _no_report(report_id)
         if await repository.count_other_photos(conn, report_id=report_id, sha256=photo.sha256) >= MAX_PHOTOS_PER_REPORT:
             raise Conflict(f"A report takes at most {MAX_PHOTOS_PER_REPORT} photos.", code="too_many_photos")
-        key = photo.key(report_id)
+        key, public_key = photo.key(report_id), photo.public_key(report_id)
         photo_id = await repository.insert_photo(
             conn,
             report_id=report_id,
             sha256=photo.sha256,
             content_type=photo.content_type,
-            size_bytes=len(photo.data),
+            size_bytes=len(kept.data),
             storage_key=key,
+            public_key=public_key,
+            width=kept.width,
+            height=kept.height,
             now=now,
         )
         if photo_id is not None:
             # Written before the row commits: a row never names a missing file (a failed commit leaves an
             # unreferenced file, which is harmless and named by its content).
-            await storage.put(key, photo.data)
+            await storage.put(key, kept.data)
+            await storage.put(public_key, kept.public)
         row = await repository.get_report(conn, report_id)
     return _report_read(row)
 
@@ -209,6 +219,14 @@ async def read_photo(
     if row is None or not (operator or (citizen_id is not None and row["citizen_id"] == citizen_id)):
         raise NotFound(f"Report {report_id} has no photo {photo_id} you may see.", code="photo_not_found")
     return await storage.get(row["storage_key"]), row["content_type"]
+
+
+async def read_public_photo(conn: asyncpg.Connection, *, storage: PhotoStorage, photo_id: int) -> bytes:
+    """The resized public copy of a public report's photo; to anyone else it does not exist."""
+    row = await repository.get_public_photo(conn, photo_id)
+    if row is None:
+        raise NotFound(f"There is no public photo {photo_id}.", code="photo_not_found")
+    return await storage.get(row["public_key"])
 
 
 async def feed(
@@ -277,6 +295,7 @@ def _report_read(row: asyncpg.Record) -> HazardReportRead:
         reported_at=row["reported_at"],
         source=row["source"],
         public=row["is_public"],
+        updates=row["updates"],
         photos=photos,
         incident=IncidentSummary(
             id=row["incident_id"],

@@ -47,6 +47,9 @@ class CheckedPhoto:
     def key(self, report_id: int) -> str:
         return f"hazards/{report_id}/{self.sha256}.{_EXTENSIONS[self.content_type]}"
 
+    def public_key(self, report_id: int) -> str:
+        return f"hazards/{report_id}/public/{self.sha256}.jpg"
+
 
 def sniff(data: bytes) -> str | None:
     """The image type the bytes are, by their magic numbers; None when they are none we take."""

@@ -77,6 +77,19 @@ def district_at(lat: float, lon: float) -> Region | None:
     return found[0] if found else None
 
 
+def responsible_district(lat: float, lon: float) -> Region:
+    """The one district that answers for a point: the one it lies in, else the nearest.
+
+    The published districts leave hundreds of slivers between them (a few metres wide, along the lines where
+    neighbours meet), and a report may come from just over the city line; such a point goes to the district
+    whose boundary is nearest, so every point has exactly one.
+    """
+    found = district_at(lat, lon)
+    if found is not None:
+        return found
+    return list(districts().values())[int(_district_index().nearest(Point(lon, lat)))]
+
+
 def area_shape(
     polygons: Sequence[Sequence[tuple[float, float]]], circles: Sequence[tuple[float, float, float]]
 ) -> list[Polygon]:

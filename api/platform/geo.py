@@ -37,7 +37,13 @@ class Bounds(NamedTuple):
         return Bounds(self.south - degrees, self.north + degrees, self.west - degrees, self.east + degrees)
 
     def describe(self) -> str:
-        return f"latitude {self.south}…{self.north}, longitude {self.west}…{self.east}"
+        """The bounds as people write them: "latitude 37.36–37.78, longitude 126.70–127.25" (to about 1 km)."""
+        return f"latitude {span(self.south, self.north)}, longitude {span(self.west, self.east)}"
+
+
+def span(low: float, high: float, places: int = 2) -> str:
+    """A range as people write it, "37.36–37.78": rounded, with an en dash, never 37.779999999999994."""
+    return f"{low:.{places}f}–{high:.{places}f}"
 
 
 # Seoul's extremes (37°25′–37°43′ N, 126°45′–127°11′ E), padded by about a kilometre: a shelter outside is

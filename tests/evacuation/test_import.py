@@ -210,7 +210,7 @@ def test_import_shelters_reports_as_json_and_a_second_run_changes_nothing(cli, s
     assert report["rejections"][0] == {
         "line": 55,
         "source_id": "551",
-        "reason": "outside Seoul: 37.551596, 129.912131 is not within latitude 37.41…37.73, longitude 126.75…127.2",
+        "reason": "outside Seoul: 37.551596, 129.912131 is not within latitude 37.41–37.73, longitude 126.75–127.20",
     }
     modified = datetime.fromtimestamp(os.stat(shelter_dir / HOUSING).st_mtime, UTC).date()
     assert report["as_of"] == modified.isoformat()

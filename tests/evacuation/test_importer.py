@@ -41,8 +41,8 @@ def test_each_real_file_is_read_whole_and_its_kind_recognised(parsed_files, name
 def test_only_the_two_broken_temporary_housing_rows_are_rejected_for_lying_outside_seoul(parsed_files):
     rejected = [(r.source_id, r.reason) for name in FILES for r in parsed_files[name].rejections]
     assert rejected == [
-        ("551", "outside Seoul: 37.551596, 129.912131 is not within latitude 37.41…37.73, longitude 126.75…127.2"),
-        ("1654", "outside Seoul: 36.146513, 121.169846 is not within latitude 37.41…37.73, longitude 126.75…127.2"),
+        ("551", "outside Seoul: 37.551596, 129.912131 is not within latitude 37.41–37.73, longitude 126.75–127.20"),
+        ("1654", "outside Seoul: 36.146513, 121.169846 is not within latitude 37.41–37.73, longitude 126.75–127.20"),
     ]
     assert [r.line for r in parsed_files[HOUSING].rejections] == [55, 355]
 
@@ -112,7 +112,7 @@ def test_a_utf8_file_with_one_broken_row_keeps_its_other_rows(shelter_dir):
 
 
 HEADER = '"시설번호","시군구명","수용시설명","상세주소","시설면적","경도","위도"\n'
-SEOUL = "is not within latitude 37.41…37.73, longitude 126.75…127.2"
+SEOUL = "is not within latitude 37.41–37.73, longitude 126.75–127.20"
 
 
 def csv_row(*, source_id: str = "1", name: str = "A", lon: str = "126.97", lat: str = "37.57") -> str:

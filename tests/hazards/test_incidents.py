@@ -72,7 +72,7 @@ async def test_every_status_change_tells_every_reporter_once_in_their_language(c
     park = await citizen("+821022220003", "ko")
     first = await reported(client, kim)
     await reported(client, kim, north_of(CITY_HALL, 5))  # Kim twice: still one message for Kim
-    await reported(client, amy, north_of(CITY_HALL, 10))
+    amys = await reported(client, amy, north_of(CITY_HALL, 10))
     await reported(client, park, north_of(CITY_HALL, 15))
     park_id = await db.fetchval("SELECT id FROM citizens WHERE phone = '+821022220003'")
     await db.execute(
@@ -91,8 +91,9 @@ async def test_every_status_change_tells_every_reporter_once_in_their_language(c
             ("sms", "+821022220002", "en"),
             ("push", "f" * 40, "ko"),
         ]
-        assert "싱크홀" in rows[0]["body"] and f"#{incident}" in rows[0]["body"]
-        assert "Sinkhole" in rows[1]["body"]
+        # Each cites the reporter's own (first) report number, not the incident's.
+        assert "싱크홀" in rows[0]["body"] and f"신고번호 {first['id']}" in rows[0]["body"]
+        assert "Sinkhole" in rows[1]["body"] and f"report #{amys['id']}" in rows[1]["body"]
         assert len({r["dedupe_key"] for r in rows}) == 3
         assert all(r["dedupe_key"].startswith(f"hazard-status:{incident}:") for r in rows)
 

@@ -12,7 +12,7 @@ from litestar import Litestar
 from api.platform.auth.tokens import Role, Scope
 from api.platform.settings import Settings
 from tests.conftest import bearer
-from tests.hazards import CITY_HALL, hazards_app, make_citizen, north_of
+from tests.hazards import CITY_HALL, JPEG, hazards_app, make_citizen, north_of, report_body
 
 BASE = "/open311/v2"
 W3 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$")
@@ -62,7 +62,7 @@ def form(point=CITY_HALL, **fields) -> dict[str, str]:  # type: ignore[no-untype
         "first_name": "Jisoo",
         "phone": "010-1234-5678",
         "device_id": "tt222111",
-        "attribute[WHISPAWN]": "123456",
+        "attribute[blocking_road]": "no",
         "jurisdiction_id": "seoul.go.kr",
         **fields,
     }
@@ -111,21 +111,35 @@ async def test_services_list_the_categories_in_both_formats(client):
     assert len(services) == 11
     assert all(list(s) == SERVICE_FIELDS for s in services)
     sinkhole = next(s for s in services if s["service_code"] == "sinkhole")
-    assert (sinkhole["service_name"], sinkhole["metadata"], sinkhole["type"]) == ("Sinkhole", False, "realtime")
+    assert (sinkhole["service_name"], sinkhole["metadata"], sinkhole["type"]) == ("Sinkhole", True, "realtime")
+    streetlight = next(s for s in services if s["service_code"] == "broken_streetlight")
+    assert streetlight["metadata"] is False  # it asks nothing besides the description
 
     root = xml(await client.get(f"{BASE}/services.xml"))
     assert root.tag == "services"
     items = root.findall("service")
     assert [[c.tag for c in s] for s in items] == [SERVICE_FIELDS] * 11
     assert items[0].findtext("service_name") == "싱크홀(땅꺼짐)"  # Korean unless lang=en
-    assert items[0].findtext("metadata") == "false"
+    assert items[0].findtext("metadata") == "true"
 
 
-async def test_a_service_definition_has_no_attributes(client):
-    assert (await client.get(f"{BASE}/services/icy_road.json")).json() == {"service_code": "icy_road", "attributes": []}
+async def test_a_service_definition_lists_its_attributes(client):
+    assert (await client.get(f"{BASE}/services/other.json")).json() == {"service_code": "other", "attributes": []}
+    [blocking] = (await client.get(f"{BASE}/services/icy_road.json?locale=en")).json()["attributes"]
+    assert blocking == {
+        "variable": True,
+        "code": "blocking_road",
+        "datatype": "singlevaluelist",
+        "required": False,
+        "datatype_description": None,
+        "order": 1,
+        "description": "Is it blocking the road or pavement?",
+        "values": [{"key": "yes", "name": "Yes"}, {"key": "no", "name": "No"}],
+    }
     root = xml(await client.get(f"{BASE}/services/icy_road.xml"))
     assert (root.tag, root.findtext("service_code")) == ("service_definition", "icy_road")
-    assert len(root.find("attributes")) == 0
+    assert root.findtext("attributes/attribute/description") == "도로나 보도를 막고 있나요?"
+    assert [v.findtext("key") for v in root.findall("attributes/attribute/values/value")] == ["yes", "no"]
     missing = await client.get(f"{BASE}/services/volcano.xml")
     assert missing.status_code == 404
     assert errors_of(missing)[0][0] == "404"
@@ -287,3 +301,52 @@ async def test_an_unknown_request_is_404(client):
         response = await client.get(f"{BASE}/requests/424242.{fmt}")
         assert response.status_code == 404
         assert errors_of(response)[0][0] == "404"
+
+
+async def test_a_json_body_is_taken_with_attributes_and_the_request_says_who_acts_by_when(client, service_key):
+    body = {
+        "api_key": service_key,
+        "service_code": "flooding",
+        "lat": CITY_HALL[0],
+        "long": CITY_HALL[1],
+        "description": "지하도가 잠겼어요",
+        "attribute": {"blocking_road": "yes", "water_depth": "knee"},
+    }
+    response = await client.post(f"{BASE}/requests.json?locale=en", json=body)
+    assert response.status_code == 200, response.text
+    [created_item] = response.json()
+    assert "Jung-gu Flood Control Division aims to deal with it by" in created_item["service_notice"]
+    request_id = created_item["service_request_id"]
+    [item] = (await client.get(f"{BASE}/requests/{request_id}.json")).json()
+    assert item["agency_responsible"] == "중구 치수과"
+    assert item["service_notice"].startswith("중구 치수과에서 ") and W3.match(item["expected_datetime"])
+    assert item["media_url"] is None
+
+    flat = await client.post(
+        f"{BASE}/requests.json", json={**body, "attribute": None, "attribute[water_depth]": "ocean"}
+    )
+    assert flat.status_code == 400
+    assert "ankle, knee, waist" in flat.json()[0]["description"]
+    unasked = await client.post(f"{BASE}/requests.json", data=form(api_key=service_key, **{"attribute[colour]": "red"}))
+    assert unasked.status_code == 400
+    assert "blocking_road" in unasked.json()[0]["description"]
+    assert (
+        await client.post(f"{BASE}/requests.json", content=b"[1]", headers={"content-type": "application/json"})
+    ).status_code == 400
+
+
+async def test_a_public_photo_is_the_requests_media_url(client, token_for, settings):
+    conn = await asyncpg.connect(settings.db.url)
+    try:
+        citizen_id = await make_citizen(conn, "+821033330009")
+    finally:
+        await conn.close()
+    kim = bearer(token_for(Role.citizen, subject=f"citizen:{citizen_id}"))
+    report = (await client.post("/v1/hazard-reports", json=report_body(public=True), headers=kim)).json()
+    await client.post(
+        f"/v1/hazard-reports/{report['id']}/photos", files={"photo": ("p", JPEG, "image/jpeg")}, headers=kim
+    )
+    [item] = (await client.get(f"{BASE}/requests/{report['id']}.json")).json()
+    assert item["media_url"].startswith("http://safecity.test/v1/hazard-photos/")
+    photo = await client.get(item["media_url"].removeprefix("http://safecity.test"))
+    assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
