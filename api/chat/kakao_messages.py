@@ -9,13 +9,8 @@ LINK_CODE = register(
     Template(
         name="kakao.link_code",
         urgent=False,
-        ko=Text(
-            title=None, body="[서울안전] 카카오톡 연결 인증번호 {code}. {minutes}분 안에 카카오톡 채팅방에 입력하세요."
-        ),
-        en=Text(
-            title=None,
-            body="[Seoul Safety] KakaoTalk link code {code}. Type it in the KakaoTalk chat within {minutes} min.",
-        ),
+        ko=Text(title=None, body="카카오톡 연결 인증번호 {code} ({minutes}분 안에 채팅방에 입력)"),
+        en=Text(title=None, body="KakaoTalk link code {code}: type it in the chat within {minutes} min."),
     )
 ).name
 

@@ -59,7 +59,7 @@ def from_bot(replies: Sequence[BotReply], *, language: str, in_care: bool) -> Re
     buttons = [b for r in replies for b in r.buttons]
     asks_yes_no = bool(texts) and _YES_NO.search(texts[-1]) is not None
     if buttons:
-        quick = [(title, payload if not payload.startswith("/") else title) for title, payload in buttons]
+        quick = [(title, payload if payload and not payload.startswith("/") else title) for title, payload in buttons]
     else:
         quick = quick_for(language=language, in_care=in_care, yes_no=asks_yes_no)
     return Reply(texts=texts, quick=quick, asks_yes_no=asks_yes_no or bool(buttons))

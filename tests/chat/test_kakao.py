@@ -12,7 +12,6 @@ from typing import Any
 import asyncpg
 import msgspec
 import pytest
-from litestar.testing import AsyncTestClient
 
 from api.platform.settings import KakaoSettings, RasaSettings, Settings, SolapiSettings
 from fakes.kakao import FakeKakao
