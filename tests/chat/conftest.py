@@ -190,8 +190,9 @@ def chatbot_servers(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactor
                 )
             )
     try:
-        chatbot.wait_up(f"http://127.0.0.1:{actions_port}/health", procs, log)
-        chatbot.wait_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", procs, log)
+        # Rasa's imports alone take minutes on a busy machine; a start that fails says so at once anyway.
+        chatbot.wait_up(f"http://127.0.0.1:{actions_port}/health", procs, log, timeout_s=600)
+        chatbot.wait_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", procs, log, timeout_s=600)
         yield Chatbot(rasa_url=f"http://127.0.0.1:{rasa_port}", api_port=api_port, log=log)
     finally:
         for proc in procs:

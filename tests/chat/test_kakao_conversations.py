@@ -33,7 +33,8 @@ def fake_kakao() -> Iterator[FakeKakao]:
 
 @pytest.fixture
 def settings(settings: Settings, chatbot_servers: Chatbot) -> Settings:
-    rasa = RasaSettings(url=chatbot_servers.rasa_url, enabled="true", timeout_s=20.0)
+    # Time for Rasa's first answers on a busy machine: they come by the callback when past the skill's budget.
+    rasa = RasaSettings(url=chatbot_servers.rasa_url, enabled="true", timeout_s=60.0)
     kakao = KakaoSettings(skill_secret=SECRET, callback_hosts="http://127.0.0.1")
     return msgspec.structs.replace(settings, rasa=rasa, kakao=kakao)
 
@@ -58,7 +59,7 @@ class Talk:
         assert answer.status == 200, answer.body
         body: Any = answer.body
         if body.get("useCallback"):  # the bot took longer than the budget: its answer comes by the callback
-            body = await self.fake.callback(answer.callback_token)  # type: ignore[arg-type]
+            body = await self.fake.callback(answer.callback_token, timeout_s=90)  # type: ignore[arg-type]
         self.quick = [q["label"] for q in body["template"].get("quickReplies") or []]
         return "\n".join(texts_of(body))
 
@@ -99,7 +100,8 @@ async def test_a_check_in_in_kakaotalk_through_the_bot_and_by_its_words(live, cl
 async def test_help_in_kakaotalk_asked_about_by_the_bot_then_opened(live, client, worker, fake_kakao, pool):
     await enrol(client, worker)
     talk = await linked(live, fake_kakao, pool)
-    assert "도움이 필요하세요? 네 / 아니요" in await talk.say("다리가 아파서 못 나가요")
+    # The classifier is unsure of this one (an ache, then "but I'm fine"): the cues make help plausible, so it asks.
+    assert "도움이 필요하세요? 네 / 아니요" in await talk.say("다리가 아파서 못 나가요 근데 괜찮아요")
     assert talk.quick == ["네", "아니요"]
     assert "사회복지사에게 바로 알렸습니다" in await talk.say("네")  # the bot's question answered, not a check-in
     async with pool.acquire() as conn:
