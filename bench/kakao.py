@@ -34,7 +34,7 @@ from api.cli import chatbot
 from api.platform.auth.tokens import Principal, Role, TokenIssuer
 from api.platform.db.embedded import EmbeddedPostgres, drop_database
 from api.platform.settings import PROJECT_ROOT, AuthSettings, HttpSettings, RasaSettings, Settings
-from bench.api import free_port, wait_ready
+from bench.api import free_port
 from bench.chat_http import MESSAGES, percentiles, prepare, start
 from bench.common import SECRET
 from fakes.kakao import FakeKakao
@@ -138,7 +138,9 @@ def run(server_url: str, args: argparse.Namespace) -> dict[str, object]:
     issuer = TokenIssuer(settings)
     tokens = [issuer.issue(Principal(subject=f"citizen:{i}", role=Role.citizen), ttl_s=3600) for i in citizen_ids]
     log = Path(tempfile.mkdtemp(prefix="bench-kakao-")) / "processes.log"
-    procs = [start(argv, {**os.environ, **env, "LOG_LEVEL": "WARNING"}, log)
+    # The action server (Sanic) gives its worker 30 s to start by default: not enough on a busy 2-core machine.
+    slow_start = {"LOG_LEVEL": "WARNING", "SANIC_WORKER_ACK_TIMEOUT": "600"}
+    procs = [start(argv, {**os.environ, **env, **slow_start}, log)
              for _, argv, env in asyncio.run(chatbot.processes(settings, database_url=url))]  # fmt: skip
     api_env = {**os.environ, "DATABASE_URL": url, "PORT": str(api_port), "JWT_SECRET": SECRET, "DB_POOL_MAX": "10",
                "RASA_URL": f"http://127.0.0.1:{rasa_port}", "RASA_ENABLED": "true", "RASA_TIMEOUT": "10",
@@ -146,9 +148,10 @@ def run(server_url: str, args: argparse.Namespace) -> dict[str, object]:
     procs.append(start([sys.executable, "-m", "api.cli", "api"], api_env, log))
     try:
         base = f"http://127.0.0.1:{api_port}"
-        wait_ready(f"{base}/ready")
-        chatbot.wait_up(f"http://127.0.0.1:{actions_port}/health", procs, log)
-        chatbot.wait_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", procs, log)
+        # Up to 10 minutes each: on a shared 2-core machine Rasa's imports alone can take several.
+        chatbot.wait_up(f"{base}/ready", procs, log, timeout_s=600)
+        chatbot.wait_up(f"http://127.0.0.1:{actions_port}/health", procs, log, timeout_s=600)
+        chatbot.wait_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", procs, log, timeout_s=600)
         options = {"seconds": args.seconds, "rate": args.rate}
         kakao = load(base, target="kakao", senders=[str(i) for i in citizen_ids], **options)
         chat = load(base, target="chat", senders=tokens, **options)
