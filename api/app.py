@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
@@ -43,6 +44,7 @@ from api.platform.idempotency.middleware import IdempotencyMiddleware
 from api.platform.logging import configure_logging, with_request_id
 from api.platform.openapi import SafecityOpenAPIConfig
 from api.platform.settings import Settings
+from api.sensors.routes import SensorController
 from care.cases.routes import CaseController
 from care.inbound import handle_sms
 from care.on_duty_routes import RotaController
@@ -98,6 +100,7 @@ ROUTES: list[ControllerRouterHandler] = [
     GuidanceController,
     AlertController,
     AlertFeedController,
+    SensorController,
     ChatController,
     BotPeopleController,
     PlaceController,
@@ -162,10 +165,16 @@ def _initial_state(settings: Settings, *, tokens: TokenIssuer) -> dict[str, obje
         "inbound_followups": {"chat": forward_after_commit},
         # Domains that take the answers to our calls' menus (care check-ins), asked in this order.
         "voice_handlers": [handle_call_answer],
+        # The time the calls' webhooks act at: the wall clock; a test sets its own to play a day of calls.
+        "clock": _utc_now,
         "kakao_link_key": link_key(settings.jwt_secret()),
         "otp": OtpService(settings=settings.auth, secret=settings.jwt_secret(), tokens=tokens, notifier=notifier),
         "migrations": discover(Path(settings.paths.migrations_dir)),
     }
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def app_from_env() -> SafecityApp:

@@ -23,7 +23,9 @@ from api.platform.jobs.housekeeping import purge_job
 from api.platform.jobs.registry import EPOCH, Job
 from api.platform.jobs.runner import run_job
 from api.platform.settings import MetricsSettings, Settings
+from api.sensors.jobs import make_partitions
 from care.jobs import care_sweep, on_duty_escalation
+from care.passive.jobs import device_health, inactivity_sweep
 from care.safety.jobs import safety_sweep
 from notifications.channels import build_channels
 from notifications.dispatcher import Dispatcher
@@ -39,9 +41,12 @@ JOBS: dict[str, Job] = {
         care_sweep,
         on_duty_escalation,
         safety_sweep,
+        inactivity_sweep,
+        device_health,
         poll_kma_warnings,
         poll_cap_feeds,
         sms_replies,
+        make_partitions,
     )
 }
 

@@ -31,12 +31,6 @@ def to_person(person: Mapping[str, Any], *, template: str, key: str, params: dic
     )
 
 
-def calls_at(contact_by: str, ask: int) -> bool:
-    """Whether the person is called, not texted, at this ask (1 the first, 2 the second): every ask for ``voice``;
-    the second for ``sms+voice``, a text first and then a call."""
-    return contact_by == "voice" or (contact_by == "sms+voice" and ask >= 2)
-
-
 def call_person(person: Mapping[str, Any], *, template: str, key: str, params: dict[str, object]) -> Outgoing:
     """A check-in call to the person: the menu, in their language; its answer comes by the call's webhook."""
     return Outgoing(

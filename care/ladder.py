@@ -19,11 +19,10 @@ import asyncpg
 import structlog
 
 from api.platform import metrics
-from care import messages, on_duty, repository
+from care import messages, on_duty, repository, steps
 from care.addressing import (
     call_guardian,
     call_person,
-    calls_at,
     guardian_call_key,
     guardian_key,
     in_quiet_hours,
@@ -94,7 +93,8 @@ class Kind(NamedTuple):
     cases: Cases
     quiet_hours: bool = False  # messages to the person are held back in their quiet hours
     count_idle_cases: bool = False  # both case counts in every result, 0 when no step had that action
-    # What a call says at an ask, for people whose plan calls them (``addressing.calls_at``); None: never a call.
+    # What a call says at an ask, for people whose plan calls them there (``care.steps``); None: never a call to
+    # the person (guardians are still called where the plan says).
     call_template: str | None = None
 
     def rung(self, taken: Row) -> Rung:
@@ -152,22 +152,24 @@ async def _guardians(conn: asyncpg.Connection, kind: Kind, taken: Sequence[Row])
 
 
 def _told(kind: Kind, rung: Rung, row: Row, guardians: Sequence[Any]) -> list[Outgoing]:
-    """The messages of one step taken."""
+    """The messages of one step taken, each by the way the plan's steps say (``care.steps``)."""
     if rung.template is None or rung.tell is None:
         return []
     key = step_key(row["recipient_id"], kind.ladder_of(row), row["step"])
     params = kind.params(row)
-    called = kind.call_template is not None and calls_at(row["contact_by"], row["step"])
+    how = steps.of(row)
     if rung.tell is Tell.PERSON:
-        if called and kind.call_template is not None:
+        if kind.call_template is not None and how.calls_person(row["step"]):
             return [call_person(row, template=kind.call_template, key=key, params=params)]
         return [to_person(row, template=rung.template, key=key, params=params)]
     told = guardians[:1] if rung.tell is Tell.FIRST_GUARDIAN else guardians
-    texts = [to_guardian(g, template=rung.template, key=key, params=params) for g in told]
-    if rung.tell is Tell.EVERY_GUARDIAN and kind.call_template is not None and calls_at(row["contact_by"], 2):
-        # Someone reached by calls has guardians who answer calls more surely too: the first is also called.
-        texts += [call_guardian(g, template=rung.template, key=key, params=params) for g in told[:1]]
-    return texts
+    out = []
+    if how.texts_guardian(row["step"]):
+        out = [to_guardian(g, template=rung.template, key=key, params=params) for g in told]
+    if how.calls_guardian(row["step"]):
+        # One call, to the first guardian: the surer way to be heard; at the urgent step the others have the text.
+        out += [call_guardian(g, template=rung.template, key=key, params=params) for g in told[:1]]
+    return out
 
 
 async def _act(

@@ -101,4 +101,6 @@ REASONS = {
     "help_request": ("도움 요청", "a call for help"),
     "missed_checkin": ("안부 확인 무응답", "no answer to check-ins"),
     "safety_check": ("재난 안전 확인 무응답", "no answer to a disaster safety check"),
+    "sensor_emergency": ("센서 비상(화재·가스·낙상), 119 신고 필요", "a home sensor emergency; 119 to be called"),
+    "inactivity": ("장시간 활동 없음", "no activity at home for too long"),
 }

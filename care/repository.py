@@ -21,7 +21,7 @@ _RECIPIENT = """
            r.consent_scope, r.reach_despite_opt_out, r.created_at, r.birth_date, r.home_lat, r.home_lon, r.home_dong,
            p.times, p.days, p.window_min, p.quiet_start, p.quiet_end, p.guardian_after_min, p.case_after_min,
            p.urgent_after_min, p.accept_signals, p.paused_until, p.pause_reason, p.slot_at, p.step, p.due_at,
-           p.last_contact_at,
+           p.last_contact_at, p.first_ask_by, p.ask_again_by, p.guardian_by, p.urgent_by, p.inactivity_limit_min,
            (SELECT coalesce(json_agg(json_build_object('position', g.position, 'name', g.name, 'phone', g.phone,
                                                        'relation', g.relation, 'language', g.language)
                                      ORDER BY g.position), '[]')
@@ -108,22 +108,31 @@ async def upsert_plan(
     case_after_min: int,
     urgent_after_min: int,
     accept_signals: bool,
+    steps: Sequence[str | None],
     now: datetime,
+    inactivity_limit_min: int = 1440,
 ) -> None:
     """Set the plan; the ladder starts again at the first check-in time after ``now`` (or after a pause) that the
-    person's last sign of life (outside a pause) has not already answered."""
+    person's last sign of life (outside a pause) has not already answered.
+
+    ``steps`` are its own ``*_by`` columns (``care.steps.COLUMNS``), None where it says none.
+    """
     await conn.execute(
         """
         INSERT INTO checkin_plans AS p (recipient_id, times, days, window_min, quiet_start, quiet_end,
                                         guardian_after_min, case_after_min, urgent_after_min, accept_signals,
-                                        slot_at, step, due_at, updated_at)
+                                        slot_at, step, due_at, updated_at,
+                                        first_ask_by, ask_again_by, guardian_by, urgent_by, inactivity_limit_min)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, care_next_slot($2, $3, $11), 0,
-                care_next_slot($2, $3, $11), $11)
+                care_next_slot($2, $3, $11), $11, $12, $13, $14, $15, $16)
         ON CONFLICT (recipient_id) DO UPDATE SET
             times = EXCLUDED.times, days = EXCLUDED.days, window_min = EXCLUDED.window_min,
             quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end,
             guardian_after_min = EXCLUDED.guardian_after_min, case_after_min = EXCLUDED.case_after_min,
             urgent_after_min = EXCLUDED.urgent_after_min, accept_signals = EXCLUDED.accept_signals,
+            first_ask_by = EXCLUDED.first_ask_by, ask_again_by = EXCLUDED.ask_again_by,
+            guardian_by = EXCLUDED.guardian_by, urgent_by = EXCLUDED.urgent_by,
+            inactivity_limit_min = EXCLUDED.inactivity_limit_min,
             step = 0,
             slot_at = care_first_open_slot(
                 EXCLUDED.times, EXCLUDED.days, EXCLUDED.window_min, greatest($11, p.paused_until),
@@ -144,6 +153,8 @@ async def upsert_plan(
         urgent_after_min,
         accept_signals,
         now,
+        *steps,
+        inactivity_limit_min,
     )
 
 
@@ -250,7 +261,7 @@ async def resume(conn: asyncpg.Connection, *, recipient_id: int, now: datetime) 
     status = await conn.execute(
         """
         UPDATE checkin_plans
-        SET paused_until = NULL, pause_reason = NULL, step = 0,
+        SET paused_until = NULL, pause_reason = NULL, step = 0, inactivity_from = $2,
             slot_at = care_next_slot(times, days, $2), due_at = care_next_slot(times, days, $2), updated_at = $2
         WHERE recipient_id = $1
         """,
@@ -306,6 +317,7 @@ async def advance_due(conn: asyncpg.Connection, *, now: datetime, limit: int) ->
         -- timeout. The plan's row as it was before this statement is right here: the update leaves those
         -- columns alone.
         SELECT s.recipient_id, s.slot_at, s.step, p.quiet_start, p.quiet_end,
+               p.first_ask_by, p.ask_again_by, p.guardian_by, p.urgent_by,
                r.name, r.phone, r.language, r.district, r.contact_by, r.reach_despite_opt_out,
                (SELECT c.id FROM citizens c WHERE c.phone = r.phone) AS citizen_id
         FROM steps s
@@ -346,13 +358,14 @@ async def people_in(
     """Everyone in care in these districts, or whose home lies in one of the polygons (PostgreSQL polygon text,
     ``geo.polygon_literal``, and ``precise`` the same scaled by ``geo.PRECISE_SCALE``: the first test uses the
     index, the second is exact), or was given only as one of these dongs, once each, by id, with what a message to
-    them and a shelter search need."""
+    them (their plan's steps too) and a shelter search need."""
     return await conn.fetch(
         f"""
         SELECT r.id AS recipient_id, r.name, r.phone, r.language, r.district, r.contact_by,
                r.reach_despite_opt_out, r.home_lat, r.home_lon, r.home_dong,
+               p.first_ask_by, p.ask_again_by, p.guardian_by, p.urgent_by,
                (SELECT c.id FROM citizens c WHERE c.phone = r.phone) AS citizen_id
-        FROM care_recipients r
+        FROM care_recipients r LEFT JOIN checkin_plans p ON p.recipient_id = r.id
         WHERE r.id IN (
             SELECT id FROM care_recipients WHERE district = ANY($1::text[])
             UNION

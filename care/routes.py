@@ -14,7 +14,20 @@ from api.platform.auth.tokens import Principal, Role, Scope
 from api.platform.db.pool import Db
 from api.platform.types import Id
 from care import service
-from care.schemas import CheckinRead, HelpRead, PauseIn, PlanUpdate, RecipientCreate, RecipientRead, SignalIn
+from care.passive import emergencies
+from care.schemas import (
+    CheckinRead,
+    EmergencyRead,
+    HeartbeatIn,
+    HeartbeatRead,
+    HelpRead,
+    PauseIn,
+    PlanUpdate,
+    RecipientCreate,
+    RecipientRead,
+    SensorEventIn,
+    SignalIn,
+)
 
 STAFF = (Role.social_worker, Role.operator)
 
@@ -94,3 +107,26 @@ class CheckinController(Controller):
             body=data.kind.value,
             device_id=data.device_id,
         )
+
+    @post("/sensor-events", opt=allow(Role.service, scope=Scope.sensors_write), status_code=HTTP_201_CREATED)
+    async def sensor_event(
+        self, request: Request[Principal, Any, Any], db: Db, data: JSONBody[SensorEventIn]
+    ) -> EmergencyRead:
+        """A home sensor's fire, smoke, gas or fall: an urgent case at once ("119 신고 필요"), the on-duty told."""
+        now = _now()
+        return await emergencies.report(
+            db,
+            notifier=request.app.state.notifier,
+            recipient_id=data.recipient_id,
+            device_id=data.device_id,
+            kind=data.kind.value,
+            at=service.signal_time(data.at, now=now),
+            now=now,
+        )
+
+    @post("/sensor-heartbeats", opt=allow(Role.service, scope=Scope.sensors_write), status_code=HTTP_200_OK)
+    async def sensor_heartbeat(
+        self, request: Request[Principal, Any, Any], db: Db, data: JSONBody[HeartbeatIn]
+    ) -> HeartbeatRead:
+        """A home device is alive; one that falls silent is told to the social worker as a device problem."""
+        return await service.heartbeat(db, data=data, now=_now())

@@ -14,6 +14,7 @@ from api.platform import boundaries
 from api.platform.districts import check_district
 from api.platform.phones import normalise_phone
 from api.platform.types import DisplayName, DistrictCode, DongCode, Input, Language, Output, PhoneInput
+from care.steps import AskBy, GuardianBy, UrgentBy
 
 LocalTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, Asia/Seoul")]
 Minutes = Annotated[int, Meta(ge=0, le=2880)]
@@ -49,12 +50,23 @@ class QuietHours(Input, kw_only=True):
     end: LocalTime
 
 
+class LadderSteps(Input, kw_only=True):
+    """How each step that tells someone reaches them (``care.steps``); a step left out follows ``contact_by``."""
+
+    first_ask: AskBy | None = None
+    ask_again: AskBy | None = None
+    guardian: GuardianBy | None = None
+    urgent: UrgentBy | None = None
+
+
 class Ladder(Input, kw_only=True):
-    """After the window closes: guardian, then a case, then urgent (minutes after the step before)."""
+    """After the window closes: guardian, then a case, then urgent (minutes after the step before); and how each
+    step reaches someone, when the plan says it."""
 
     guardian_after_minutes: Minutes = 30
     case_after_minutes: Minutes = 30
     urgent_after_minutes: Minutes = 120
+    steps: LadderSteps = msgspec.field(default_factory=LadderSteps)
 
 
 class PlanIn(Input, kw_only=True):
@@ -66,6 +78,8 @@ class PlanIn(Input, kw_only=True):
     quiet_hours: QuietHours | None = None
     ladder: Ladder = msgspec.field(default_factory=Ladder)
     accept_signals: bool = True
+    # No sign of life of any kind for this long starts the inactivity ladder (docs/care.md, "Home sensors").
+    inactivity_hours: Annotated[int, Meta(ge=1, le=168)] = 24
 
     def __post_init__(self) -> None:
         self.times = sorted(set(self.times))
@@ -156,13 +170,31 @@ class GuardianRead(Output, frozen=True):
     language: str
 
 
+class StepsRead(Output, frozen=True):
+    """How each step reaches someone: ``null`` where the plan says nothing (``contact_by`` decides)."""
+
+    first_ask: str | None
+    ask_again: str | None
+    guardian: str | None
+    urgent: str | None
+
+
+class LadderRead(Output, frozen=True):
+    guardian_after_minutes: int
+    case_after_minutes: int
+    urgent_after_minutes: int
+    steps: StepsRead  # as the plan says them
+    steps_in_effect: StepsRead  # as the ladder takes them: the plan's, else contact_by's
+
+
 class PlanRead(Output, frozen=True):
     times: list[str]
     days: list[int]
     window_minutes: int
     quiet_hours: dict[str, str] | None
-    ladder: dict[str, int]
+    ladder: LadderRead
     accept_signals: bool
+    inactivity_hours: int
     paused_until: datetime | None
     pause_reason: str | None
     next_check_in: datetime | None
@@ -207,6 +239,48 @@ class SignalIn(Input, kw_only=True):
     kind: SignalKind
     # With its offset: a time without one names no instant. Absent, the signal is taken as now.
     at: Annotated[datetime, Meta(tz=True)] | None = None
+
+
+class EmergencyKind(StrEnum):
+    fire = "fire"
+    smoke = "smoke"
+    gas = "gas"
+    fall = "fall"
+
+
+DeviceId = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")]
+
+
+class SensorEventIn(Input, kw_only=True):
+    """A home sensor's emergency: fire, smoke, gas or a fall."""
+
+    recipient_id: Annotated[int, Meta(ge=1)]
+    device_id: DeviceId
+    kind: EmergencyKind
+    # With its offset; absent, now. The same (device, kind, at) again is a duplicate and changes nothing.
+    at: Annotated[datetime, Meta(tz=True)] | None = None
+
+
+class HeartbeatIn(Input, kw_only=True):
+    """A home device is alive (not a sign of the person's life): its heartbeat, and how often to expect one."""
+
+    recipient_id: Annotated[int, Meta(ge=1)]
+    device_id: DeviceId
+    at: Annotated[datetime, Meta(tz=True)] | None = None
+    # Silent for longer than this, the device is a problem for the social worker; absent, kept as it was (6 h).
+    silent_after_minutes: Annotated[int, Meta(ge=5, le=10080)] | None = None
+
+
+class EmergencyRead(Output, frozen=True):
+    case_id: int
+    new_case: bool
+    duplicate: bool  # this very event (device, kind, time) was received before
+    needs_119: bool
+
+
+class HeartbeatRead(Output, frozen=True):
+    device_id: str
+    last_seen_at: datetime
 
 
 class CheckinRead(Output, frozen=True):

@@ -18,20 +18,27 @@ from care.addressing import local, to_guardian, to_person
 from care.cases import repository as cases_repository
 from care.details import check_birth_date, locate_home
 from care.ladder import SLA, Step
+from care.passive import devices, inactivity
 from care.safety import service as safety
 from care.schemas import (
     CheckinRead,
     GuardianRead,
+    HeartbeatIn,
+    HeartbeatRead,
     HelpRead,
     Home,
     HomeRead,
+    LadderRead,
     PauseIn,
     PlanIn,
     PlanRead,
     RecipientCreate,
     RecipientRead,
+    StepsRead,
 )
 from care.slots import answers_slot, previous_slot
+from care.steps import COLUMNS, Steps
+from care.steps import of as steps_of
 from notifications.service import Notifier, Outgoing
 
 
@@ -165,6 +172,8 @@ async def check_in(
         plan = await repository.lock_plan(conn, recipient_id)
         if plan is None:
             raise NotFound(f"No one with id {recipient_id} is enrolled in check-ins.", code="recipient_not_found")
+        if channel == "sensor" and device_id is not None:
+            await devices.seen(conn, device_id=device_id, recipient_id=recipient_id, at=at)
         await repository.insert_checkin(
             conn, recipient_id=recipient_id, channel=channel, kind=kind, body=body, device_id=device_id, at=at
         )
@@ -187,6 +196,7 @@ async def check_in(
         if counted:
             await _all_clear(conn, notifier, plan=plan, at=at)
             await safety.answered(conn, notifier=notifier, recipient=plan, via=channel, at=at)
+            await inactivity.answered(conn, notifier=notifier, recipient=plan, via=channel, at=at)
     return CheckinRead(
         recipient_id=recipient_id, channel=channel, kind=kind, at=at, counted=counted, closed_escalation=closed
     )
@@ -251,6 +261,7 @@ async def ask_for_help(
         else:
             await repository.note_contact(conn, recipient_id=recipient_id, at=at)
         await safety.pause_for_help(conn, recipient_id=recipient_id)
+        await inactivity.answered(conn, notifier=notifier, recipient=plan, via=channel, at=at)
         if new:
             await on_duty.begin(conn, notifier=notifier, case_ids=[case_id], now=at)
             key = f"care:{recipient_id}:help:{case_id}"
@@ -263,6 +274,18 @@ async def ask_for_help(
             text = f"{local(at)} 다시 도움 요청 ({channel}): {body or ''}".strip()
             await cases_repository.add_note(conn, case_id=case_id, author="system", body=text, now=at)
     return HelpRead(case_id=case_id, new_case=new)
+
+
+async def heartbeat(conn: asyncpg.Connection, *, data: HeartbeatIn, now: datetime) -> HeartbeatRead:
+    """A home device's heartbeat: it is alive (the person's life is told by signals, not by this)."""
+    at = signal_time(data.at, now=now)
+    async with conn.transaction():
+        if await repository.lock_plan(conn, data.recipient_id) is None:
+            raise NotFound(f"No one with id {data.recipient_id} is enrolled in care.", code="recipient_not_found")
+        await devices.seen(conn, device_id=data.device_id, recipient_id=data.recipient_id, at=at)
+        if data.silent_after_minutes is not None:
+            await devices.expect_every(conn, device_id=data.device_id, minutes=data.silent_after_minutes)
+    return HeartbeatRead(device_id=data.device_id, last_seen_at=at)
 
 
 async def enrolled_citizen(conn: asyncpg.Connection, *, citizen_id: int) -> int | None:
@@ -381,6 +404,8 @@ async def _set_plan(conn: asyncpg.Connection, *, recipient_id: int, plan: PlanIn
         case_after_min=plan.ladder.case_after_minutes,
         urgent_after_min=plan.ladder.urgent_after_minutes,
         accept_signals=plan.accept_signals,
+        steps=[None if by is None else by.value for by in msgspec.structs.astuple(plan.ladder.steps)],
+        inactivity_limit_min=plan.inactivity_hours * 60,
         now=now,
     )
 
@@ -410,12 +435,15 @@ def _read(row: asyncpg.Record) -> RecipientRead:
         days=list(row["days"]),
         window_minutes=row["window_min"],
         quiet_hours=quiet,
-        ladder={
-            "guardian_after_minutes": row["guardian_after_min"],
-            "case_after_minutes": row["case_after_min"],
-            "urgent_after_minutes": row["urgent_after_min"],
-        },
+        ladder=LadderRead(
+            guardian_after_minutes=row["guardian_after_min"],
+            case_after_minutes=row["case_after_min"],
+            urgent_after_minutes=row["urgent_after_min"],
+            steps=StepsRead(**{name: row[column] for name, column in zip(Steps._fields, COLUMNS, strict=True)}),
+            steps_in_effect=StepsRead(**{k: v.value for k, v in steps_of(row)._asdict().items()}),
+        ),
         accept_signals=row["accept_signals"],
+        inactivity_hours=row["inactivity_limit_min"] // 60,
         paused_until=row["paused_until"] if paused else None,
         pause_reason=row["pause_reason"] if paused else None,
         next_check_in=row["slot_at"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from care import messages, repository, service
+from care.safety import messages as safety_messages
 from notifications.service import Notifier
 from notifications.voice import VoiceAnswer
 from notifications.voice_twiml import Answer
@@ -13,8 +14,9 @@ from notifications.voice_twiml import Answer
 async def handle_call_answer(conn: asyncpg.Connection, answer: VoiceAnswer, notifier: Notifier) -> str | None:
     """The voice handler: records the answer of an enrolled person; the template the call says back.
 
-    A call is the person's own voice on their own phone, so 1 or "괜찮아요" is a check-in like an SMS reply; and the
-    call says back what was recorded, so no confirmation text follows it.
+    A call is the person's own voice on their own phone, so 1 or "괜찮아요" is a check-in like an SMS reply (to a
+    safety check's call as to its text: any sign of life answers it); and the call says back what was recorded, so
+    no confirmation text follows it.
     """
     row = await repository.recipient_by_phone(conn, answer.phone)
     if row is None:
@@ -27,4 +29,4 @@ async def handle_call_answer(conn: asyncpg.Connection, answer: VoiceAnswer, noti
     await service.check_in(
         conn, notifier=notifier, recipient_id=row["id"], channel="voice", kind="checkin", at=answer.at, body=answer.said
     )
-    return messages.VOICE_CHECKED_IN
+    return safety_messages.CALL_SAFE if answer.asked == safety_messages.CALL else messages.VOICE_CHECKED_IN

@@ -49,6 +49,7 @@ class VoiceAnswer(msgspec.Struct, frozen=True, kw_only=True):
     said: str | None  # the digits pressed or the words heard, as Twilio gave them
     language: str
     at: datetime
+    asked: str  # the template of the question the call asked (a check-in, a safety check…)
 
 
 # A domain's handler: records the answer and returns the template of what the call says back, or None when the
@@ -114,6 +115,7 @@ async def gather(
             said=digits or speech,
             language=language,
             at=now,
+            asked=delivery["template"],
         )
         template = await _hand_on(conn, reply, notifier, handlers)
         await voice_repository.update_call(conn, call_sid=sid, result=answer.value, rounds=round_, now=now)

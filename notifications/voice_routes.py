@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Controller, Request, Response, post
@@ -81,7 +80,7 @@ class TwilioVoiceWebhooks(Controller):
             notifier=state.notifier,
             handlers=state.voice_handlers,
             public_url=state.settings.notify.public_url or str(request.base_url),
-            now=datetime.now(UTC),
+            now=request.app.state.clock(),
         )
         return Response(twiml, media_type="text/xml")
 
@@ -91,4 +90,4 @@ class TwilioVoiceWebhooks(Controller):
         fields = await _signed_form(request)
         if not fields.get("CallSid") or not fields.get("CallStatus"):
             raise Unprocessable("A call status callback needs CallSid and CallStatus.", code="bad_callback")
-        await voice.status(db, form=fields, outbox_id=outbox, now=datetime.now(UTC))
+        await voice.status(db, form=fields, outbox_id=outbox, now=request.app.state.clock())

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from api.platform.distress import distress_cue
 from notifications.inbound import Keyword, keyword
 
 GATHER_PATH = "/webhooks/twilio/voice/gather"
@@ -55,15 +56,17 @@ _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 def read_answer(*, digits: str | None, speech: str | None) -> Answer:
     """What a menu's answer means: 1 or a check-in word, 2 or a help word; anything else is unclear.
 
-    Speech goes through the SMS keyword rules (whole words, help read before check-in), so "안 괜찮아요" is not
-    a check-in while "네, 괜찮아요" is; a help word anywhere in what was said is a call for help.
+    Speech is read for help first: a help word anywhere in what was said, or one of the chatbot's distress cues
+    (``api.platform.distress``: "가슴이 아파요", "숨을 못 쉬겠어요", "I fell"), is a call for help, whatever else was
+    said ("괜찮아요, 근데 넘어졌어요"). Then it goes through the SMS keyword rules (whole words), so "안 괜찮아요" is
+    not a check-in while "네, 괜찮아요" is.
     """
     if digits:
         return _DIGITS.get(digits.strip(), Answer.unclear)
     if not speech:
         return Answer.unclear
     said = _NOISE.sub("", unicodedata.normalize("NFKC", speech)).casefold()
-    if any(word in said for word in _SPOKEN_HELP):
+    if any(word in said for word in _SPOKEN_HELP) or distress_cue(unicodedata.normalize("NFKC", speech)):
         return Answer.help
     found = keyword(speech)
     if found is not None and found[0] is Keyword.help:

@@ -159,14 +159,21 @@ async def _tell_care(
     near_home = await _nearest(conn, hazard, [_home(p) for p in people])
     items: list[Outgoing] = []
     for person, shelter in zip(people, near_home, strict=True):
+        call = None
+        if person["recipient_id"] in asked:
+            headlines = {"headline_ko": str(words["headline_ko"]), "headline_en": str(words["headline_en"])}
+            call = safety.first_call(person, alert_id=alert_id, **headlines)
         if cancel:
             chosen = messages.ALL_CLEAR
         else:
-            chosen = messages.ARE_YOU_SAFE if person["recipient_id"] in asked else messages.PERSONAL
+            # Someone whose plan calls is asked by the call; their text tells the warning and the shelter.
+            chosen = messages.ARE_YOU_SAFE if person["recipient_id"] in asked and call is None else messages.PERSONAL
         params = {**words, **_shelter_params(shelter, home=person["home_lat"] is not None), "name": person["name"]}
         # Keyed under the person, as every care message is, so their case page finds it.
         key = f"care:{person['recipient_id']}:alert:{alert_id}"
         items.append(to_person(person, template=chosen, key=key, params=params))
+        if call is not None:
+            items.append(call)
     return asked, await notifier.enqueue_many(conn, items=items, now=now)
 
 

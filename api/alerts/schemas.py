@@ -14,6 +14,7 @@ class AlertSource(StrEnum):
     kma = "kma"
     feed = "feed"
     post = "post"
+    sensor = "sensor"  # a city sensor's threshold rule (api.sensors)
 
 
 class Outcome(StrEnum):

@@ -19,7 +19,18 @@ from api.platform.errors import Unprocessable
 from api.platform.phones import normalise_phone
 from care.cases.schemas import CaseResolve, NoteCreate, Outcome
 from care.details import check_birth_date, locate_home
-from care.schemas import DEFAULT_CONTACT, ContactBy, GuardianIn, Home, Ladder, PauseIn, PlanIn, RecipientCreate
+from care.schemas import (
+    DEFAULT_CONTACT,
+    ContactBy,
+    GuardianIn,
+    Home,
+    Ladder,
+    LadderSteps,
+    PauseIn,
+    PlanIn,
+    RecipientCreate,
+)
+from care.steps import AskBy, GuardianBy, UrgentBy
 
 Errors = dict[str, str]
 _TIME = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
@@ -27,6 +38,13 @@ _TIME = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 _POINT = re.compile(r"^(-?[0-9]{1,3}(?:\.[0-9]+)?)\s*[,\s]\s*(-?[0-9]{1,3}(?:\.[0-9]+)?)$")
 CALLEES = ("person", "guardian", "emergency", "other")
 CALL_RESULTS = ("reached", "no_answer", "busy", "wrong_number", "voicemail")
+# The plan form's step selects (step_first_ask …) and the ways each may take; "" follows contact_by.
+STEP_CHOICES: dict[str, tuple[str, ...]] = {
+    "first_ask": tuple(b.value for b in AskBy),
+    "ask_again": tuple(b.value for b in AskBy),
+    "guardian": tuple(b.value for b in GuardianBy),
+    "urgent": tuple(b.value for b in UrgentBy),
+}
 
 
 class Form:
@@ -135,18 +153,39 @@ def _hhmm(value: str) -> str:
     return time.fromisoformat(value.zfill(5)).strftime("%H:%M")
 
 
-def _plan_fields(form: Form, *, ladder: Ladder | None, accept_signals: bool) -> dict[str, Any] | None:
+def _steps(form: Form, carried: LadderSteps) -> dict[str, str | None] | None:
+    """How each step reaches someone, as picked; a select the form did not send keeps the plan's own."""
+    steps: dict[str, str | None] = {}
+    for name, options in STEP_CHOICES.items():
+        field = f"step_{name}"
+        if field not in form.raw:
+            kept = getattr(carried, name)
+            steps[name] = kept.value if kept is not None else None
+        else:
+            steps[name] = str(form.raw.get(field) or "") or None
+            if steps[name] is not None and steps[name] not in options:
+                form.error(field, "err.choice")
+        form.values[field] = steps[name] or ""
+    return None if any(f"step_{name}" in form.errors for name in STEP_CHOICES) else steps
+
+
+def _plan_fields(
+    form: Form, *, ladder: Ladder | None, accept_signals: bool, inactivity_hours: int = 24
+) -> dict[str, Any] | None:
     times, days, window = _times(form), _days(form), _window(form)
     quiet, quiet_ok = _quiet(form)
-    if times is None or days is None or window is None or not quiet_ok:
+    ladder = ladder or Ladder()
+    steps = _steps(form, ladder.steps)
+    if times is None or days is None or window is None or not quiet_ok or steps is None:
         return None
     return {
         "times": times,
         "days": days,
         "window_minutes": window,
         "quiet_hours": quiet,
-        "ladder": msgspec.to_builtins(ladder or Ladder()),
+        "ladder": {**msgspec.to_builtins(ladder), "steps": steps},
         "accept_signals": accept_signals,
+        "inactivity_hours": inactivity_hours,
     }
 
 
@@ -163,9 +202,12 @@ def _plan_error(form: Form, exc: msgspec.ValidationError) -> None:
         form.errors.setdefault("_", message)
 
 
-def read_plan(form: Form, *, ladder: Ladder | None = None, accept_signals: bool = True) -> PlanIn | None:
-    """The plan fields (times, days, window, quiet hours); the ladder and signals carry over as given."""
-    fields = _plan_fields(form, ladder=ladder, accept_signals=accept_signals)
+def read_plan(
+    form: Form, *, ladder: Ladder | None = None, accept_signals: bool = True, inactivity_hours: int = 24
+) -> PlanIn | None:
+    """The plan fields (times, days, window, quiet hours, each step's way); the ladder's delays, signals and
+    inactivity limit carry over as given."""
+    fields = _plan_fields(form, ladder=ladder, accept_signals=accept_signals, inactivity_hours=inactivity_hours)
     if fields is None:
         return None
     try:

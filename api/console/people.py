@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from api.console import service
-from api.console.forms import GUARDIAN_ROWS, Form, read_details, read_enrolment, read_pause, read_plan
+from api.console.forms import (
+    GUARDIAN_ROWS,
+    STEP_CHOICES,
+    Form,
+    read_details,
+    read_enrolment,
+    read_pause,
+    read_plan,
+)
 from api.console.i18n import translator
 from api.console.pages import page
 from api.console.sessions import PostedForm, Session, language
@@ -76,6 +85,8 @@ class PeopleController(Controller):
             contact_options=[c.value for c in ContactBy],
             dongs=_dongs(self._served(session)),
             guardian_rows=GUARDIAN_ROWS,
+            step_choices=STEP_CHOICES,
+            effect=None,
         )
 
     def _served(self, session: Session) -> list[str]:
@@ -123,6 +134,7 @@ class PeopleController(Controller):
             "window_minutes": str(plan.window_minutes),
             "quiet_start": plan.quiet_hours["start"] if plan.quiet_hours else "",
             "quiet_end": plan.quiet_hours["end"] if plan.quiet_hours else "",
+            **{f"step_{name}": by or "" for name, by in msgspec.structs.asdict(plan.ladder.steps).items()},
         }
         if form is not None:
             values.update(form.values)
@@ -135,6 +147,8 @@ class PeopleController(Controller):
             values=values,
             errors=form.errors if form else {},
             notice=notice or ("people.fix" if form and form.errors else None),
+            step_choices=STEP_CHOICES,
+            effect=msgspec.structs.asdict(plan.ladder.steps_in_effect),
         )
 
     @get("/{recipient_id:int}/edit", name="console.person_edit")

@@ -48,7 +48,7 @@ from api.platform.db.pool import Db
 from api.platform.errors import Conflict
 from api.platform.types import Id
 from care.cases import service as cases
-from care.cases.schemas import CaseState, Outcome, Priority
+from care.cases.schemas import Called119, CaseState, Outcome, Priority
 
 NextParam = Annotated[str | None, QueryParameter(name="next")]
 StateParam = Annotated[str | None, QueryParameter(name="state")]
@@ -250,6 +250,14 @@ class CaseController(Controller):
             await cases.acknowledge(db, principal=session.principal, case_id=case_id, now=_now())
         except Conflict:
             return await self._page(request, db, session, case_id, status=409, notice="err.resolved")
+        return _back(case_id)
+
+    @post("/{case_id:int}/called-119", name="console.case_called_119")
+    async def called_119(
+        self, request: Request, db: Db, session: Session, form: PostedForm, case_id: FromPath[Id]
+    ) -> Response[Any]:
+        """One click: 119 was called for this case (recorded once, noted, audited; an open case is acknowledged)."""
+        await cases.record_119(db, principal=session.principal, case_id=case_id, data=Called119(), now=_now())
         return _back(case_id)
 
     @post("/{case_id:int}/notes", name="console.case_note")

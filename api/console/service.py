@@ -86,7 +86,7 @@ async def case_page(conn: asyncpg.Connection, *, principal: Principal, case_id: 
         )
         calls = await repository.list_calls(conn, case_id)
         authors = {n.author for n in case.notes} | {c["author"] for c in calls}
-        authors |= {a for a in (case.acknowledged_by, case.resolved_by) if a}
+        authors |= {a for a in (case.acknowledged_by, case.resolved_by, case.called_119_by) if a}
         names = await repository.staff_names(conn, sorted(authors))
     return CasePage(
         case=case,
@@ -174,7 +174,13 @@ async def update_details(
 
 def plan_carry_over(person: RecipientRead) -> dict[str, Any]:
     """What an edit of times, days and windows keeps from the plan as it stands."""
-    return {"ladder": msgspec.convert(person.plan.ladder, Ladder), "accept_signals": person.plan.accept_signals}
+    ladder = msgspec.to_builtins(person.plan.ladder)
+    del ladder["steps_in_effect"]
+    return {
+        "ladder": msgspec.convert(ladder, Ladder),
+        "accept_signals": person.plan.accept_signals,
+        "inactivity_hours": person.plan.inactivity_hours,
+    }
 
 
 async def replace_plan(

@@ -12,6 +12,7 @@ _CASE_VIEW = """
     SELECT c.id, c.district, c.reason, c.priority, c.state, c.slot_at, c.alert_id, c.opened_at, c.sla_due_at,
            (c.state = 'open' AND $1::timestamptz > c.sla_due_at) AS overdue,
            c.all_clear_at, c.acknowledged_at, c.acknowledged_by, c.resolved_at, c.resolved_by, c.outcome,
+           c.rule, c.rule_detail, c.device_id, c.needs_119, c.called_119_at, c.called_119_by,
            json_build_object('id', r.id, 'name', r.name, 'district', r.district, 'phone', r.phone,
                              'address', r.address) AS recipient
     FROM cases c
@@ -338,3 +339,157 @@ async def open_missed_slots(conn: asyncpg.Connection, *, recipient_id: int) -> l
         recipient_id,
     )
     return [r["slot_at"] for r in rows]
+
+
+# Passive safety (care.passive): sensor emergencies, inactivity episodes and silent devices.
+
+
+async def open_emergency_case(
+    conn: asyncpg.Connection,
+    *,
+    recipient_id: int,
+    rule: str,
+    device_id: str,
+    detail: dict[str, object],
+    now: datetime,
+    sla: timedelta,
+) -> tuple[int, bool]:
+    """An urgent 'sensor_emergency' case needing 119 for this person and kind: (its id, True), or the open one's."""
+    opened = await conn.fetchval(
+        """
+        INSERT INTO cases (recipient_id, district, reason, priority, opened_at, sla_due_at, rule, rule_detail,
+                           device_id, needs_119)
+        SELECT id, district, 'sensor_emergency', 'urgent', $3::timestamptz, $4::timestamptz, $2, $5, $6, true
+        FROM care_recipients WHERE id = $1
+        ON CONFLICT (recipient_id, rule) WHERE reason = 'sensor_emergency' AND state <> 'resolved' DO NOTHING
+        RETURNING id
+        """,
+        recipient_id,
+        rule,
+        now,
+        now + sla,
+        detail,
+        device_id,
+    )
+    if opened is not None:
+        return opened, True
+    existing = await conn.fetchval(
+        """
+        SELECT id FROM cases
+        WHERE recipient_id = $1 AND reason = 'sensor_emergency' AND rule = $2 AND state <> 'resolved'
+        """,
+        recipient_id,
+        rule,
+    )
+    if existing is None:
+        raise LookupError(f"there is no care recipient {recipient_id}")
+    return existing, False
+
+
+async def record_119(conn: asyncpg.Connection, case_id: int, *, actor: str, now: datetime) -> bool:
+    """Record that 119 was called for the case (the first record stands); False when it was recorded already."""
+    status = await conn.execute(
+        "UPDATE cases SET called_119_at = $3, called_119_by = $2 WHERE id = $1 AND called_119_at IS NULL",
+        case_id,
+        actor,
+        now,
+    )
+    return status == "UPDATE 1"
+
+
+async def open_inactivity_cases(
+    conn: asyncpg.Connection, *, rows: Sequence[tuple[int, datetime]], now: datetime, sla: timedelta
+) -> list[asyncpg.Record]:
+    """A high 'inactivity' case per (recipient_id, fired_at) episode, with the rule that fired; the ones opened."""
+    if not rows:
+        return []
+    recipient_ids, fired = zip(*rows, strict=True)
+    return await conn.fetch(
+        """
+        INSERT INTO cases (recipient_id, district, reason, priority, slot_at, opened_at, sla_due_at, rule,
+                           rule_detail)
+        SELECT DISTINCT ON (r.id, m.fired_at) r.id, r.district, 'inactivity', 'high', m.fired_at, $3::timestamptz,
+               $4::timestamptz, w.rule, w.detail
+        FROM unnest($1::bigint[], $2::timestamptz[]) AS m (recipient_id, fired_at)
+        JOIN care_recipients r ON r.id = m.recipient_id
+        JOIN inactivity_watches w ON w.recipient_id = m.recipient_id
+        ON CONFLICT (recipient_id, slot_at) WHERE reason = 'inactivity' DO NOTHING
+        RETURNING id, recipient_id, district, slot_at
+        """,
+        list(recipient_ids),
+        list(fired),
+        now,
+        now + sla,
+    )
+
+
+async def make_inactivity_urgent(
+    conn: asyncpg.Connection, *, rows: Sequence[tuple[int, datetime]], now: datetime, sla: timedelta
+) -> list[asyncpg.Record]:
+    """Make the unresolved inactivity cases of these (recipient_id, fired_at) episodes urgent."""
+    if not rows:
+        return []
+    recipient_ids, fired = zip(*rows, strict=True)
+    return await conn.fetch(
+        """
+        UPDATE cases c SET priority = 'urgent', sla_due_at = least(c.sla_due_at, $3::timestamptz)
+        FROM (SELECT DISTINCT * FROM unnest($1::bigint[], $2::timestamptz[])) AS m (recipient_id, fired_at)
+        WHERE c.recipient_id = m.recipient_id AND c.slot_at = m.fired_at
+          AND c.reason = 'inactivity' AND c.state <> 'resolved'
+        RETURNING c.id, c.recipient_id, c.district
+        """,
+        list(recipient_ids),
+        list(fired),
+        now + sla,
+    )
+
+
+async def all_clear_reason(
+    conn: asyncpg.Connection, *, recipient_id: int, reason: str, now: datetime, note: str, device_id: str | None = None
+) -> list[int]:
+    """Mark the recipient's unresolved cases of this reason (and device, when given) all clear, with a note."""
+    rows = await conn.fetch(
+        """
+        WITH cleared AS (
+            UPDATE cases SET all_clear_at = $3
+            WHERE recipient_id = $1 AND reason = $2 AND state <> 'resolved' AND all_clear_at IS NULL
+              AND ($5::text IS NULL OR device_id = $5)
+            RETURNING id
+        ), noted AS (
+            INSERT INTO case_notes (case_id, author, body, created_at)
+            SELECT id, 'system', $4, $3 FROM cleared
+        )
+        SELECT id FROM cleared ORDER BY id
+        """,
+        recipient_id,
+        reason,
+        now,
+        note,
+        device_id,
+    )
+    return [r["id"] for r in rows]
+
+
+async def open_fault_cases(
+    conn: asyncpg.Connection, *, devices: Sequence[asyncpg.Record], now: datetime, sla: timedelta
+) -> list[asyncpg.Record]:
+    """A normal 'sensor_fault' case per silent device (device_id, recipient_id, last_seen_at), unless one is open."""
+    if not devices:
+        return []
+    return await conn.fetch(
+        """
+        INSERT INTO cases (recipient_id, district, reason, priority, opened_at, sla_due_at, rule, rule_detail,
+                           device_id)
+        SELECT r.id, r.district, 'sensor_fault', 'normal', $4::timestamptz, $5::timestamptz, 'no_heartbeat',
+               jsonb_build_object('device_id', d.device_id, 'last_seen_at', d.last_seen_at), d.device_id
+        FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS d (device_id, recipient_id, last_seen_at)
+        JOIN care_recipients r ON r.id = d.recipient_id
+        ON CONFLICT (recipient_id, device_id) WHERE reason = 'sensor_fault' AND state <> 'resolved' DO NOTHING
+        RETURNING id, recipient_id, district, device_id
+        """,
+        [d["device_id"] for d in devices],
+        [d["recipient_id"] for d in devices],
+        [d["last_seen_at"] for d in devices],
+        now,
+        now + sla,
+    )

@@ -15,7 +15,7 @@ from api.platform.auth.tokens import Principal, Role
 from api.platform.db.pool import Db
 from api.platform.types import Id
 from care.cases import service
-from care.cases.schemas import CaseDetail, CaseRead, CaseResolve, CaseState, NoteCreate, NoteRead
+from care.cases.schemas import Called119, CaseDetail, CaseRead, CaseResolve, CaseState, NoteCreate, NoteRead
 
 _STAFF = (Role.social_worker, Role.operator)
 
@@ -69,3 +69,10 @@ class CaseController(Controller):
     ) -> CaseRead:
         """Close the case with its outcome."""
         return await service.resolve(db, principal=request.user, case_id=case_id, data=data, now=datetime.now(UTC))
+
+    @post("/{case_id:int}/called-119", opt=allow(*_STAFF, idempotent=True), status_code=HTTP_200_OK)
+    async def called_119(
+        self, request: Request[Principal, str, State], db: Db, case_id: FromPath[Id], data: JSONBody[Called119]
+    ) -> CaseRead:
+        """Record that 119 was called for this case (one click in the console); again, it changes nothing."""
+        return await service.record_119(db, principal=request.user, case_id=case_id, data=data, now=datetime.now(UTC))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from msgspec import Meta
 
@@ -29,6 +29,9 @@ class Reason(StrEnum):
     missed_checkin = "missed_checkin"
     help_request = "help_request"
     safety_check = "safety_check"  # unanswered "are you safe?" during a severe warning (alert_id says which)
+    sensor_emergency = "sensor_emergency"  # a home sensor saw fire, smoke, gas or a fall (``rule`` says which)
+    inactivity = "inactivity"  # no sign of life for too long (``rule``: inactivity_limit or below_usual)
+    sensor_fault = "sensor_fault"  # a home device stopped sending heartbeats: a device problem
 
 
 class Outcome(StrEnum):
@@ -67,6 +70,14 @@ class CaseRead(Output, frozen=True):
     resolved_at: datetime | None
     resolved_by: str | None
     outcome: Outcome | None
+    # Which rule opened the case and what it saw (a sensor's kind, the inactivity rule's numbers), if any.
+    rule: str | None
+    rule_detail: dict[str, Any] | None
+    device_id: str | None
+    # "119 신고 필요": a sensor emergency, until someone records that 119 was called.
+    needs_119: bool
+    called_119_at: datetime | None
+    called_119_by: str | None
 
 
 class NoteRead(Output, frozen=True):
@@ -107,6 +118,16 @@ class NoteCreate(Input):
 
 class CaseResolve(Input):
     outcome: Outcome
+    note: NoteBody | None = None
+
+    def __post_init__(self) -> None:
+        if self.note is not None:
+            self.note = _text(self.note, "note")
+
+
+class Called119(Input):
+    """That 119 was called for the case, with what was said (optional)."""
+
     note: NoteBody | None = None
 
     def __post_init__(self) -> None:

@@ -11,7 +11,7 @@ from api.platform.auth.tokens import Principal, Role
 from api.platform.errors import Conflict, Forbidden, NotFound
 from care import audit
 from care.cases import repository
-from care.cases.schemas import CaseDetail, CaseRead, CaseResolve, CaseState, NoteCreate, NoteRead
+from care.cases.schemas import Called119, CaseDetail, CaseRead, CaseResolve, CaseState, NoteCreate, NoteRead
 
 RECENT_CHECKINS = 10
 
@@ -123,6 +123,34 @@ async def resolve(
             conn,
             actor=principal.subject,
             action="case.resolve",
+            now=now,
+            recipient_id=current["recipient_id"],
+            case_id=case_id,
+            detail=detail,
+        )
+        row = await repository.get_case(conn, case_id, now=now)
+    return _case(row)
+
+
+async def record_119(
+    conn: asyncpg.Connection, *, principal: Principal, case_id: int, data: Called119, now: datetime
+) -> CaseRead:
+    """119 was called for this case: recorded once (the first record stands), noted, audited, and an open case is
+    acknowledged by the caller, which stops the on-duty chain. Recording it again changes nothing."""
+    async with conn.transaction():
+        current = await _lock_visible(conn, principal, case_id)
+        recorded = await repository.record_119(conn, case_id, actor=principal.subject, now=now)
+        detail: dict[str, object] = {"recorded": recorded}
+        if recorded:
+            body = "119 신고함 (119 called)" + (f": {data.note}" if data.note else "")
+            note = await repository.add_note(conn, case_id=case_id, author=principal.subject, body=body, now=now)
+            detail["note_id"] = note["id"]
+            if current["state"] == CaseState.open:
+                detail["acknowledged"] = await repository.acknowledge(conn, case_id, actor=principal.subject, now=now)
+        await audit.record(
+            conn,
+            actor=principal.subject,
+            action="case.called_119",
             now=now,
             recipient_id=current["recipient_id"],
             case_id=case_id,

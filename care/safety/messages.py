@@ -40,3 +40,23 @@ GUARDIAN_SAFE = _t(
     ko=(None, "{name}님이 {at}에 안전하다고 알려 왔습니다."),
     en=(None, "{name} told us at {at} that they are safe."),
 )
+# The "are you safe?" call, at an ask the person's plan makes by call; its menu's answer comes by the call's webhook.
+CALL = _t(
+    "safety.call",
+    urgent=True,
+    ko=(
+        None,
+        "{name}님, 서울시 안전 확인 전화입니다. {event_ko}. 안전하시면 1번, 도움이 필요하시면 2번을 눌러 주세요.",
+    ),
+    en=(
+        None,
+        "{name}, this is the Seoul safety check call: {event_en}. If you are safe, press 1. If you need help, press 2.",
+    ),
+)
+# What the call says back once "safe" is recorded (a call for help is said back as any call's is).
+CALL_SAFE = _t(
+    "safety.call_safe",
+    urgent=False,
+    ko=(None, "안전하다고 기록했습니다. 고맙습니다. 안내에 따라 안전에 유의하세요."),
+    en=(None, "We have recorded that you are safe. Thank you, and stay safe."),
+)

@@ -121,10 +121,12 @@ async def advance_due(conn: asyncpg.Connection, *, now: datetime, limit: int) ->
         )
         SELECT m.alert_id, m.recipient_id, m.step, a.event, a.texts,
                r.name, r.phone, r.language, r.district, r.contact_by, r.reach_despite_opt_out,
+               p.first_ask_by, p.ask_again_by, p.guardian_by, p.urgent_by,
                (SELECT c.id FROM citizens c WHERE c.phone = r.phone) AS citizen_id
         FROM moved m
         JOIN care_recipients r ON r.id = m.recipient_id
         JOIN alerts a ON a.id = m.alert_id
+        LEFT JOIN checkin_plans p ON p.recipient_id = m.recipient_id
         """,
         now,
         limit,

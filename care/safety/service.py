@@ -15,11 +15,12 @@ import asyncpg
 import structlog
 
 from care import repository as care_repository
-from care.addressing import local, to_guardian
+from care import steps
+from care.addressing import call_person, local, to_guardian
 from care.cases import repository as cases_repository
-from care.ladder import SLA, CaseAction, Cases, Kind, Rung, Step, Tell, climb, quiet
+from care.ladder import SLA, CaseAction, Cases, Kind, Rung, Step, Tell, climb, quiet, step_key
 from care.safety import messages, repository
-from notifications.service import Notifier
+from notifications.service import Notifier, Outgoing
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +37,24 @@ async def open_checks(
         conn, alert_id=alert_id, recipient_ids=recipient_ids, replaced=replaced, now=now, first_due=ASK_AGAIN_AFTER
     )
     return set(opened)
+
+
+def first_call(person: Any, *, alert_id: int, headline_ko: str, headline_en: str) -> Outgoing | None:
+    """The first "are you safe?" as a call, for someone whose plan calls at the first ask; None for the others,
+    whom the warning's own text asks.
+
+    ``person`` is a row of ``care.service.people_in``. Keyed as the ladder's first step, so an answer by any other
+    way cancels a call not yet placed.
+    """
+    if not steps.of(person).calls_person(Step.FIRST_ASK):
+        return None
+    key = step_key(person["recipient_id"], _ladder(alert_id), Step.FIRST_ASK)
+    params: dict[str, object] = {"name": person["name"], "event_ko": headline_ko, "event_en": headline_en}
+    return call_person(person, template=messages.CALL, key=key, params=params)
+
+
+def _ladder(alert_id: int) -> str:
+    return f"safety:{alert_id}"
 
 
 async def stand_down(conn: asyncpg.Connection, *, alert_ids: Sequence[int], now: datetime) -> int:
@@ -58,7 +77,7 @@ async def answered(
     if not checks:
         return []
     alert_ids = [c["alert_id"] for c in checks]
-    ladders = [f"safety:{a}" for a in alert_ids]
+    ladders = [_ladder(a) for a in alert_ids]
     await quiet(
         conn, notifier=notifier, recipient_id=recipient["recipient_id"], ladders=ladders, why=f"safe, via {via}", now=at
     )
@@ -105,13 +124,13 @@ def _params(step: Any) -> dict[str, object]:
 SAFETY_CHECK = Kind(
     name="safety",
     steps={
-        Step.FIRST_ASK: Rung(),  # the question went out with the warning (api.alerts.fanout)
+        Step.FIRST_ASK: Rung(),  # the question went out with the warning (api.alerts.fanout, and first_call)
         Step.ASK_AGAIN: Rung(messages.ASK_AGAIN, Tell.PERSON),
         Step.GUARDIAN: Rung(messages.GUARDIAN_SILENT, Tell.FIRST_GUARDIAN),
         Step.CASE: Rung(case=CaseAction.OPEN),
         Step.URGENT: Rung(messages.GUARDIAN_URGENT, Tell.EVERY_GUARDIAN, CaseAction.URGENT),
     },
-    ladder_of=lambda t: f"safety:{t['alert_id']}",  # answered() quiets the same names
+    ladder_of=lambda t: _ladder(t["alert_id"]),  # answered() quiets the same names
     params=_params,
     cases=Cases(
         of=lambda t: (t["recipient_id"], t["alert_id"]),
@@ -119,4 +138,5 @@ SAFETY_CHECK = Kind(
         urgent=lambda conn, rows, now: cases_repository.make_safety_urgent(conn, rows=rows, now=now, sla=SLA["urgent"]),
     ),
     count_idle_cases=True,
+    call_template=messages.CALL,
 )

@@ -22,6 +22,9 @@ from tests.conftest import JWT_SECRET, bearer, problem
 SERVICE_ROUTES: dict[tuple[str, str], Scope] = {
     ("POST", "/v1/alerts/cap"): Scope.alerts_publish,
     ("POST", "/v1/care/signals"): Scope.sensors_write,
+    ("POST", "/v1/care/sensor-events"): Scope.sensors_write,
+    ("POST", "/v1/care/sensor-heartbeats"): Scope.sensors_write,
+    ("POST", "/v1/sensors/readings"): Scope.sensors_write,
     ("GET", "/v1/bot/people/{sender:str}"): Scope.chatbot,
     ("GET", "/v1/bot/people/{sender:str}/shelters"): Scope.chatbot,
     ("POST", "/v1/bot/people/{sender:str}/checkins"): Scope.chatbot,

@@ -46,10 +46,13 @@ async def test_a_social_worker_enrols_a_person_with_a_plan_and_guardians(client,
     assert person["phone"] == "+821024681357"
     assert person["guardians"][0]["phone"] == "+821013572468"
     assert person["plan"]["times"] == ["09:00", "19:00"]
+    unsaid = {"first_ask": None, "ask_again": None, "guardian": None, "urgent": None}
     assert person["plan"]["ladder"] == {
         "guardian_after_minutes": 30,
         "case_after_minutes": 30,
         "urgent_after_minutes": 120,
+        "steps": unsaid,
+        "steps_in_effect": {"first_ask": "message", "ask_again": "message", "guardian": "message", "urgent": "message"},
     }
     assert person["plan"]["next_check_in"] is not None
     again = await client.post("/v1/care/recipients", json=body(), headers=worker)
@@ -176,7 +179,7 @@ async def test_a_home_sensor_counts_only_where_the_plan_allows(client, worker, t
     allows = await enrolled(client, worker)
     refuses = await enrolled(client, worker, phone="010-2468-0000", plan={**PLAN, "accept_signals": False})
     for person, counted in ((allows, True), (refuses, False)):
-        signal = {"recipient_id": person["id"], "device_id": "motion-kitchen", "kind": "motion"}
+        signal = {"recipient_id": person["id"], "device_id": f"motion-kitchen-{person['id']}", "kind": "motion"}
         response = await client.post("/v1/care/signals", json=signal, headers=sensors)
         assert response.status_code == 201
         assert response.json()["counted"] is counted

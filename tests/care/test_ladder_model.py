@@ -18,8 +18,12 @@ plan changes in the middle of a window. After every step these invariants are ch
    the first whose window does not already hold a sign of life).
 4. Nothing of a ladder leaves after its answer: no step of an answered slot is taken afterwards, and every
    message of its steps still waiting is cancelled.
-5. Quiet hours hold for the person, not for the guardian: no reminder to the person is written in their quiet
-   hours, while the ladder goes on climbing and its guardian steps are written whenever they fall due.
+5. Quiet hours hold for the person, not for the guardian: no reminder or check-in call to the person is written in
+   their quiet hours, while the ladder goes on climbing and its guardian steps are written whenever they fall due.
+6. Each step reaches its people the way the plan says (a random ``contact_by`` and random per-step ways, some left
+   to ``contact_by``; docs/care.md, "How each step reaches them"): an ask is a call exactly where the plan calls
+   at it, else a text; the first guardian is texted, called or both as the plan says, and at the urgent step
+   every guardian is texted and the first called too where the plan says so; no other step calls or texts.
 
 SAFECITY_MODEL_EXAMPLES sets the number of programs (default 25) for a long run.
 """
@@ -35,6 +39,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -43,18 +48,27 @@ from api.platform.settings import NotifySettings
 from care import ladder, service
 from care.addressing import in_quiet_hours
 from care.inbound import handle_sms
-from care.schemas import GuardianIn, Ladder, PauseIn, PlanIn, QuietHours, RecipientCreate
+from care.schemas import ContactBy, GuardianIn, Ladder, LadderSteps, PauseIn, PlanIn, QuietHours, RecipientCreate
+from care.steps import AskBy, GuardianBy, UrgentBy
 from notifications.inbound import InboundSms
 from notifications.service import Notifier
 
 SEOUL = ZoneInfo("Asia/Seoul")
 WORKER = Principal(subject="staff:1", role=Role.social_worker, districts=("11110",))
+GUARDIAN = "+821098760000"
 START = datetime(2026, 11, 23, 0, 10, tzinfo=SEOUL)  # a Monday, before any check-in time
 EXAMPLES = int(os.environ.get("SAFECITY_MODEL_EXAMPLES", "25"))
 ON_TIME = timedelta(minutes=3)  # how late a running worker's sweep may take a step (it runs every minute)
 KINDS = ("app", "sms_checkin", "sms_text", "sms_help", "help_app", "sensor")
-PERSON_TEMPLATES = ("care.reminder", "care.reminder_again")
-STEP_KEY = re.compile(r"care:\d+:([0-9T:+-]+?):[1-5](:guardian:\d+)?")  # ladder.step_key, and its copies to guardians
+PERSON_TEMPLATES = ("care.reminder", "care.reminder_again", "care.voice_checkin")
+# ladder.step_key, and its copies to guardians (a text, or a call)
+STEP_KEY = re.compile(r"care:\d+:([0-9T:+-]+?):([1-5])(:guardian:\d+)?(:call)?")
+# How each step reaches people when the plan says nothing, by contact_by (docs/care.md): first ask, ask again,
+# the first guardian, the urgent step.
+BY_CONTACT = {
+    "voice": ("call", "call", "message", "message+call"),
+    "sms+voice": ("message", "call", "message", "message+call"),
+}
 
 
 def next_planned(times: list[time], days: list[int], after: datetime) -> datetime:
@@ -81,7 +95,13 @@ def plans(draw: st.DrawFn) -> dict:
     days = sorted(draw(st.sets(st.integers(1, 7), min_size=1, max_size=7)))
     quiet = draw(st.sampled_from([None, ("22:00", "06:00"), ("23:30", "05:00")]))
     delays = draw(st.tuples(st.integers(5, 90), st.integers(5, 90), st.integers(10, 180)))
-    return {"times": times, "days": days, "window": window, "quiet": quiet, "delays": delays}
+    contact_by = draw(st.sampled_from([c.value for c in ContactBy]))
+    steps = {
+        name: draw(st.sampled_from([None, *(b.value for b in kind)]))
+        for name, kind in (("first_ask", AskBy), ("ask_again", AskBy), ("guardian", GuardianBy), ("urgent", UrgentBy))
+    }
+    plan = {"times": times, "days": days, "window": window, "quiet": quiet, "delays": delays}
+    return {**plan, "contact_by": contact_by, "steps": steps}
 
 
 operation = st.one_of(
@@ -116,6 +136,16 @@ class World:
     set_aside: set[datetime] = field(default_factory=set)  # slots a pause, resume or new plan replaced
     running: list[tuple[datetime, datetime]] = field(default_factory=list)  # when the worker swept every minute
     windows: dict[datetime, timedelta] = field(default_factory=dict)  # each slot's window, as it was planned
+    ways: tuple[str, str, str, str] = ("message", "message", "message", "message")  # how steps 1, 2, 3, 5 reach
+
+    def calls_person(self, step: int) -> bool:
+        return step in (1, 2) and self.ways[step - 1] == "call"
+
+    def calls_guardian(self, step: int) -> bool:
+        return (step == 3 and self.ways[2] in ("call", "message+call")) or (step == 5 and self.ways[3] != "message")
+
+    def texts_guardian(self, step: int) -> bool:
+        return step == 5 or (step == 3 and self.ways[2] != "call")
 
     def due(self, slot: datetime, step: int) -> datetime:
         g, c, u = self.delays
@@ -219,7 +249,7 @@ async def check(pool: asyncpg.Pool, world: World) -> None:
             world.recipient_id,
         )
         rows = await conn.fetch(
-            "SELECT n.dedupe_key, o.template, o.state, o.created_at, o.recipient FROM outbox o"
+            "SELECT n.dedupe_key, o.template, o.state, o.created_at, o.recipient, o.channel FROM outbox o"
             " JOIN notices n ON n.id = o.notice_id WHERE n.dedupe_key LIKE 'care:%' ORDER BY o.id"
         )
     by_slot: dict[datetime, list[asyncpg.Record]] = {}
@@ -258,6 +288,33 @@ async def check(pool: asyncpg.Pool, world: World) -> None:
         if r["template"] in PERSON_TEMPLATES and world.quiet is not None:
             # 5: the person is never asked in their quiet hours.
             assert not in_quiet_hours(r["created_at"], *world.quiet), f"{r['template']} in quiet hours"
+    check_ways(world, steps, rows)
+
+
+def check_ways(world: World, steps: list[asyncpg.Record], rows: list[asyncpg.Record]) -> None:
+    """Invariant 6: every delivery of a step is one the plan's ways make, and each guardian step made them all."""
+    made: dict[tuple[datetime, int], set[tuple[str, str]]] = {}
+    for r in rows:
+        step_of = STEP_KEY.fullmatch(r["dedupe_key"])
+        if step_of is None:
+            continue
+        step, to_guardian, call = int(step_of[2]), step_of[3] is not None, step_of[4] is not None
+        where = f"{r['dedupe_key']} ({r['channel']}, ways {world.ways})"
+        if to_guardian:
+            assert step in (3, 5), where
+            assert r["channel"] == ("voice" if call else "sms"), where
+            assert world.calls_guardian(step) if call else world.texts_guardian(step), where
+        else:
+            assert step in (1, 2), where
+            assert (r["channel"] == "voice") == world.calls_person(step), where
+        made.setdefault((datetime.fromisoformat(step_of[1]), step), set()).add((r["channel"], r["recipient"]))
+    for s in steps:
+        if s["step"] not in (3, 5):
+            continue
+        told = made.get((s["slot_at"], s["step"]), set())
+        expected = {("voice", GUARDIAN)} if world.calls_guardian(s["step"]) else set()
+        expected |= {("sms", GUARDIAN)} if world.texts_guardian(s["step"]) else set()
+        assert told == expected, f"step {s['step']} of {s['slot_at']} told {told}, ways {world.ways}"
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
@@ -266,7 +323,15 @@ async def test_the_ladder_keeps_its_invariants_over_random_days(pool, plan, prog
     await run_program(pool, plan, program)
 
 
-ONE_DAILY = {"times": ["09:00"], "days": [1, 2, 3, 4, 5, 6, 7], "window": 60, "quiet": None, "delays": (30, 30, 60)}
+ONE_DAILY = {
+    "times": ["09:00"],
+    "days": [1, 2, 3, 4, 5, 6, 7],
+    "window": 60,
+    "quiet": None,
+    "delays": (30, 30, 60),
+    "contact_by": "sms",
+    "steps": {},
+}
 
 
 async def test_an_answer_mid_ladder_quiets_it_and_the_next_day_is_asked_again(pool) -> None:
@@ -294,6 +359,14 @@ async def test_a_help_request_outside_the_window_moves_nothing(pool) -> None:
     assert steps == 5
 
 
+def ways_of(contact_by: str, steps: dict[str, str | None]) -> tuple[str, str, str, str]:
+    """How steps 1, 2, 3 and 5 reach people: the plan's own way where it says one, else contact_by's."""
+    default = BY_CONTACT.get(contact_by, ("message", "message", "message", "message"))
+    names = ("first_ask", "ask_again", "guardian", "urgent")
+    first, again, guardian, urgent = (steps.get(n) or d for n, d in zip(names, default, strict=True))
+    return first, again, guardian, urgent
+
+
 async def run_program(pool: asyncpg.Pool, plan: dict, program: list[tuple[str, object]]) -> World:
     async with pool.acquire() as conn:
         await conn.execute("TRUNCATE care_recipients, outbox, notices, sms_inbound CASCADE")
@@ -304,13 +377,19 @@ async def run_program(pool: asyncpg.Pool, plan: dict, program: list[tuple[str, o
             days=plan["days"],
             window_minutes=plan["window"],
             quiet_hours=quiet,
-            ladder=Ladder(guardian_after_minutes=g, case_after_minutes=c, urgent_after_minutes=u),
+            ladder=Ladder(
+                guardian_after_minutes=g,
+                case_after_minutes=c,
+                urgent_after_minutes=u,
+                steps=msgspec.convert(plan["steps"], LadderSteps),
+            ),
         )
         data = RecipientCreate(
             name="김순자",
             phone="010-1234-0000",
             district="11110",
             address="서울 종로구 세종대로 1",
+            contact_by=ContactBy(plan["contact_by"]),
             guardians=[GuardianIn(name="김민수", phone="010-9876-0000", relation="아들")],
             plan=plan_in,
         )
@@ -323,6 +402,7 @@ async def run_program(pool: asyncpg.Pool, plan: dict, program: list[tuple[str, o
         window=timedelta(minutes=plan["window"]),
         delays=plan["delays"],
         quiet=(time.fromisoformat(plan["quiet"][0]), time.fromisoformat(plan["quiet"][1])) if plan["quiet"] else None,
+        ways=ways_of(plan["contact_by"], plan["steps"]),
     )
     async with pool.acquire() as conn:
         assert (await plan_row(conn, world))["slot_at"] == next_planned(world.times, world.days, START)
@@ -370,7 +450,8 @@ async def run_program(pool: asyncpg.Pool, plan: dict, program: list[tuple[str, o
                             plan["delays"],
                             strict=True,
                         )
-                    )
+                    ),
+                    steps=msgspec.convert(plan["steps"], LadderSteps),
                 ),
             )
             async with pool.acquire() as conn:

@@ -327,3 +327,36 @@ async def test_another_districts_person_cannot_be_edited(client, make_staff, poo
     )
     assert response.status_code == 404
     assert await pool.fetchval("SELECT name FROM care_recipients WHERE id = $1", recipient_id) == "김순자"
+
+
+async def test_the_plan_form_says_how_each_step_reaches_them(client, make_staff, pool):
+    recipient_id = await enroll(pool, phone="010-1111-0003")
+    await signed_in(client, make_staff)
+    url = f"/console/people/{recipient_id}"
+    page = await client.get(url)
+    # Each step's select, "as contact by says" first, with the way that is in effect for this person (by SMS).
+    assert 'name="step_ask_again"' in page.text and "연락 방법대로 (문자·앱)" in page.text
+    token = csrf_of(page.text)
+    plan = {"csrf": token, "times": "09:00", "days": ["1", "2", "3", "4", "5", "6", "7"], "window_minutes": "60"}
+    bad = await client.post(f"{url}/plan", data={**plan, "step_urgent": "call"})
+    assert bad.status_code == 400 and error_beside(bad.text, "step_urgent") is not None
+    steps = {"step_first_ask": "", "step_ask_again": "call", "step_guardian": "message+call", "step_urgent": ""}
+    good = await client.post(f"{url}/plan", data={**plan, **steps}, follow_redirects=False)
+    assert good.status_code == 303
+    columns = "first_ask_by, ask_again_by, guardian_by, urgent_by"
+    saved = await pool.fetchrow(f"SELECT {columns} FROM checkin_plans WHERE recipient_id = $1", recipient_id)  # noqa: S608
+    assert tuple(saved) == (None, "call", "message+call", None)
+    page = await client.get(url)
+    assert re.search(r'<option value="call" selected>', page.text)
+    # A form without the selects (an older page) keeps the plan's own steps.
+    await client.post(f"{url}/plan", data={**plan, "times": "10:00"})
+    kept = await pool.fetchrow(f"SELECT {columns} FROM checkin_plans WHERE recipient_id = $1", recipient_id)  # noqa: S608
+    assert tuple(kept) == tuple(saved)
+
+
+async def test_enrolling_someone_with_a_call_at_the_second_ask(client, make_staff, pool):
+    token = await signed_in(client, make_staff)
+    data = {**VALID, "phone": "010-2222-4444", "step_ask_again": "call", "csrf": token}
+    response = await client.post("/console/people", data=data, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    assert await pool.fetchval("SELECT ask_again_by FROM checkin_plans") == "call"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
+from litestar import Litestar
 
 from api.platform.auth.tokens import Principal, Role
 from api.platform.jobs.runner import run_job
@@ -25,13 +26,13 @@ PERSON, GUARDIAN = "+821012340000", "+821098760000"
 MENU = "안녕하세요, 서울시 안부 전화입니다. 괜찮으시면 1번, 도움이 필요하시면 2번을 눌러 주세요."
 
 
-# The webhooks take the time as it is, so the ladder runs in the days ahead: each sign of life by call comes before
-# the slot it answers, while that slot's ladder climbs.
-BASE = datetime.now(SEOUL).date() + timedelta(days=2)
+# The webhooks act at the app's clock, which the dispatcher fixture sets to the dispatcher's: the ladder runs on
+# fixed days, a Tuesday in November 2026 on.
+BASE = date(2026, 11, 24)
 
 
 def kst(day: int, hhmm: str) -> datetime:
-    """``hhmm`` in Seoul on the ``day``-th day of the test (0, 1, 2…), which starts two days from today."""
+    """``hhmm`` in Seoul on the ``day``-th day of the test (0, 1, 2…), from Tuesday 2026-11-24."""
     return datetime.combine(BASE + timedelta(days=day), time(int(hhmm[:2]), int(hhmm[3:])), tzinfo=SEOUL)
 
 
@@ -43,9 +44,11 @@ class Clock:
 
 
 @pytest.fixture
-async def dispatcher(pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[tuple[Dispatcher, Clock]]:
+async def dispatcher(pool: asyncpg.Pool, settings: Settings, app: Litestar) -> AsyncIterator[tuple[Dispatcher, Clock]]:
+    """A dispatcher on a clock; the app's webhooks act at the same clock's time."""
     channels = build_channels(settings)
     clock = Clock()
+    app.state.clock = clock
     yield Dispatcher(pool, channels, settings.notify, clock=clock), clock
     for channel in channels.values():
         await channel.aclose()
