@@ -23,6 +23,8 @@ from api.accounts.signin_routes import AuthController
 from api.alerts.routes import AlertController, AlertFeedController
 from api.chat.inbound import forward_after_commit
 from api.chat.inbound import handle_sms as chat_sms
+from api.chat.kakao_linking import link_key
+from api.chat.kakao_routes import KakaoLinkController, KakaoWebhooks
 from api.chat.rasa import RasaClient
 from api.chat.routes import BotPeopleController, ChatController, PlaceController
 from api.console.pages import template_config
@@ -92,6 +94,8 @@ ROUTES: list[ControllerRouterHandler] = [
     TwilioWebhooks,
     TwilioVoiceWebhooks,
     SolapiWebhooks,
+    KakaoWebhooks,
+    KakaoLinkController,
     RecipientController,
     CheckinController,
     CaseController,
@@ -175,6 +179,7 @@ def _initial_state(settings: Settings, *, tokens: TokenIssuer) -> dict[str, obje
         "voice_handlers": [handle_call_answer],
         # The time the calls' webhooks act at: the wall clock; a test sets its own to play a day of calls.
         "clock": _utc_now,
+        "kakao_link_key": link_key(settings.jwt_secret()),
         "otp": OtpService(settings=settings.auth, secret=settings.jwt_secret(), tokens=tokens, notifier=notifier),
         "migrations": discover(Path(settings.paths.migrations_dir)),
     }

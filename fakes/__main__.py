@@ -1,7 +1,8 @@
-"""Run the fake FCM, Twilio and SOLAPI servers, for local runs and benchmarks: ``python -m fakes``.
+"""Run the fake FCM, Twilio, SOLAPI and Kakao servers, for local runs and benchmarks: ``python -m fakes``.
 
 Prints one JSON line with their URLs and the environment that points safecity at them (``env``; ``solapi_env``
-besides sends Korean numbers through the fake SOLAPI), then serves until
+besides sends Korean numbers through the fake SOLAPI; ``kakao_env`` lets the fake Kakao call the skill and take its
+callbacks, ``fakes.kakao.FakeKakao`` with the same secret sends the messages), then serves until
 Ctrl-C. Drive them over ``/_fake/control``; read what they received at ``/_fake/sent``.
 """
 
@@ -13,6 +14,7 @@ import signal
 import threading
 
 from fakes.fcm import FakeFcm
+from fakes.kakao import FakeKakao
 from fakes.server import BackgroundServer
 from fakes.solapi import FakeSolapi
 from fakes.twilio import FakeTwilio
@@ -24,6 +26,7 @@ def main() -> None:
     parser.add_argument("--twilio-port", type=int, default=0, help="default: a free port")
     parser.add_argument("--twilio-auth-token", default="local-fake-twilio-token")
     parser.add_argument("--solapi-port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--kakao-port", type=int, default=0, help="default: a free port (its callback URLs)")
     args = parser.parse_args()
 
     fcm = FakeFcm()
@@ -32,7 +35,10 @@ def main() -> None:
     twilio_server = BackgroundServer(twilio.app, port=args.twilio_port)
     solapi = FakeSolapi()
     solapi_server = BackgroundServer(solapi.app, port=args.solapi_port)
-    with fcm_server, twilio_server, solapi_server:
+    kakao = FakeKakao()
+    kakao_server = BackgroundServer(kakao.app, port=args.kakao_port)
+    kakao.url = kakao_server.url
+    with fcm_server, twilio_server, solapi_server, kakao_server:
         env = {
             "FCM_ENDPOINT": fcm_server.url,
             "FCM_PROJECT_ID": "safecity-local",
@@ -50,8 +56,18 @@ def main() -> None:
             "SOLAPI_KAKAO_PFID": solapi.pfid,
             "SOLAPI_WEBHOOK_SECRET": solapi.webhook_secret,
         }
-        urls = {"fcm": fcm_server.url, "twilio": twilio_server.url, "solapi": solapi_server.url}
-        print(json.dumps(urls | {"env": env, "solapi_env": solapi_env}), flush=True)
+        kakao_env = {
+            "KAKAO_SKILL_SECRET": kakao.secret,
+            "KAKAO_SKILL_SECRET_HEADER": kakao.header,
+            "KAKAO_CALLBACK_HOSTS": f"http://{kakao_server.host}",
+        }
+        urls = {
+            "fcm": fcm_server.url,
+            "twilio": twilio_server.url,
+            "solapi": solapi_server.url,
+            "kakao": kakao_server.url,
+        }
+        print(json.dumps(urls | {"env": env, "solapi_env": solapi_env, "kakao_env": kakao_env}), flush=True)
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import httpx
 import msgspec
 import structlog
@@ -13,6 +15,13 @@ log = structlog.get_logger(__name__)
 
 class BotUnavailable(Exception):
     """Rasa is off, down, slow past the timeout, or answered with something that is not its REST reply."""
+
+
+class BotReply(NamedTuple):
+    """One of the bot's replies: its text, and its buttons as (title, payload)."""
+
+    text: str | None
+    buttons: list[tuple[str, str]]
 
 
 class _Reply(msgspec.Struct, kw_only=True):
@@ -36,7 +45,17 @@ class RasaClient:
         return self._off
 
     async def ask(self, *, sender: str, text: str, language: str, channel: str) -> list[str]:
-        """The bot's texts in answer to ``text`` from ``sender``; raises ``BotUnavailable``."""
+        """The bot's texts in answer to ``text`` from ``sender`` (buttons as one text of titles); ``BotUnavailable``."""
+        texts = []
+        for reply in await self.turn(sender=sender, text=text, language=language, channel=channel):
+            if reply.text:
+                texts.append(reply.text)
+            if reply.buttons:
+                texts.append(" / ".join(title for title, _ in reply.buttons))
+        return texts
+
+    async def turn(self, *, sender: str, text: str, language: str, channel: str) -> list[BotReply]:
+        """The bot's replies, each a text and its buttons (title, payload); raises ``BotUnavailable``."""
         if self._off:
             raise BotUnavailable(f"the chatbot is off: {self._off}")
         if self._http is None:
@@ -50,14 +69,17 @@ class RasaClient:
             raise BotUnavailable(f"Rasa did not answer within {self._settings.timeout_s}s") from exc
         except (httpx.HTTPError, msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise BotUnavailable(f"Rasa failed: {exc!r}") from exc
-        texts = []
-        for reply in replies:
-            if reply.text:
-                texts.append(reply.text)
-            titles = [str(b.get("title")) for b in reply.buttons or () if b.get("title")]
-            if titles:
-                texts.append(" / ".join(titles))
-        return texts
+        return [
+            BotReply(
+                text=reply.text or None,
+                buttons=[
+                    (str(b["title"]), str(b.get("payload") or b["title"]))
+                    for b in reply.buttons or ()
+                    if b.get("title")
+                ],
+            )
+            for reply in replies
+        ]
 
     async def aclose(self) -> None:
         if self._http is not None:

@@ -12,7 +12,7 @@ from api.accounts import service as accounts
 from api.accounts.schemas import CitizenRead
 from api.alerts import service as alerts
 from api.alerts.reach import Place, places_reached
-from api.chat import places, repository
+from api.chat import kakao_repository, places, repository
 from api.chat.schemas import (
     BotReportIn,
     BotReportRead,
@@ -43,10 +43,11 @@ CONVERSATION_WINDOW = timedelta(hours=1)
 
 
 class Sender(NamedTuple):
-    """Who the bot is talking to: an app user (``citizen-42``) or a phone (``sms-+821012345678``)."""
+    """Who the bot is talking to: an app user (``citizen-42``), a phone (``sms-+821012345678``), or a linked Kakao
+    user (``kakao-<botUserKey>``)."""
 
     raw: str
-    channel: str  # "app" or "sms"
+    channel: str  # "app", "sms" or "kakao"
     phone: str
     citizen_id: int | None
 
@@ -91,7 +92,14 @@ async def resolve(conn: asyncpg.Connection, sender: str, *, now: datetime) -> Se
             raise Problem(f"The sender's phone number is not usable: {exc}.", code="bad_sender") from None
         await _check_talking(conn, f"sms-{phone}", now=now)
         return Sender(sender, "sms", phone, None)
-    raise Problem("A sender is `citizen-<id>` or `sms-<phone number>`.", code="bad_sender")
+    if kind == "kakao" and rest:
+        await _check_talking(conn, sender, now=now)
+        linked = await kakao_repository.link_of(conn, rest)
+        if linked is None:
+            raise NotFound("This Kakao user is not linked to a phone any more.", code="unknown_sender")
+        citizen = await accounts.find_citizen_by_phone(conn, phone=linked)
+        return Sender(sender, "kakao", linked, citizen.id if citizen else None)
+    raise Problem("A sender is `citizen-<id>`, `sms-<phone number>` or `kakao-<user key>`.", code="bad_sender")
 
 
 async def _check_talking(conn: asyncpg.Connection, key: str, *, now: datetime) -> None:
@@ -193,7 +201,13 @@ async def check_in(
     if enrolment is None:
         return CheckinResult(in_care=False, recorded=False)
     await care.check_in(
-        conn, notifier=notifier, recipient_id=enrolment.recipient_id, channel="chat", kind="checkin", at=now, body=body
+        conn,
+        notifier=notifier,
+        recipient_id=enrolment.recipient_id,
+        channel=_care_channel(who),
+        kind="checkin",
+        at=now,
+        body=body,
     )
     return CheckinResult(in_care=True, recorded=True)
 
@@ -207,8 +221,13 @@ async def ask_for_help(
     if enrolment is None:
         raise NotFound("This person is not enrolled in care; there is no social worker to call.", code="not_in_care")
     return await care.ask_for_help(
-        conn, notifier=notifier, recipient_id=enrolment.recipient_id, channel="chat", at=now, body=body
+        conn, notifier=notifier, recipient_id=enrolment.recipient_id, channel=_care_channel(who), at=now, body=body
     )
+
+
+def _care_channel(who: Sender) -> str:
+    """How care records what the bot did for someone: said in KakaoTalk, or in a chat (the app's, or by text)."""
+    return "kakao" if who.channel == "kakao" else "chat"
 
 
 def find_places(query: str) -> list[PlaceRead]:

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar, Self
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -319,6 +320,45 @@ class ConsoleSettings(_Group, frozen=True):
     }
 
 
+class KakaoSettings(_Group, frozen=True):
+    """The KakaoTalk channel chatbot (Kakao i Open Builder skill): off until its shared secret is set."""
+
+    # The value the skill sends in ``skill_secret_header`` (set in Open Builder's skill settings); unset, refused.
+    skill_secret: str | None = None
+    skill_secret_header: str = "X-Safecity-Skill-Secret"  # noqa: S105 - a header's name
+    # Kakao waits 5 s for a skill; past this budget the answer goes by the callback (or a holding reply).
+    reply_budget_s: float = 3.5
+    callback_timeout_s: float = 5.0
+    # Hosts (or parents of hosts, by suffix) a callbackUrl may name; any other is not called (a leaked secret must
+    # not make us post to our own network). "https" is required unless the host is listed with "http://".
+    callback_hosts: str = "kakao.com,kakaoenterprise.com"
+    link_code_ttl_s: int = 600
+    link_codes_per_hour: int = 3  # SMS codes per Kakao user, and per phone
+    link_failures_per_hour: int = 5  # wrong codes a Kakao user may type in an hour
+
+    ENV: ClassVar[dict[str, str]] = {
+        "skill_secret": "KAKAO_SKILL_SECRET",
+        "skill_secret_header": "KAKAO_SKILL_SECRET_HEADER",
+        "reply_budget_s": "KAKAO_REPLY_BUDGET",
+        "callback_timeout_s": "KAKAO_CALLBACK_TIMEOUT",
+        "callback_hosts": "KAKAO_CALLBACK_HOSTS",
+        "link_code_ttl_s": "KAKAO_LINK_CODE_TTL",
+        "link_codes_per_hour": "KAKAO_LINK_CODES_PER_HOUR",
+        "link_failures_per_hour": "KAKAO_LINK_FAILURES_PER_HOUR",
+    }
+
+    def callback_allowed(self, url: str) -> bool:
+        """Whether a callbackUrl names a host we may post to: https to a listed host, or an ``http://`` one listed."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        for item in (i.strip().lower() for i in self.callback_hosts.split(",") if i.strip()):
+            scheme, _, listed = item.rpartition("://")
+            listed = listed.split(":")[0]
+            if parts.scheme == (scheme or "https") and (host == listed or host.endswith("." + listed)):
+                return True
+        return False
+
+
 class RasaSettings(_Group, frozen=True):
     """The chatbot: Rasa's REST channel (on localhost only) and the action server beside it."""
 
@@ -398,6 +438,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     alerts: AlertSettings = AlertSettings()
     console: ConsoleSettings = ConsoleSettings()
     rasa: RasaSettings = RasaSettings()
+    kakao: KakaoSettings = KakaoSettings()
     metrics: MetricsSettings = MetricsSettings()
     care: CareSettings = CareSettings()
     evacuation: EvacuationSettings = EvacuationSettings()
@@ -419,6 +460,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             alerts=AlertSettings.from_env(env),
             console=ConsoleSettings.from_env(env),
             rasa=RasaSettings.from_env(env),
+            kakao=KakaoSettings.from_env(env),
             metrics=MetricsSettings.from_env(env),
             care=CareSettings.from_env(env),
             evacuation=EvacuationSettings.from_env(env),
@@ -455,6 +497,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("RASA_ENABLED must be 'auto', 'true' or 'false'")
         if not settings.rasa.timeout_s > 0:
             raise SettingsError("RASA_TIMEOUT must be a positive number of seconds")
+        kakao = settings.kakao
+        if not 0 < kakao.reply_budget_s < 5:
+            raise SettingsError("KAKAO_REPLY_BUDGET must be more than 0 and less than Kakao's 5 seconds")
+        if kakao.skill_secret is not None and len(kakao.skill_secret) < 16:
+            raise SettingsError("KAKAO_SKILL_SECRET must be at least 16 characters")
         if not settings.evacuation.distance_cap_m > 0:
             raise SettingsError("SHELTER_DISTANCE_CAP_M must be a positive number of metres")
         if settings.auth.jwt_secret is not None and len(settings.auth.jwt_secret.encode()) < 32:

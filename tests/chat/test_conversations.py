@@ -9,88 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
-import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import msgspec
 import pytest
 
 from api.app import create_app
-from api.cli import chatbot
-from api.platform.db.embedded import drop_database
-from api.platform.settings import PROJECT_ROOT, AuthSettings, HttpSettings, RasaSettings, Settings
+from api.platform.settings import RasaSettings, Settings
 from fakes.server import BackgroundServer
-from tests.api.test_supervisor import free_port
-from tests.chat.conftest import enrol, signed
-from tests.conftest import JWT_SECRET, bearer, sign_in
-from tests.database import TestServer as PgServer
+from tests.chat.conftest import Chatbot, enrol, signed
+from tests.conftest import bearer, sign_in
 
-TRACKER_DB = "safecity_rasa_test"
 _sids = itertools.count(1)
 _citizen_ids = itertools.count(1)
-
-
-@dataclass
-class Chatbot:
-    rasa_url: str
-    api_port: int
-    log: Path
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def chatbot_servers(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chatbot]:
-    """Rasa and the action server for the whole session, started as `safecity run` starts them."""
-    if not chatbot.RASA.exists():
-        _unavailable("bot/.venv is not built (`make bot`): the conversation tests need the real Rasa")
-    for target in ("bot", "bot-model"):
-        done = subprocess.run(["make", "-s", target], cwd=PROJECT_ROOT, capture_output=True, text=True)
-        assert done.returncode == 0, f"make {target} failed:\n{done.stdout}\n{done.stderr}"
-    rasa_port, actions_port, api_port = free_port(), free_port(), free_port()
-    settings = Settings(
-        auth=AuthSettings(jwt_secret=JWT_SECRET),
-        http=HttpSettings(port=api_port),
-        rasa=RasaSettings(
-            url=f"http://127.0.0.1:{rasa_port}", actions_port=actions_port, enabled="true", tracker_db=TRACKER_DB
-        ),
-    )
-    reason = chatbot.off_because(settings)
-    if reason:
-        _unavailable(f"the chatbot cannot start: {reason}")
-    asyncio.run(drop_database(pg_server.url, TRACKER_DB))  # every session's conversations start afresh
-    specs = asyncio.run(chatbot.processes(settings, database_url=pg_server.url))
-    log = tmp_path_factory.mktemp("chatbot") / "chatbot.log"
-    procs = []
-    with log.open("ab") as out:
-        for _, argv, env in specs:
-            procs.append(
-                subprocess.Popen(
-                    argv, cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
-                )
-            )
-    try:
-        chatbot.wait_up(f"http://127.0.0.1:{actions_port}/health", procs, log)
-        chatbot.wait_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", procs, log)
-        yield Chatbot(rasa_url=f"http://127.0.0.1:{rasa_port}", api_port=api_port, log=log)
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 @pytest.fixture
