@@ -27,6 +27,7 @@ from api.cli import chatbot
 from api.platform.db.embedded import drop_database, ensure_database, with_database
 from api.platform.jobs.runner import run_job
 from api.platform.settings import PROJECT_ROOT, AuthSettings, HttpSettings, RasaSettings, Settings
+from bench.scaleout import consecutive_free_ports
 from fakes.server import BackgroundServer
 from tests.api.test_supervisor import free_port
 from tests.conftest import JWT_SECRET, bearer, sign_in
@@ -58,9 +59,8 @@ def two_rasas(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory) -> 
     for target in ("bot", "bot-model"):
         done = subprocess.run(["make", "-s", target], cwd=PROJECT_ROOT, capture_output=True, text=True)
         assert done.returncode == 0, f"make {target} failed:\n{done.stdout}\n{done.stderr}"
-    first, second, actions_port, api_port = free_port(), free_port(), free_port(), free_port()
-    while free_port() in (actions_port + 1,):  # the second action server takes the next port
-        actions_port = free_port()
+    first, second, api_port = free_port(), free_port(), free_port()
+    actions_port = consecutive_free_ports(2)  # the second action server takes the next port
     for database in (TRACKER_DB, LOCK_DB):
         asyncio.run(drop_database(pg_server.url, database))
     lock_url = asyncio.run(ensure_database(pg_server.url, LOCK_DB))
@@ -254,7 +254,9 @@ async def test_conversations_silent_past_the_retention_are_deleted_from_the_trac
     finally:
         await conn.close()
 
-    result = await run_job(pool, tracker_retention, now=datetime.now(UTC), settings=settings)
+    run = await run_job(pool, tracker_retention, now=datetime.now(UTC), settings=settings)
+    assert run.ran and run.result is not None
+    result = run.result
     assert result["retention_days"] == 30
     assert result["conversations_deleted"] >= 1 and result["events_deleted"] >= before[senders[0]]
 
