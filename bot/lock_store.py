@@ -27,6 +27,8 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.tracker_store import failed_this_message
+
 log = logging.getLogger(__name__)
 
 LOCK_CLASS = 0x5AFE  # advisory locks' first key: ours, apart from any other user of the database
@@ -54,10 +56,18 @@ class PostgresLockStore(LockStore):
     ) -> AsyncGenerator[TicketLock, None]:
         """Hold ``conversation_id``'s advisory lock while the body runs; ``LockError`` if it cannot be had."""
         conn = await self._acquire(conversation_id)
+        tracker = failed_this_message.set(None)
         try:
             yield TicketLock(conversation_id)
         finally:
-            await self._release(conn, conversation_id)
+            failed = failed_this_message.get()
+            failed_this_message.reset(tracker)
+            held = await self._release(conn, conversation_id)
+        # Only when the message itself went through: its own error, if any, is the one to see.
+        if failed:
+            raise LockError(f"conversation {conversation_id!r}: {failed}; the turn is not kept")
+        if not held:
+            raise LockError(f"conversation {conversation_id!r}: the lock's connection was lost during the message")
 
     async def _acquire(self, conversation_id: str) -> psycopg2.extensions.connection:
         # An idle connection may have died with a restart of the database: then one fresh connection is tried.
@@ -81,17 +91,19 @@ class PostgresLockStore(LockStore):
                 raise
         raise AssertionError("unreachable")
 
-    async def _release(self, conn: psycopg2.extensions.connection, conversation_id: str) -> None:
+    async def _release(self, conn: psycopg2.extensions.connection, conversation_id: str) -> bool:
+        """Unlock; False when the connection had died, so the lock may not have been held to the end."""
         try:
             await _execute(conn, "SELECT pg_advisory_unlock(%s, hashtext(%s))", (LOCK_CLASS, conversation_id))
         except BaseException:
             _close(conn)  # closing the session releases its locks too
             log.warning("lock store: unlock failed; the connection was closed, which releases the lock")
-            return
+            return False
         if len(self._idle) < MAX_IDLE:
             self._idle.append(conn)
         else:
             _close(conn)
+        return True
 
     async def _connect(self) -> psycopg2.extensions.connection:
         conn = psycopg2.connect(self.dsn, async_=1, connect_timeout=self.connect_timeout_s)

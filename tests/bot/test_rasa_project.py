@@ -193,7 +193,7 @@ def test_endpoints_come_from_the_environment(rasa_installed: Path) -> None:
         proc.stdout.splitlines()[-1]
     )
     assert action == env["ACTION_SERVER_URL"]
-    assert (store, host) == ("SQL", "127.0.0.1")
+    assert (store, host) == ("bot.tracker_store.CheckedSQLTrackerStore", "127.0.0.1")
     assert kwargs == {
         "dialect": "postgresql",
         "port": "5432",
@@ -201,7 +201,7 @@ def test_endpoints_come_from_the_environment(rasa_installed: Path) -> None:
         "username": "rasa",
         "password": "secret",
     }
-    assert credentials == {"rest": None}
+    assert credentials == {"bot.channels.CheckedRestInput": None}  # the REST channel, answering 503 on a failure
     # Several Rasa servers share one lock store, on the tracker store's PostgreSQL (bot/lock_store.py).
     assert (lock_type, lock_url, lock_kwargs) == (
         "bot.lock_store.PostgresLockStore",
