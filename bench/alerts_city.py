@@ -45,9 +45,9 @@ async def load(conn: asyncpg.Connection, *, citizens: int, without_app: int, car
         # Already on their district's topic, as the dispatcher's upkeep leaves them.
         await conn.execute(
             """
-            INSERT INTO devices (citizen_id, platform, fcm_token, subscribed_topic, topic_pending)
+            INSERT INTO devices (citizen_id, platform, fcm_token, subscribed_topics, topic_pending)
             SELECT id, CASE WHEN id % 3 = 0 THEN 'ios' ELSE 'android' END, 'bench-token-' || id,
-                   'district-' || district, false
+                   ARRAY['district-' || district], false
             FROM citizens WHERE id <= $1
             """,
             citizens - without_app,

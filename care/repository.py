@@ -13,6 +13,7 @@ from datetime import date, datetime, time
 
 import asyncpg
 
+from api.platform.geo import PRECISE_SCALE
 from care.details import HomeRow
 
 _RECIPIENT = """
@@ -336,13 +337,18 @@ async def steps_taken(conn: asyncpg.Connection, *, recipient_id: int, slot_at: d
 
 
 async def people_in(
-    conn: asyncpg.Connection, districts: Sequence[str], polygons: Sequence[str] = (), dongs: Sequence[str] = ()
+    conn: asyncpg.Connection,
+    districts: Sequence[str],
+    polygons: Sequence[str] = (),
+    precise: Sequence[str] = (),
+    dongs: Sequence[str] = (),
 ) -> list[asyncpg.Record]:
     """Everyone in care in these districts, or whose home lies in one of the polygons (PostgreSQL polygon text,
-    ``geo.polygon_literal``), or was given only as one of these dongs, once each, by id, with what a message to
+    ``geo.polygon_literal``, and ``precise`` the same scaled by ``geo.PRECISE_SCALE``: the first test uses the
+    index, the second is exact), or was given only as one of these dongs, once each, by id, with what a message to
     them and a shelter search need."""
     return await conn.fetch(
-        """
+        f"""
         SELECT r.id AS recipient_id, r.name, r.phone, r.language, r.district, r.contact_by,
                r.reach_despite_opt_out, r.home_lat, r.home_lon, r.home_dong,
                (SELECT c.id FROM citizens c WHERE c.phone = r.phone) AS citizen_id
@@ -350,22 +356,25 @@ async def people_in(
         WHERE r.id IN (
             SELECT id FROM care_recipients WHERE district = ANY($1::text[])
             UNION
-            SELECT i.id FROM care_recipients i JOIN unnest($2::text[]) AS g (shape) ON i.home <@ g.shape::polygon
+            SELECT i.id FROM care_recipients i JOIN unnest($2::text[], $4::text[]) AS g (shape, precise)
+                ON i.home <@ g.shape::polygon
+               AND point(i.home_lon * {PRECISE_SCALE}, i.home_lat * {PRECISE_SCALE}) <@ g.precise::polygon
             UNION
             SELECT id FROM care_recipients WHERE home IS NULL AND home_dong = ANY($3::text[])
         )
         ORDER BY r.id
-        """,
+        """,  # noqa: S608
         list(districts),
         list(polygons),
         list(dongs),
+        list(precise),
     )
 
 
 async def enrolment_by_phone(conn: asyncpg.Connection, phone: str) -> asyncpg.Record | None:
-    """The enrolment of a phone number: its id, language, district and home, or None."""
+    """The enrolment of a phone number: its id, language, district and home (a point, or only its dong), or None."""
     return await conn.fetchrow(
-        "SELECT id, language, district, home_lat, home_lon FROM care_recipients WHERE phone = $1", phone
+        "SELECT id, language, district, home_lat, home_lon, home_dong FROM care_recipients WHERE phone = $1", phone
     )
 
 

@@ -12,7 +12,7 @@ import msgspec
 from api.platform import boundaries
 from api.platform.auth.tokens import Principal
 from api.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
-from api.platform.geo import polygon_literal
+from api.platform.geo import PRECISE_SCALE, polygon_literal
 from care import audit, ladder, messages, on_duty, repository
 from care.addressing import local, to_guardian, to_person
 from care.cases import repository as cases_repository
@@ -285,6 +285,7 @@ class Enrolment(NamedTuple):
     language: str
     district: str
     home: tuple[float, float] | None
+    home_dong: str | None = None  # the dong of the home, or the home itself when only the dong was given
 
 
 async def enrolment_by_phone(conn: asyncpg.Connection, *, phone: str) -> Enrolment | None:
@@ -293,7 +294,13 @@ async def enrolment_by_phone(conn: asyncpg.Connection, *, phone: str) -> Enrolme
     if row is None:
         return None
     home = (row["home_lat"], row["home_lon"]) if row["home_lat"] is not None else None
-    return Enrolment(recipient_id=row["id"], language=row["language"], district=row["district"], home=home)
+    return Enrolment(
+        recipient_id=row["id"],
+        language=row["language"],
+        district=row["district"],
+        home=home,
+        home_dong=row["home_dong"],
+    )
 
 
 async def people_in(
@@ -312,7 +319,8 @@ async def people_in(
     account, or None).
     """
     shapes = [polygon_literal(ring) for ring in polygons]
-    return await repository.people_in(conn, districts, shapes, dongs)
+    precise = [polygon_literal(ring, scale=PRECISE_SCALE) for ring in polygons]
+    return await repository.people_in(conn, districts, shapes, precise, dongs)
 
 
 async def update_details(

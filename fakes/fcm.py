@@ -109,6 +109,7 @@ class FakeFcm:
         self._sent: list[dict[str, Any]] = []
         self._subscriptions: dict[str, set[str]] = {}
         self._failing_tokens: dict[str, str] = {}
+        self._failing_topics: dict[str, str] = {}
         self._fail_next: deque[list[Any]] = deque()  # [count left, FCM code, retry-after]: runs, not one per send
         self._down = False
         self._delay_s = 0.0
@@ -182,6 +183,14 @@ class FakeFcm:
             else:
                 self._failing_tokens[token] = _check_status(status)
 
+    def fail_topic(self, topic: str, status: str | None = "UNAVAILABLE") -> None:
+        """Answer every subscription to or from ``topic`` with this FCM code (UNAVAILABLE, INTERNAL...); None clears."""
+        with self._lock:
+            if status is None:
+                self._failing_topics.pop(topic, None)
+            else:
+                self._failing_topics[topic] = _check_status(status)
+
     def fail_next(self, n: int, status: str = "UNAVAILABLE", *, retry_after: float | None = None) -> None:
         """Answer the next ``n`` sends with a transient error (UNAVAILABLE, INTERNAL, QUOTA_EXCEEDED)."""
         _check_status(status)
@@ -210,6 +219,8 @@ class FakeFcm:
             self.reset()
         for spec in _as_list(command.get("fail_token")):
             self.fail_token(spec["token"], spec.get("status", "UNREGISTERED"))
+        for spec in _as_list(command.get("fail_topic")):
+            self.fail_topic(spec["topic"], spec.get("status", "UNAVAILABLE"))
         for spec in _as_list(command.get("fail_next")):
             self.fail_next(int(spec["n"]), spec.get("status", "UNAVAILABLE"), retry_after=spec.get("retry_after"))
         if "down" in command:
@@ -315,7 +326,7 @@ class FakeFcm:
     def _subscribe(self, token: str, topic: str) -> Response:
         if not topic:
             return self._rpc_error(400, "INVALID_ARGUMENT", "topic_name is required", field="topic_name")
-        failing = self._failing_tokens.get(token)
+        failing = self._failing_tokens.get(token) or self._failing_topics.get(topic)
         if failing:
             return self._fcm_error(failing)
         with self._lock:
@@ -328,7 +339,7 @@ class FakeFcm:
         return 200, [], {"name": f"registrations/{token}/topicSubscriptions/{topic}"}
 
     def _unsubscribe(self, token: str, topic: str, *, allow_missing: bool) -> Response:
-        failing = self._failing_tokens.get(token)
+        failing = self._failing_tokens.get(token) or self._failing_topics.get(topic)
         if failing:
             return self._fcm_error(failing)
         with self._lock:
@@ -379,6 +390,14 @@ class FakeFcmRemote:
 
     def fail_token(self, token: str, status: str | None = "UNREGISTERED") -> None:
         self._control({"fail_token": {"token": token, "status": status}})
+
+    def fail_topic(self, topic: str, status: str | None = "UNAVAILABLE") -> None:
+        """Answer every subscription to or from ``topic`` with this FCM code (UNAVAILABLE, INTERNAL...); None clears."""
+        with self._lock:
+            if status is None:
+                self._failing_topics.pop(topic, None)
+            else:
+                self._failing_topics[topic] = _check_status(status)
 
     def fail_next(self, n: int, status: str = "UNAVAILABLE", *, retry_after: float | None = None) -> None:
         self._control({"fail_next": {"n": n, "status": status, "retry_after": retry_after}})

@@ -1,9 +1,9 @@
 """SQL for the people messages go to: their contacts and devices, SMS opt-outs, and SMS they sent us.
 
-Notifications owns sms_opt_outs, sms_inbound and the devices' topic columns (subscribed_topic, topic_pending,
+Notifications owns sms_opt_outs, sms_inbound and the devices' topic columns (subscribed_topics, topic_pending,
 added by its migration). The people are accounts' citizens and devices, read here for their phone, language,
-district and tokens because notifications is a floor below accounts and cannot call its service; the one
-write to them is ``forget_device_tokens``, when FCM says a token is gone for good.
+district, tokens and places' dongs (citizen_places) because notifications is a floor below accounts and cannot
+call its service; the one write to them is ``forget_device_tokens``, when FCM says a token is gone for good.
 """
 
 from __future__ import annotations
@@ -102,33 +102,40 @@ async def set_inbound_handler(conn: asyncpg.Connection, *, message_sid: str, han
     await conn.execute("UPDATE sms_inbound SET handled_by = $2 WHERE message_sid = $1", message_sid, handled_by)
 
 
+# The topics a device should hear: its citizen's district's, and the dong of each of their places, in order.
+_WANTED_TOPICS = """
+    ARRAY(SELECT t FROM (SELECT 'district-' || c.district AS t WHERE c.district IS NOT NULL
+                         UNION SELECT 'dong-' || p.dong FROM citizen_places p WHERE p.citizen_id = c.id) s
+          ORDER BY t)
+"""
+
+
 async def pending_topic_devices(conn: asyncpg.Connection, *, limit: int) -> list[asyncpg.Record]:
-    """Devices whose district topic must change: id, token, the topic subscribed to and the one wanted."""
+    """Devices whose topics must change: id, token, the topics subscribed to and the ones wanted (sorted)."""
     return await conn.fetch(
-        """
-        SELECT d.id, d.fcm_token, d.subscribed_topic,
-               CASE WHEN c.district IS NULL THEN NULL ELSE 'district-' || c.district END AS topic
+        f"""
+        SELECT d.id, d.fcm_token, d.subscribed_topics AS subscribed, {_WANTED_TOPICS} AS wanted
         FROM devices d JOIN citizens c ON c.id = d.citizen_id
         WHERE d.topic_pending
         ORDER BY d.id LIMIT $1
-        """,
+        """,  # noqa: S608
         limit,
     )
 
 
-async def topics_synced(conn: asyncpg.Connection, *, ids: Sequence[int], topics: Sequence[str | None]) -> None:
-    """These devices are on these topics now; settled unless their citizen's district has changed since, in
-    which case they stay pending, and the next pass leaves the topic recorded here for the new one."""
+async def topics_synced(conn: asyncpg.Connection, *, ids: Sequence[int], topics: Sequence[Sequence[str]]) -> None:
+    """These devices are on these topics now (sorted); settled unless they are not all that is wanted (a call
+    failed, or the citizen's district or places changed since), in which case they stay pending for the next
+    pass, which starts from what is recorded here."""
     await conn.execute(
-        """
-        UPDATE devices d SET subscribed_topic = u.topic,
-            topic_pending = (CASE WHEN c.district IS NULL THEN NULL ELSE 'district-' || c.district END)
-                            IS DISTINCT FROM u.topic
-        FROM unnest($1::int8[], $2::text[]) AS u(id, topic), citizens c
+        f"""
+        UPDATE devices d SET subscribed_topics = string_to_array(u.topics, ' '),
+            topic_pending = {_WANTED_TOPICS} IS DISTINCT FROM string_to_array(u.topics, ' ')
+        FROM unnest($1::int8[], $2::text[]) AS u(id, topics), citizens c
         WHERE d.id = u.id AND c.id = d.citizen_id
-        """,
+        """,  # noqa: S608
         list(ids),
-        list(topics),
+        [" ".join(sorted(t)) for t in topics],
     )
 
 

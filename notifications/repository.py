@@ -8,6 +8,8 @@ from typing import Annotated, NamedTuple, get_type_hints
 
 import asyncpg
 
+from api.platform.geo import PRECISE_SCALE
+
 
 class OutboxRow(NamedTuple):
     """One delivery as ``insert_rows`` writes it: each field is an outbox column, with its SQL type beside it."""
@@ -134,13 +136,17 @@ _IN_DISTRICTS = """
     WHERE c.district = ANY($14::text[]) AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.citizen_id = c.id)
 """
 
-# Every citizen with a place in one of the polygons ($14), or given only as a dong of $15, once each however
+# Every citizen with a place in one of the polygons ($14, and $18 the same scaled by geo.PRECISE_SCALE: the first
+# test uses the index, the second is exact), or given only as a dong of $15, once each however
 # many of their places are in, unless their district is one of $16 (told as a whole already): a push per
-# device, else an SMS, with the texts of the district of their first place in.
-_AT_PLACES = """
+# device not subscribed to a topic of $17 (told by that topic), else an SMS, with the texts of the district of
+# their first place in.
+_AT_PLACES = f"""
     WITH hit AS (
         SELECT p.citizen_id, p.district, p.id
-        FROM citizen_places p JOIN unnest($14::text[]) AS g (shape) ON p.location <@ g.shape::polygon
+        FROM citizen_places p JOIN unnest($14::text[], $18::text[]) AS g (shape, precise)
+             ON p.location <@ g.shape::polygon
+            AND point(p.lon * {PRECISE_SCALE}, p.lat * {PRECISE_SCALE}) <@ g.precise::polygon
         UNION ALL
         SELECT p.citizen_id, p.district, p.id
         FROM citizen_places p WHERE p.location IS NULL AND p.dong = ANY($15::text[])
@@ -153,10 +159,11 @@ _AT_PLACES = """
     SELECT 'push' AS channel, d.fcm_token AS recipient, p.id AS citizen_id, d.id AS device_id, p.language,
            p.district
     FROM person p JOIN devices d ON d.citizen_id = p.id
+    WHERE NOT d.subscribed_topics && $17::text[]
     UNION ALL
     SELECT 'sms', p.phone, p.id, NULL, p.language, p.district
     FROM person p WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.citizen_id = p.id)
-"""
+"""  # noqa: S608
 
 
 class FanOut(NamedTuple):
@@ -194,12 +201,18 @@ async def fan_out_to_places(
     fan: FanOut,
     *,
     polygons: Sequence[str],
+    precise: Sequence[str],
     dongs: Sequence[str],
     except_districts: Sequence[str],
+    except_topics: Sequence[str] = (),
 ) -> int:
-    """A push per device, else an SMS, to every citizen with a place inside the polygons (or a place given as
-    one of the dongs), once each, leaving out those whose district is told as a whole."""
-    return await _fan_out(conn, fan, _AT_PLACES, list(polygons), list(dongs), list(except_districts))
+    """A push per device, else an SMS, to every citizen with a place inside the polygons (PostgreSQL polygon text,
+    and ``precise`` the same scaled by ``geo.PRECISE_SCALE``), or a place given as
+    one of the dongs), once each, leaving out those whose district is told as a whole and the devices subscribed
+    to one of ``except_topics`` (told by the topic)."""
+    return await _fan_out(
+        conn, fan, _AT_PLACES, list(polygons), list(dongs), list(except_districts), list(except_topics), list(precise)
+    )
 
 
 async def _fan_out(conn: asyncpg.Connection, fan: FanOut, people: str, *args: object) -> int:

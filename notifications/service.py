@@ -16,7 +16,7 @@ import msgspec
 import structlog
 
 from api.platform.districts import DISTRICTS
-from api.platform.geo import polygon_literal
+from api.platform.geo import PRECISE_SCALE, polygon_literal
 from api.platform.phones import normalise_phone
 from api.platform.settings import NotifySettings
 from notifications import korean_text, recipients_repository, repository, templates
@@ -49,6 +49,10 @@ class NotificationError(ValueError):
 
 def district_topic(district: str) -> str:
     return f"district-{district}"
+
+
+def dong_topic(dong: str) -> str:
+    return f"dong-{dong}"
 
 
 async def opt_out(conn: asyncpg.Connection, *, phone: str, keyword: str, now: datetime, source: str = "sms") -> bool:
@@ -161,33 +165,70 @@ class Notifier:
         The notification is in Korean; the English texts ride in the data (``title_en``, ``body_en``) for
         apps set to English.
         """
-        _in_transaction(conn)
         _check_districts(districts)
-        ko = _render(template, "ko", params)
-        en = _render(template, "en", params)
+        topics = {district_topic(d): params for d in sorted(set(districts))}
+        return await self._to_topics(conn, topics, template, now=now, priority=priority, dedupe_key=dedupe_key)
+
+    async def to_dong_topics(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        dongs: Sequence[str],
+        template: str,
+        params: Mapping[str, object],
+        now: datetime,
+        dedupe_key: str,
+        district_params: Mapping[str, Mapping[str, object]] | None = None,
+    ) -> Enqueued:
+        """One push per dong topic (``dong-<code>``: every app with a place in the dong is subscribed), all under
+        one notice, so that a phone with places in two of the dongs shows it once (the notice is its collapse id).
+        Each dong takes its district's ``district_params``."""
+        unknown = sorted(d for d in dongs if d[:5] not in DISTRICTS or not d.isdigit() or len(d) != 8)
+        if not dongs or unknown:
+            raise NotificationError(f"not Seoul dong codes: {unknown or 'none given'}")
+        topics = {dong_topic(d): {**params, **(district_params or {}).get(d[:5], {})} for d in sorted(set(dongs))}
+        return await self._to_topics(conn, topics, template, now=now, priority=None, dedupe_key=dedupe_key)
+
+    async def _to_topics(
+        self,
+        conn: asyncpg.Connection,
+        topics: Mapping[str, Mapping[str, object]],
+        template: str,
+        *,
+        now: datetime,
+        priority: Priority | None,
+        dedupe_key: str | None,
+    ) -> Enqueued:
+        """One push per topic under one notice, each with its own texts."""
+        _in_transaction(conn)
+        rendered = {t: (_render(template, "ko", p), _render(template, "en", p)) for t, p in topics.items()}
         notice_id = await repository.insert_notice(conn, dedupe_key=dedupe_key, template=template, now=now)
         if notice_id is None:
             return await self._existing(conn, dedupe_key)
-        data = {"notice_id": str(notice_id), "template": template, "title_en": en.title or "", "body_en": en.body}
         shared = self._shared(notice_id, template, priority, critical=False, overrides_opt_out=False)
         rows = [
             OutboxRow(
                 channel="push",
-                recipient=district_topic(d),
+                recipient=topic,
                 topic=True,
                 citizen_id=None,
                 device_id=None,
                 language="ko",
                 title=ko.title,
                 body=ko.body,
-                data=data,
+                data={
+                    "notice_id": str(notice_id),
+                    "template": template,
+                    "title_en": en.title or "",
+                    "body_en": en.body,
+                },
                 fallback=False,
                 state="pending",
                 next_attempt_at=now,
                 last_error=None,
                 **shared,
             )
-            for d in sorted(set(districts))
+            for topic, (ko, en) in rendered.items()
         ]
         await repository.insert_rows(conn, rows=rows, now=now)
         return Enqueued(notice_id=notice_id, created=True, deliveries=len(rows))
@@ -233,18 +274,27 @@ class Notifier:
         now: datetime,
         dedupe_key: str,
         district_params: Mapping[str, Mapping[str, object]] | None = None,
+        except_dong_topics: Sequence[str] = (),
     ) -> Enqueued:
         """A message to every citizen with a place inside the polygons ((lat, lon) rings), or a place given only
         as one of the dongs, once each however many of their places are in: a push per device, else an SMS.
-        Citizens of ``except_districts`` are left out (told as a whole another way). One set-based statement;
-        each takes the texts of the district their place is in (``district_params``)."""
+        Citizens of ``except_districts`` are left out (told as a whole another way), and so are the devices
+        subscribed to one of ``except_dong_topics`` (told by the dong's topic): a device still joining the topic
+        gets its own push, and a citizen without the app an SMS. One set-based statement; each takes the texts of
+        the district their place is in (``district_params``)."""
         _in_transaction(conn)
         fan = await self._fan(conn, list(DISTRICTS), template, params, district_params, None, dedupe_key, now)
         if fan is None:
             return await self._existing(conn, dedupe_key)
         shapes = [polygon_literal(ring) for ring in polygons]
         count = await repository.fan_out_to_places(
-            conn, fan, polygons=shapes, dongs=dongs, except_districts=except_districts
+            conn,
+            fan,
+            polygons=shapes,
+            precise=[polygon_literal(ring, scale=PRECISE_SCALE) for ring in polygons],
+            dongs=dongs,
+            except_districts=except_districts,
+            except_topics=[dong_topic(d) for d in except_dong_topics],
         )
         log.info("notice fanned out to places", notice_id=fan.notice_id, template=template, deliveries=count)
         return Enqueued(notice_id=fan.notice_id, created=True, deliveries=count)

@@ -7,6 +7,7 @@ from datetime import datetime
 import asyncpg
 
 from api.accounts import places_repository as repository
+from api.accounts import repository as accounts_repository
 from api.accounts.places_schemas import MAX_WATCHED, PlaceCreate, PlaceKind, PlaceRead
 from api.platform import boundaries
 from api.platform.errors import Conflict, NotFound
@@ -42,6 +43,8 @@ async def add_place(conn: asyncpg.Connection, *, citizen_id: int, data: PlaceCre
             dong=dong,
             now=now,
         )
+        # The citizen's devices join the place's dong topic (and leave the old home's), by the dispatcher.
+        await accounts_repository.resubscribe_devices(conn, citizen_id=citizen_id)
     return _read(row)
 
 
@@ -53,6 +56,7 @@ async def remove_place(conn: asyncpg.Connection, *, citizen_id: int, place_id: i
     async with conn.transaction():
         if not await repository.delete_place(conn, citizen_id=citizen_id, place_id=place_id):
             raise NotFound(f"You have no place {place_id}.", code="place_not_found")
+        await accounts_repository.resubscribe_devices(conn, citizen_id=citizen_id)
 
 
 def _read(row: asyncpg.Record) -> PlaceRead:

@@ -88,7 +88,8 @@ async def upsert_device(conn: asyncpg.Connection, *, citizen_id: int, platform: 
 
 
 async def resubscribe_devices(conn: asyncpg.Connection, *, citizen_id: int) -> None:
-    """Mark the citizen's devices for their district topic to be brought in step (the dispatcher does it)."""
+    """Mark the citizen's devices for their topics (district, places' dongs) to be brought in step (the dispatcher
+    does it)."""
     await conn.execute("UPDATE devices SET topic_pending = true WHERE citizen_id = $1", citizen_id)
 
 

@@ -1,6 +1,7 @@
 """Telling the people under an alert: for the districts it tells as a whole, a push per district topic and SMS
-to the citizens without the app; for its shapes, a push or SMS to every citizen with a place inside; and a
-personal message to everyone in care in either, each with the nearest suitable shelter.
+to the citizens without the app; for the dongs wholly under its shapes, a push per dong topic; for its shapes, a
+push or SMS to every citizen with a place inside not told by a topic; and a personal message to everyone in care
+in any of them, each with the nearest suitable shelter.
 
 All of it is written to the outbox in the ingest's transaction, under keys made of the alert's id, so an
 alert is told exactly once however often it is received.
@@ -49,7 +50,7 @@ async def queue_messages(
     """Write every message of one stored alert to the outbox; counts of deliveries and safety checks opened.
 
     Rows of one channel and priority leave in the order they are written, so the order here is the order
-    of sending: the district topics (25 pushes reach every app), then the people in care, who should not
+    of sending: the district and dong topics (25 pushes reach every app), then the people in care, who should not
     wait behind a district's broadcast SMS, then that broadcast to the citizens without the app, then the
     citizens told by their places. Nobody is told twice: the places leave out the districts told as a whole.
     """
@@ -73,6 +74,20 @@ async def queue_messages(
             dedupe_key=f"alert:{alert_id}:{district}:topic",
         )
         deliveries += topic.deliveries
+    whole_dongs: list[str] = row.get("whole_dongs", [])
+    if whole_dongs:
+        # Dongs wholly under a shape, in districts not told whole: a push to each dong's topic reaches every app
+        # with a place there; the places below leave those apps out and tell the rest.
+        dong_topics = await notifier.to_dong_topics(
+            conn,
+            dongs=whole_dongs,
+            template=template,
+            params=words,
+            district_params=per_district,
+            now=now,
+            dedupe_key=f"alert:{alert_id}:dongs:topic",
+        )
+        deliveries += dong_topics.deliveries
     asked, to_care = await _tell_care(
         conn,
         alert_id=alert_id,
@@ -109,6 +124,7 @@ async def queue_messages(
             district_params=per_district,
             now=now,
             dedupe_key=f"alert:{alert_id}:places",
+            except_dong_topics=whole_dongs,
         )
         deliveries += at_places.deliveries
     return {"deliveries": deliveries, "safety_checks": len(asked)}

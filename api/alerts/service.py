@@ -14,9 +14,10 @@ import msgspec
 import structlog
 
 from api.alerts import fanout, repository
-from api.alerts.areas import cover, told_whole
+from api.alerts.areas import cover
 from api.alerts.cap import CapAlert, CapArea, CapInfo, MsgType, Severity, is_public_actual
 from api.alerts.kinds import classify
+from api.alerts.reach import reach
 from api.alerts.schemas import AlertArea, AlertRead, AlertSource, AlertText, Ingested, Outcome, SafeRead
 from api.platform.errors import NotFound, Unprocessable
 from care import service as care_service
@@ -56,14 +57,14 @@ async def ingest(
                 raise AlertRefused(f"The Cancel refers to no alert stored here ({known}).", code="alert_unknown")
             # An Update of something we missed is still news: it is told as a new alert.
             log.info("update of unknown alerts taken as new", identifier=cap.identifier, references=known)
-        reach = _reach(areas)
+        who = reach(areas)
         if not districts:
             # A Cancel (or an Update without areas) reaches the people the alerts it replaces reached.
             districts = sorted({d for r in referenced for d in r["districts"]})
-            reach = _reach([msgspec.convert(a, AlertArea, strict=False) for r in referenced for a in r["areas"]])
+            who = reach([msgspec.convert(a, AlertArea, strict=False) for r in referenced for a in r["areas"]])
         if not districts:
             return _ignored(cap, "its areas cover no district of Seoul")
-        row = _row(cap, source=source, areas=areas, districts=districts, expires=expires, now=now) | reach
+        row = _row(cap, source=source, areas=areas, districts=districts, expires=expires, now=now) | who
         alert_id = await repository.insert_alert(conn, row)
         if alert_id is None:
             existing = await repository.find_by_identity(conn, sender=cap.sender, identifier=cap.identifier)
@@ -154,17 +155,6 @@ def _area(area: CapArea) -> AlertArea:
         dongs=c.dongs,
         polygons=rings,
     )
-
-
-def _reach(areas: list[AlertArea]) -> dict[str, Any]:
-    """Who the areas tell: districts as a whole, and the polygons and dongs whose people are told by place."""
-    whole = set().union(*(told_whole(a.districts, a.method, a.shares) for a in areas)) if areas else set()
-    return {
-        "whole_districts": sorted(whole),
-        # The same area in each language's info block is one shape to test.
-        "polygons": list(dict.fromkeys(tuple(ring) for a in areas for ring in a.polygons)),
-        "dongs": sorted({d for a in areas for d in a.dongs}),
-    }
 
 
 def _texts(infos: list[CapInfo]) -> dict[str, AlertText]:

@@ -21,6 +21,7 @@ from api.chat.schemas import (
     HomeShelters,
     OptOutRead,
     PersonRead,
+    PersonWarnings,
     PlaceRead,
 )
 from api.evacuation.schemas import Hazard
@@ -78,6 +79,12 @@ class BotPeopleController(Controller):
         """The nearest shelters suited to the hazard, from the person's home; 404 `no_home` when none is known."""
         cap_m = request.app.state.settings.evacuation.distance_cap_m
         return await service.nearest_shelters(db, sender=sender, hazard=hazard, limit=limit, cap_m=cap_m, now=_now())
+
+    @get("/warnings", opt=BOT)
+    async def warnings(self, db: Db, sender: Sender) -> PersonWarnings:
+        """The warnings in force over the person's district or any of their places (by label), newest first;
+        `known` is false when neither is known."""
+        return await service.warnings(db, sender=sender, now=_now())
 
     @post("/checkins", opt=BOT, status_code=HTTP_200_OK)
     async def check_in(self, request: Request, db: Db, sender: Sender, data: JSONBody[CheckinIn]) -> CheckinResult:

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta
 
+from api.alerts.schemas import AlertText
 from api.evacuation.schemas import Hazard, MeasuredFrom, NearbyShelter, ShelterKind
 from api.hazards.schemas import Category, Description
 from api.platform.types import Input, Output
@@ -35,6 +36,24 @@ class PersonRead(Output, frozen=True, kw_only=True):
     district: str | None
     in_care: bool
     has_home: bool  # a home is recorded: GET …/shelters searches from it
+
+
+class PersonWarning(Output, frozen=True, kw_only=True):
+    """A warning in force over the person: their district as a whole, or some of their places."""
+
+    alert_id: int
+    event: str
+    hazard: str
+    severity: str
+    texts: dict[str, AlertText]
+    district_wide: bool  # it tells the person's district as a whole
+    places: list[str]  # the labels of their places under it (home and watched places), in their order
+
+
+class PersonWarnings(Output, frozen=True, kw_only=True):
+    # False when neither a district nor a place of theirs is known: nothing can be said to be over them.
+    known: bool
+    warnings: list[PersonWarning]
 
 
 class HomeShelters(Output, frozen=True, kw_only=True):

@@ -7,8 +7,11 @@ from typing import Literal, NamedTuple
 
 import asyncpg
 
+from api.accounts import places as account_places
 from api.accounts import service as accounts
 from api.accounts.schemas import CitizenRead
+from api.alerts import service as alerts
+from api.alerts.reach import Place, places_reached
 from api.chat import places, repository
 from api.chat.schemas import (
     BotReportIn,
@@ -17,6 +20,8 @@ from api.chat.schemas import (
     HomeShelters,
     OptOutRead,
     PersonRead,
+    PersonWarning,
+    PersonWarnings,
     PlaceRead,
 )
 from api.evacuation import service as evacuation
@@ -121,6 +126,41 @@ async def profile(conn: asyncpg.Connection, *, sender: str, now: datetime) -> Pe
         in_care=enrolment is not None,
         has_home=enrolment is not None and enrolment.home is not None,
     )
+
+
+async def warnings(conn: asyncpg.Connection, *, sender: str, now: datetime) -> PersonWarnings:
+    """The warnings in force over the person, newest first: over their district as a whole, or over any of their
+    places (a citizen's home and watched places, the home recorded for someone in care), by the rules that tell
+    people (docs/alerts.md, "Who is told"). Which places, by their labels; never where they are."""
+    who = await resolve(conn, sender, now=now)
+    citizen, enrolment = await person_by_phone(conn, who.phone)
+    district = (enrolment.district if enrolment else None) or (citizen.district if citizen else None)
+    mine: list[Place] = []
+    if enrolment is not None and (enrolment.home is not None or enrolment.home_dong is not None):
+        lat, lon = enrolment.home or (None, None)
+        label = "home" if enrolment.language == "en" else "집"
+        mine.append(Place(label, lat, lon, enrolment.home_dong or ""))
+    if citizen is not None:
+        places_kept = await account_places.list_places(conn, citizen_id=citizen.id)
+        mine += [Place(p.label, p.lat, p.lon, p.dong) for p in places_kept]
+    if district is None and not mine:
+        return PersonWarnings(known=False, warnings=[])
+    found = []
+    for alert in await alerts.list_alerts(conn, now=now, district=None, in_force=True, before_id=None, limit=100):
+        wide, labels = places_reached(alert.areas, district=district, places=mine)
+        if wide or labels:
+            found.append(
+                PersonWarning(
+                    alert_id=alert.id,
+                    event=alert.event,
+                    hazard=alert.hazard,
+                    severity=alert.severity,
+                    texts=alert.texts,
+                    district_wide=wide,
+                    places=list(dict.fromkeys(labels)),
+                )
+            )
+    return PersonWarnings(known=True, warnings=found)
 
 
 async def nearest_shelters(

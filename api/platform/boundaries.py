@@ -116,9 +116,13 @@ def _shares(parts: Sequence[BaseGeometry], index: STRtree, regions: list[Region]
     found = []
     for i in sorted(set(index.query(whole, predicate="intersects").tolist())):
         region = regions[i]
+        # 1.0 means all of it, tested as such: a share that only rounds to 1 stays below it.
+        if whole.covers(region.shape):
+            found.append(Share(region.code, 1.0))
+            continue
         covered = region.shape.intersection(whole).area / region.shape.area
         if covered > 0:
-            found.append(Share(region.code, min(1.0, round(covered, 4)) or 0.0001))
+            found.append(Share(region.code, min(0.9999, round(covered, 4)) or 0.0001))
     return sorted(found)
 
 

@@ -86,6 +86,16 @@ def from_plane_m(x: float, y: float) -> tuple[float, float]:
     return PLANE_LAT0 + math.degrees(y / EARTH_RADIUS_M), lon
 
 
-def polygon_literal(ring: Sequence[tuple[float, float]]) -> str:
-    """A (lat, lon) ring as PostgreSQL's polygon text, its points (x, y) = (lon, lat), as the point columns are."""
-    return "(" + ",".join(f"({lon!r},{lat!r})" for lat, lon in ring) + ")"
+# PostgreSQL's point-in-polygon test calls a point "on an edge", and so inside, when the cross product of the
+# vectors from it to the edge's ends is within 1e-6 (its EPSILON) in the polygon's own units. In degrees that is
+# within 1e-6/|edge| degrees of the edge's line: a thin band that reaches hundreds of metres beside a short edge
+# (one of the 96 sides drawn around a small CAP circle). The same test on coordinates multiplied by this scale
+# narrows the band to 1e-16/|edge| degrees: nothing. So a shape is tested twice, in degrees where the GiST index
+# of the points answers (a superset), then scaled, for the answer.
+PRECISE_SCALE = 100_000
+
+
+def polygon_literal(ring: Sequence[tuple[float, float]], *, scale: float = 1) -> str:
+    """A (lat, lon) ring as PostgreSQL's polygon text, its points (x, y) = (lon, lat), as the point columns are;
+    with ``scale``, every coordinate multiplied by it (``PRECISE_SCALE``)."""
+    return "(" + ",".join(f"({lon * scale!r},{lat * scale!r})" for lat, lon in ring) + ")"

@@ -34,6 +34,19 @@ async def _active_alerts(district: str | None) -> list[dict[str, Any]]:
     return (await call("GET", "/v1/alerts", params=params)).body or []
 
 
+async def _warnings_over(tracker: Tracker) -> list[tuple[dict[str, Any], list[str]]]:
+    """The warnings in force over the person, each with the labels of their places under it (none when it covers
+    their whole district); Seoul's or the district's when nothing of theirs is known to the API."""
+    try:
+        mine = (await call("GET", f"{person(tracker.sender_id)}/warnings")).body or {}
+    except ApiError as exc:
+        log.info("no warnings by place for %s: %s", tracker.sender_id, exc)
+        mine = {}
+    if mine.get("known"):
+        return [(w, [] if w["district_wide"] else w["places"]) for w in mine["warnings"]]
+    return [(alert, []) for alert in await _active_alerts(tracker.get_slot("district"))]
+
+
 async def _hazard(tracker: Tracker, district: str | None) -> str | None:
     """The hazard asked about; else that of a warning in force in the district; else the season's; else None.
 
@@ -139,20 +152,26 @@ class ActionCurrentWarnings(Action):
         return "action_current_warnings"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        """The warnings in force in the person's district (all of Seoul's when it is not known), newest first."""
+        """The warnings in force over the person's district or their places (home, watched places: named by
+        their labels), newest first; all of Seoul's when nothing of theirs is known."""
         lang = language(tracker)
         try:
-            alerts = await _active_alerts(tracker.get_slot("district"))
+            alerts = await _warnings_over(tracker)
         except ApiError as exc:
             log.warning("warnings unavailable: %s", exc)
             dispatcher.utter_message(response="utter_sorry_failed")
             return [SlotSet("offered_human", False)]
         if not alerts:
             dispatcher.utter_message(response="utter_warnings_none")
-        for alert in alerts[:MAX_WARNINGS]:
+        for alert, places in alerts[:MAX_WARNINGS]:
             texts = alert.get("texts") or {}
             text = texts.get(lang) or texts.get("ko") or next(iter(texts.values()), {"headline": alert["event"]})
-            dispatcher.utter_message(response="utter_warning", headline=text["headline"])
+            if places:
+                dispatcher.utter_message(
+                    response="utter_warning_at", headline=text["headline"], places=", ".join(places)
+                )
+            else:
+                dispatcher.utter_message(response="utter_warning", headline=text["headline"])
         return [SlotSet("offered_human", False)]
 
 

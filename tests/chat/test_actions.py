@@ -407,3 +407,53 @@ async def test_the_reply_language_follows_each_message() -> None:
     assert await action.extract_language(d, tracker(text="고마워요", slots={"language": "en"}), {}) == {
         "language": "ko"
     }
+
+
+async def test_the_warnings_answer_names_the_watched_places_under_a_warning(api, pool, talking):
+    """A gas leak over the street of her parents' home is told her by that place's label; a warning over her
+    own district as a whole is told as one; a warning over neither, or beside her dong-only place, is not told."""
+    from datetime import UTC, datetime
+
+    from api.alerts.cap import parse_cap
+    from api.alerts.service import ingest
+    from api.platform import boundaries
+    from api.platform.settings import NotifySettings
+    from notifications.service import Notifier
+    from tests.alerts import cap_xml
+
+    async with pool.acquire() as conn:
+        citizen_id = await conn.fetchval(
+            "INSERT INTO citizens (phone, district) VALUES ('+821055551234', '11110') RETURNING id"
+        )
+        for kind, label, lat, lon, dong in (
+            ("home", "집", 37.5729, 126.9794, None),  # 종로구
+            ("watched", "부모님 댁", 37.475, 127.055, None),  # 개포동, 강남구
+            ("watched", "가게", None, None, "11650101"),  # 방배동 (서초구), given only as a dong
+        ):
+            code = dong or boundaries.dong_at(lat, lon).code  # type: ignore[union-attr]
+            await conn.execute(
+                "INSERT INTO citizen_places (citizen_id, kind, label, lat, lon, dong, district, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, substr($6, 1, 5), now())",
+                citizen_id,
+                kind,
+                label,
+                lat,
+                lon,
+                code,
+            )
+        notifier = Notifier(NotifySettings())
+        now = datetime.now(UTC)
+        gas = "37.470,127.050 37.470,127.060 37.480,127.060 37.480,127.050 37.470,127.050"
+        for xml in (
+            cap_xml("gas-near-parents", geocodes=(), polygons=(gas,), event="가스 누출"),
+            cap_xml("rain-jongno", geocodes=("11110",), event="호우경보"),
+            cap_xml("rain-elsewhere", geocodes=("11740",), event="호우주의보"),
+        ):
+            assert (await ingest(conn, parse_cap(xml), source="post", notifier=notifier, now=now)).outcome == "created"
+    sender = f"citizen-{citizen_id}"
+    await talking(sender)
+
+    messages, _ = await run(ActionCurrentWarnings(), tracker(sender, slots={"district": "11110"}))
+
+    assert responses(messages) == ["utter_warning", "utter_warning_at"]  # newest first
+    assert messages[1]["places"] == "부모님 댁"

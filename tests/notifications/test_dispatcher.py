@@ -9,6 +9,8 @@ from datetime import timedelta
 import msgspec
 import pytest
 
+from api.accounts.places import add_place, remove_place
+from api.accounts.places_schemas import PlaceCreate, PlaceKind
 from api.accounts.schemas import CitizenUpdate
 from api.accounts.service import update_citizen
 from api.platform.db.pool import create_pool
@@ -326,6 +328,59 @@ async def test_a_device_joins_its_district_topic_and_moves_with_its_citizen(pool
         await update_citizen(conn, citizen_id=citizen, data=CitizenUpdate(district="11680"))
     await dispatcher.maintain()
     assert fake_fcm.subscriptions == {"district-11680": {"tok-topic"}}
+
+
+async def test_a_device_hears_the_dong_of_each_place_and_leaves_it_with_the_place(
+    pool, make_citizen, dispatcher, fake_fcm
+):
+    citizen = await make_citizen(district="11680", tokens=("tok-dong",))
+    async with pool.acquire() as conn:
+        await add_place(
+            conn, citizen_id=citizen, data=PlaceCreate(label="집", kind=PlaceKind.home, dong="11680104"), now=NOW
+        )
+        parents = await add_place(
+            conn, citizen_id=citizen, data=PlaceCreate(label="부모님 댁", lat=37.57, lon=126.98), now=NOW
+        )
+    await dispatcher.maintain()
+    assert fake_fcm.subscriptions == {
+        "district-11680": {"tok-dong"},
+        "dong-11680104": {"tok-dong"},
+        f"dong-{parents.dong}": {"tok-dong"},
+    }
+
+    async with pool.acquire() as conn:
+        await remove_place(conn, citizen_id=citizen, place_id=parents.id)
+        # A new home replaces the old: its dong's topic replaces the old one's.
+        await add_place(
+            conn, citizen_id=citizen, data=PlaceCreate(label="새 집", kind=PlaceKind.home, dong="11680105"), now=NOW
+        )
+    await dispatcher.maintain()
+    assert fake_fcm.subscriptions == {"district-11680": {"tok-dong"}, "dong-11680105": {"tok-dong"}}
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT subscribed_topics, topic_pending FROM devices WHERE fcm_token = 'tok-dong'")
+    assert row["subscribed_topics"] == ["district-11680", "dong-11680105"] and not row["topic_pending"]
+
+
+async def test_a_topic_that_fails_to_join_is_tried_again_and_the_others_are_kept(
+    pool, make_citizen, dispatcher, fake_fcm
+):
+    """What is recorded is what FCM holds: a device that joined one topic and failed the other stays pending, and
+    the next pass joins only what is missing."""
+    citizen = await make_citizen(district="11680", tokens=("tok-half",))
+    async with pool.acquire() as conn:
+        await add_place(
+            conn, citizen_id=citizen, data=PlaceCreate(label="집", kind=PlaceKind.home, dong="11680104"), now=NOW
+        )
+    fake_fcm.fail_topic("dong-11680104")
+    await dispatcher.maintain()
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT subscribed_topics, topic_pending FROM devices WHERE fcm_token = 'tok-half'")
+    assert row["subscribed_topics"] == ["district-11680"] and row["topic_pending"]
+    fake_fcm.fail_topic("dong-11680104", None)
+    await dispatcher.maintain()
+    assert fake_fcm.subscriptions == {"district-11680": {"tok-half"}, "dong-11680104": {"tok-half"}}
+    async with pool.acquire() as conn:
+        assert not await conn.fetchval("SELECT topic_pending FROM devices WHERE fcm_token = 'tok-half'")
 
 
 async def test_a_provider_slower_than_the_lease_does_not_get_a_message_twice(
