@@ -89,9 +89,10 @@ def two_rasas(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory) -> 
             )
     try:
         for port in (actions_port, actions_port + 1):
-            chatbot.wait_up(f"http://127.0.0.1:{port}/health", procs, log)
+            chatbot.wait_up(f"http://127.0.0.1:{port}/health", procs, log, timeout_s=600)
         for port in (first, second):
-            chatbot.wait_up(f"http://127.0.0.1:{port}/webhooks/rest/", procs, log, timeout_s=300)
+            # Two Rasa servers loading at once on a shared two-core machine can take many minutes.
+            chatbot.wait_up(f"http://127.0.0.1:{port}/webhooks/rest/", procs, log, timeout_s=900)
         yield TwoRasas(
             urls=settings.rasa.urls(),
             api_port=api_port,
