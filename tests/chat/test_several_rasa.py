@@ -8,8 +8,10 @@ take the lock store down while the tracker store stays up. Skipped without bot/.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
+import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -27,7 +29,6 @@ from api.cli import chatbot
 from api.platform.db.embedded import drop_database, ensure_database, with_database
 from api.platform.jobs.runner import run_job
 from api.platform.settings import PROJECT_ROOT, AuthSettings, HttpSettings, RasaSettings, Settings
-from bench.scaleout import consecutive_free_ports
 from fakes.server import BackgroundServer
 from tests.api.test_supervisor import free_port
 from tests.conftest import JWT_SECRET, bearer, sign_in
@@ -44,6 +45,19 @@ class TwoRasas:
     api_port: int
     tracker_url: str
     lock_url: str
+
+
+def consecutive_free_ports(n: int) -> int:
+    """The first of ``n`` consecutive ports nothing listens on now."""
+    while True:
+        first = free_port()
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in range(first, first + n):
+                    stack.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
 
 
 def _unavailable(reason: str) -> None:
