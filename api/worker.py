@@ -17,7 +17,7 @@ from prometheus_client import start_http_server
 
 from api.accounts.jobs import purge_budget_alerts, purge_sign_in_codes
 from api.alerts.jobs import poll_cap_feeds, poll_kma_warnings
-from api.chat.jobs import sms_replies
+from api.chat.jobs import sms_replies, tracker_retention
 from api.hazards.jobs import route_incidents, watch_alerts, watch_digest
 from api.platform.db.pool import create_pool
 from api.platform.jobs.housekeeping import purge_job
@@ -52,6 +52,7 @@ JOBS: dict[str, Job] = {
         route_incidents,
         watch_alerts,
         watch_digest,
+        tracker_retention,
     )
 }
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from api.chat import conversation
+import asyncpg
+
+from api.chat import conversation, tracker_store
 from api.chat.rasa import RasaClient
+from api.platform.db.embedded import with_database
 from api.platform.jobs.registry import PoolContext, job
 from notifications.service import Notifier
 
@@ -29,3 +32,25 @@ async def sms_replies(ctx: PoolContext) -> dict[str, Any]:
         )
     finally:
         await rasa.aclose()
+
+
+# Outside the slot's transaction: the tracker store is another database, reached on a connection of its own.
+@job("chat.tracker-retention", every=timedelta(days=1), transaction=False)
+async def tracker_retention(ctx: PoolContext) -> dict[str, Any]:
+    """Delete from Rasa's tracker store the conversations silent for ``RASA_TRACKER_RETENTION_DAYS`` (30)."""
+    days = ctx.settings.rasa.tracker_retention_days
+    assert ctx.settings.db.url is not None  # the worker runs on a database
+    url = with_database(ctx.settings.db.url, ctx.settings.rasa.tracker_db)
+    try:
+        conn = await asyncpg.connect(url)
+    except asyncpg.InvalidCatalogNameError:
+        return {"skipped": f"no tracker store database {ctx.settings.rasa.tracker_db!r} (the chatbot never ran)"}
+    try:
+        if not await tracker_store.has_events_table(conn):
+            return {"skipped": "the tracker store has no events yet"}
+        conversations, events = await tracker_store.delete_idle_conversations(
+            conn, idle_since=ctx.now - timedelta(days=days)
+        )
+    finally:
+        await conn.close()
+    return {"retention_days": days, "conversations_deleted": conversations, "events_deleted": events}

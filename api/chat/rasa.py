@@ -1,7 +1,14 @@
-"""Rasa's REST channel, as the API calls it: one message in, the bot's texts out, or ``BotUnavailable``."""
+"""Rasa's REST channel, as the API calls it: one message in, the bot's texts out, or ``BotUnavailable``.
+
+With several Rasa servers (``RASA_URL`` lists them) each conversation goes to the one its sender id hashes to
+(rendezvous hashing: a server's conversations stay put when another joins or leaves), and to the next in its
+order when that one refuses the connection. The message never reached the first then, so it is not handled
+twice; the lock store all servers share (bot/lock_store.py) serialises a conversation whichever server takes it.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from typing import NamedTuple
 
 import httpx
@@ -37,6 +44,7 @@ class RasaClient:
 
     def __init__(self, settings: RasaSettings) -> None:
         self._settings = settings
+        self._urls = settings.urls()
         self._off = settings.off_because()
         self._http: httpx.AsyncClient | None = None
 
@@ -59,16 +67,29 @@ class RasaClient:
         if self._off:
             raise BotUnavailable(f"the chatbot is off: {self._off}")
         if self._http is None:
-            self._http = httpx.AsyncClient(base_url=self._settings.url, timeout=self._settings.timeout_s)
+            self._http = httpx.AsyncClient(timeout=self._settings.timeout_s)
         payload = {"sender": sender, "message": text, "metadata": {"language": language, "channel": channel}}
-        try:
-            response = await self._http.post("/webhooks/rest/webhook", json=payload)
-            response.raise_for_status()
-            replies = _replies.decode(response.content)
-        except httpx.TimeoutException as exc:
-            raise BotUnavailable(f"Rasa did not answer within {self._settings.timeout_s}s") from exc
-        except (httpx.HTTPError, msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise BotUnavailable(f"Rasa failed: {exc!r}") from exc
+        failure = BotUnavailable("RASA_URL names no server")
+        for url in self.servers_for(sender):
+            try:
+                response = await self._http.post(f"{url}/webhooks/rest/webhook", json=payload)
+                response.raise_for_status()
+                replies = _replies.decode(response.content)
+                break
+            except httpx.ConnectError as exc:  # not delivered: the next server may take it
+                log.warning("rasa server refused the connection", url=url, error=repr(exc))
+                failure = BotUnavailable(f"no Rasa server took the connection; the last: {exc!r}")
+            except httpx.TimeoutException as exc:
+                raise BotUnavailable(f"Rasa did not answer within {self._settings.timeout_s}s") from exc
+            except (httpx.HTTPError, msgspec.ValidationError, msgspec.DecodeError) as exc:
+                raise BotUnavailable(f"Rasa failed: {exc!r}") from exc
+        else:
+            raise failure
+        if not replies:
+            # Rasa's REST channel answers a failure inside it (the lock store or the tracker store unreachable, a
+            # conversation busy past the lock's wait) with an empty list and logs it; our bot says something to
+            # every message, so silence is that failure, and the person gets the apology, not nothing.
+            raise BotUnavailable("Rasa answered nothing: its lock store or tracker store failed (its log says which)")
         return [
             BotReply(
                 text=reply.text or None,
@@ -80,6 +101,10 @@ class RasaClient:
             )
             for reply in replies
         ]
+
+    def servers_for(self, sender: str) -> list[str]:
+        """The Rasa servers in the order ``sender``'s messages try them: the same order for the same sender."""
+        return sorted(self._urls, key=lambda url: hashlib.blake2b(f"{url} {sender}".encode()).digest(), reverse=True)
 
     async def aclose(self) -> None:
         if self._http is not None:

@@ -12,7 +12,7 @@ import httpx
 
 from api.platform.auth.tokens import Principal, Role, Scope, TokenIssuer
 from api.platform.db.embedded import ensure_database
-from api.platform.settings import PROJECT_ROOT, Settings, rasa_model
+from api.platform.settings import PROJECT_ROOT, RasaSettings, Settings, rasa_model
 
 BOT = PROJECT_ROOT / "bot"
 RASA = BOT / ".venv" / "bin" / "rasa"
@@ -37,55 +37,71 @@ def off_because(settings: Settings) -> str | None:
     return None
 
 
-async def processes(settings: Settings, *, database_url: str) -> list[tuple[str, list[str], dict[str, str]]]:
-    """Rasa and the action server, as (name, argv, extra environment); the tracker store's database is created."""
+async def processes(
+    settings: Settings, *, database_url: str, servers: int = 1
+) -> list[tuple[str, list[str], dict[str, str]]]:
+    """Rasa and its action server, ``servers`` of each, as (name, argv, extra environment); the tracker store's
+    database is created.
+
+    Rasa server ``i`` listens on the port of ``RASA_URL``'s ``i``-th address (``RasaSettings.urls``) and calls
+    action server ``i`` on ``ACTIONS_PORT + i``. They share the tracker store and its lock store, so any of them
+    may answer any conversation (docs/chatbot.md#several-rasa-servers).
+    """
     rasa = settings.rasa
     tracker_url = await ensure_database(database_url, rasa.tracker_db)
-    actions_url = f"http://127.0.0.1:{rasa.actions_port}/webhook"
-    rasa_port = urlsplit(rasa.url).port or 5005
     model = rasa_model()
     assert model is not None
-    rasa_argv = [
-        str(RASA_PYTHON), str(BOT / "rasa_main.py"), "run",
-        "--model", str(model),
-        "--endpoints", str(BOT / "endpoints.yml"),
-        "--credentials", str(BOT / "credentials.yml"),
-        "--interface", "127.0.0.1",  # the REST channel has no auth: only the API may reach it
-        "--port", str(rasa_port),
-    ]  # fmt: skip
-    actions_argv = [
-        sys.executable,
-        "-m",
-        "rasa_sdk",
-        "--actions",
-        "bot.actions",
-        "--port",
-        str(rasa.actions_port),
-        "--endpoints",
-        str(BOT / "endpoints.yml"),
-    ]  # fmt: skip  (else it looks for ./endpoints.yml, and says so)
     # Exactly the chatbot scope: the actions need the bot endpoints and the public ones, nothing else.
     actions = Principal(subject="service:chatbot-actions", role=Role.service, scopes=(Scope.chatbot,))
     token = TokenIssuer(settings).issue(actions, ttl_s=ACTIONS_TOKEN_TTL_S)
     api_url = f"http://127.0.0.1:{settings.http.port}"
-    return [
-        # PYTHONPATH: bot/config.yml names our own NLU components (bot.nlu), imported from the project's root.
-        ("rasa", rasa_argv, {"ACTION_SERVER_URL": actions_url, "PYTHONPATH": str(PROJECT_ROOT),
-                             **tracker_env(tracker_url), **QUIET}),
-        ("actions", actions_argv, {"SANIC_HOST": "127.0.0.1", "SAFECITY_API_URL": api_url,
-                                   "SAFECITY_SERVICE_TOKEN": token}),
-    ]  # fmt: skip
+    specs = []
+    for i, url in enumerate(rasa.urls(servers)):
+        suffix = f"-{i + 1}" if servers > 1 else ""
+        actions_port = rasa.actions_port + i
+        rasa_argv = [
+            str(RASA_PYTHON), str(BOT / "rasa_main.py"), "run",
+            "--model", str(model),
+            "--endpoints", str(BOT / "endpoints.yml"),
+            "--credentials", str(BOT / "credentials.yml"),
+            "--interface", "127.0.0.1",  # the REST channel has no auth: only the API may reach it
+            "--port", str(urlsplit(url).port or 5005),
+        ]  # fmt: skip
+        actions_argv = [
+            sys.executable,
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "bot.actions",
+            "--port",
+            str(actions_port),
+            "--endpoints",
+            str(BOT / "endpoints.yml"),
+        ]  # fmt: skip  (else it looks for ./endpoints.yml, and says so)
+        specs += [
+            # PYTHONPATH: bot/config.yml names our own NLU components (bot.nlu), imported from the project's root,
+            # and bot/endpoints.yml our lock store (bot.lock_store).
+            (f"rasa{suffix}", rasa_argv, {"ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
+                                          "PYTHONPATH": str(PROJECT_ROOT), **tracker_env(tracker_url, rasa), **QUIET}),
+            (f"actions{suffix}", actions_argv, {"SANIC_HOST": "127.0.0.1", "SAFECITY_API_URL": api_url,
+                                                "SAFECITY_SERVICE_TOKEN": token}),
+        ]  # fmt: skip
+    return specs
 
 
-def tracker_env(url: str) -> dict[str, str]:
-    """The RASA_DB_* variables bot/endpoints.yml reads.
+def tracker_env(url: str, rasa: RasaSettings | None = None) -> dict[str, str]:
+    """The RASA_DB_* and RASA_LOCK_* variables bot/endpoints.yml reads.
 
     RASA_DB_HOST is the whole URL: Rasa's SQL tracker store takes a host with ``://`` as the complete
     database URL, which is the one form that also reaches the embedded server through its Unix socket.
-    The other variables are there for an endpoints file that uses them.
+    The other variables are there for an endpoints file that uses them. The lock store is on the same
+    database, unless ``RASA_LOCK_STORE_URL`` names another.
     """
+    rasa = rasa or RasaSettings()
     parts = urlsplit(url)
     return {
+        "RASA_LOCK_STORE_URL": rasa.lock_store_url or url,
+        "RASA_LOCK_WAIT": f"{rasa.lock_wait_s:g}",
         "RASA_DB_HOST": url,
         "RASA_DB_PORT": str(parts.port or 5432),
         "RASA_DB_NAME": parts.path.lstrip("/"),

@@ -127,13 +127,19 @@ def worker(dispatch: bool, schedule: bool) -> None:
 
 
 @main.command()
-def run() -> None:
+@click.option("--api", "apis", type=click.IntRange(1, 16), default=1, help="API processes, on PORT, PORT+1… (1).")
+@click.option("--worker", "workers", type=click.IntRange(1, 16), default=1, help="Worker processes (1).")
+@click.option(
+    "--rasa", "rasas", type=click.IntRange(1, 8), default=1, help="Rasa servers, each with its action server (1)."
+)
+def run(apis: int, workers: int, rasas: int) -> None:
     """Run the whole system: the API, the worker and (when built and trained) the chatbot, all stopped on Ctrl-C."""
-    from api.cli.supervisor import supervise
+    from api.cli.supervisor import Counts, supervise
 
     settings = load_settings()
     with database_url(settings) as url:
-        sys.exit(asyncio.run(supervise(database_url=url, settings=settings)))
+        counts = Counts(api=apis, worker=workers, rasa=rasas)
+        sys.exit(asyncio.run(supervise(database_url=url, settings=settings, counts=counts)))
 
 
 @main.group()

@@ -24,36 +24,65 @@ class ProcessSpec:
     env: dict[str, str] = field(default_factory=dict)  # on top of the supervisor's own
 
 
-def processes() -> list[ProcessSpec]:
-    """The processes of the whole system that always run: the API and the worker."""
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """How many of each process ``safecity run`` starts (``--api``, ``--worker``, ``--rasa``)."""
+
+    api: int = 1
+    worker: int = 1
+    rasa: int = 1
+
+
+def processes(settings: Settings | None = None, counts: Counts = Counts()) -> list[ProcessSpec]:
+    """The processes of the whole system that always run: the APIs and the workers.
+
+    API ``i`` listens on ``PORT + i``; worker ``i`` serves its metrics on ``WORKER_METRICS_PORT + i``. One of
+    each keeps the plain names (``api``, ``worker``); more are ``api-1``, ``api-2``….
+    """
+    settings = settings or Settings.from_env()
     safecity = [sys.executable, "-m", "api.cli"]
-    return [
-        ProcessSpec("api", [*safecity, "api"]),
-        ProcessSpec("worker", [*safecity, "worker"]),
-    ]
+    specs = []
+    for i in range(counts.api):
+        port = ["--port", str(settings.http.port + i)] if counts.api > 1 else []
+        specs.append(ProcessSpec(_name("api", i, counts.api), [*safecity, "api", *port]))
+    for i in range(counts.worker):
+        metrics = settings.metrics.worker_port
+        env = {"WORKER_METRICS_PORT": str(metrics + i)} if counts.worker > 1 and metrics else {}
+        specs.append(ProcessSpec(_name("worker", i, counts.worker), [*safecity, "worker"], env))
+    return specs
 
 
-async def chatbot_processes(settings: Settings, *, database_url: str) -> list[ProcessSpec]:
-    """Rasa and the action server when the bot is built and trained; otherwise none, and the log says why."""
+def _name(kind: str, i: int, count: int) -> str:
+    return f"{kind}-{i + 1}" if count > 1 else kind
+
+
+async def chatbot_processes(
+    settings: Settings, *, database_url: str, servers: int = 1
+) -> tuple[list[ProcessSpec], dict[str, str]]:
+    """Rasa and the action server, ``servers`` of each, when the bot is built and trained, and the environment that
+    tells the API and the workers where they listen; otherwise none, and the log says why."""
     from api.cli import chatbot
 
     reason = chatbot.off_because(settings)
     if reason:
         _say(f"the chatbot is off: {reason}; chat and texts to the bot get a short apology")
-        return []
-    return [
-        ProcessSpec(name, argv, env) for name, argv, env in await chatbot.processes(settings, database_url=database_url)
-    ]
+        return [], {}
+    specs = await chatbot.processes(settings, database_url=database_url, servers=servers)
+    return [ProcessSpec(name, argv, env) for name, argv, env in specs], {
+        "RASA_URL": ",".join(settings.rasa.urls(servers))
+    }
 
 
-async def supervise(*, database_url: str, settings: Settings | None = None) -> int:
+async def supervise(*, database_url: str, settings: Settings | None = None, counts: Counts = Counts()) -> int:
     """Start every process; when one exits, or on SIGINT/SIGTERM, stop the rest. Returns an exit status."""
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
     if sys.stdout.isatty() and not os.environ.get("LOG_FORMAT"):
         # The children write into our pipes, not to the terminal, so they are told what it is.
         env["LOG_FORMAT"] = "console"
     settings = settings or Settings.from_env()
-    specs = processes() + await chatbot_processes(settings, database_url=database_url)
+    bots, bot_env = await chatbot_processes(settings, database_url=database_url, servers=counts.rasa)
+    env.update(bot_env)
+    specs = processes(settings, counts) + bots
     width = max(len(s.name) for s in specs)
     children: dict[str, asyncio.subprocess.Process] = {}
     for spec in specs:

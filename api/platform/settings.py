@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar, Self
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
@@ -362,11 +362,14 @@ class KakaoSettings(_Group, frozen=True):
 class RasaSettings(_Group, frozen=True):
     """The chatbot: Rasa's REST channel (on localhost only) and the action server beside it."""
 
-    url: str = "http://127.0.0.1:5005"
+    url: str = "http://127.0.0.1:5005"  # or several, comma-separated: the API spreads conversations over them
     timeout_s: float = 5.0
     actions_port: int = 5055
     enabled: str = "auto"  # "auto": on when bot/.venv has Rasa and a model is trained; "true" or "false"
     tracker_db: str = "safecity_rasa"  # the tracker store's database, on the same server as safecity's
+    lock_store_url: str = ""  # the lock store's database (advisory locks): by default the tracker store's
+    lock_wait_s: float = 10.0  # a message waits this long behind its conversation's others, then is apologised for
+    tracker_retention_days: int = 30  # a conversation silent this long is deleted from the tracker store
 
     ENV: ClassVar[dict[str, str]] = {
         "url": "RASA_URL",
@@ -374,7 +377,19 @@ class RasaSettings(_Group, frozen=True):
         "actions_port": "ACTIONS_PORT",
         "enabled": "RASA_ENABLED",
         "tracker_db": "RASA_TRACKER_DB",
+        "lock_store_url": "RASA_LOCK_STORE_URL",
+        "lock_wait_s": "RASA_LOCK_WAIT",
+        "tracker_retention_days": "RASA_TRACKER_RETENTION_DAYS",
     }
+
+    def urls(self, servers: int | None = None) -> list[str]:
+        """The Rasa servers' addresses: those ``RASA_URL`` lists, or ``servers`` on consecutive ports from its first."""
+        given = [u.strip().rstrip("/") for u in self.url.split(",") if u.strip()]
+        if servers is None or servers == len(given):
+            return given
+        first = urlsplit(given[0])
+        port = first.port or 5005
+        return [urlunsplit(first._replace(netloc=f"{first.hostname}:{port + i}")) for i in range(servers)]
 
     def off_because(self) -> str | None:
         """Why the chatbot is off, or None when it is on."""

@@ -149,11 +149,14 @@ def test_endpoints_come_from_the_environment(rasa_installed: Path) -> None:
         "RASA_DB_NAME": "safecity_rasa",
         "RASA_DB_USER": "rasa",
         "RASA_DB_PASSWORD": "secret",
+        "RASA_LOCK_STORE_URL": "postgresql://rasa:secret@127.0.0.1:5432/safecity_rasa",
+        "RASA_LOCK_WAIT": "10",
     }
     script = (
         "import json; from rasa.core.utils import AvailableEndpoints as E; from rasa.shared.utils.io import "
         "read_config_file; e = E.read_endpoints('endpoints.yml'); print(json.dumps([e.action.url, e.tracker_store.type,"
-        " e.tracker_store.url, e.tracker_store.kwargs, read_config_file('credentials.yml')]))"
+        " e.tracker_store.url, e.tracker_store.kwargs, read_config_file('credentials.yml'), e.lock_store.type,"
+        " e.lock_store.url, e.lock_store.kwargs]))"
     )
     proc = subprocess.run(
         [str(RASA.parent / "python"), "-c", script],
@@ -165,9 +168,11 @@ def test_endpoints_come_from_the_environment(rasa_installed: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
-    action, store, host, kwargs, credentials = json.loads(proc.stdout.splitlines()[-1])
+    action, store, host, kwargs, credentials, lock_type, lock_url, lock_kwargs = json.loads(
+        proc.stdout.splitlines()[-1]
+    )
     assert action == env["ACTION_SERVER_URL"]
-    assert (store, host) == ("SQL", "127.0.0.1")
+    assert (store, host) == ("bot.tracker_store.CheckedSQLTrackerStore", "127.0.0.1")
     assert kwargs == {
         "dialect": "postgresql",
         "port": "5432",
@@ -175,7 +180,13 @@ def test_endpoints_come_from_the_environment(rasa_installed: Path) -> None:
         "username": "rasa",
         "password": "secret",
     }
-    assert credentials == {"rest": None}
+    assert credentials == {"bot.channels.CheckedRestInput": None}  # the REST channel, answering 503 on a failure
+    # Several Rasa servers share one lock store, on the tracker store's PostgreSQL (bot/lock_store.py).
+    assert (lock_type, lock_url, lock_kwargs) == (
+        "bot.lock_store.PostgresLockStore",
+        env["RASA_LOCK_STORE_URL"],
+        {"wait_s": "10"},
+    )
 
 
 def test_data_validates(rasa_installed: Path) -> None:

@@ -28,7 +28,7 @@ def test_the_tracker_store_gets_the_whole_url_so_the_embedded_unix_socket_works(
 
 async def test_switched_off_the_chatbot_is_left_out_and_the_log_says_why(capsys):
     settings = Settings(rasa=RasaSettings(enabled="false"))
-    assert await chatbot_processes(settings, database_url="postgresql://unused/") == []
+    assert await chatbot_processes(settings, database_url="postgresql://unused/") == ([], {})
     assert "the chatbot is off: RASA_ENABLED=false" in capsys.readouterr().out
 
 
