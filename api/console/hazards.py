@@ -1,8 +1,9 @@
 """The operators' hazard desk: incidents filtered, on a map of Seoul drawn from our boundaries with the heat by
-category and period, bulk status changes, and the open-data export (CSV or GeoJSON, streamed)."""
+category and period, bulk status changes, merge and split, and the open-data export (CSV or GeoJSON, streamed)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from litestar.response import Redirect, Stream, Template
 from api.console import hazard_map
 from api.console.pages import page
 from api.console.sessions import PostedForm, Session, language
-from api.hazards import desk, messages
+from api.hazards import desk, incidents, messages
 from api.hazards.schemas import Category, Status, StatusChange
 from api.platform.db.pool import Db
 from api.platform.errors import Forbidden, Problem
@@ -58,6 +59,8 @@ class HazardDeskController(Controller):
         overdue: FromQuery[bool] = False,
         period: FromQuery[str] = "30d",
         done: FromQuery[int | None] = None,
+        merged: FromQuery[int | None] = None,
+        split: FromQuery[int | None] = None,
     ) -> Template:
         """The desk: filters, the map with its heat, and the list with bulk actions."""
         _operators_only(session)
@@ -92,6 +95,8 @@ class HazardDeskController(Controller):
             periods=list(PERIODS),
             query=query,
             done=done,
+            merged=merged,
+            split=split,
             category_name=lambda code: messages.category_name(code, lang),
             errors={"_": error} if error else {},
         )
@@ -116,6 +121,35 @@ class HazardDeskController(Controller):
             now=_now(),
         )
         return Redirect(f"/console/hazards?done={sum(r['ok'] for r in results)}", status_code=303)
+
+    @post("/merge", name="console.hazards_merge")
+    async def merge(self, db: Db, session: Session, form: PostedForm) -> Redirect:
+        """The ticked incidents folded into the oldest of them (the lowest number), one after another; back to the
+        desk, saying which one remains. An incident that cannot be merged (not open) stops it, saying which."""
+        _operators_only(session)
+        ids = sorted({int(v) for v in form.getall("incident") if str(v).isdigit()})
+        if len(ids) < 2:
+            raise Problem("Tick two incidents or more to merge them.", code="merge_needs_two")
+        into = ids[0]
+        for incident_id in ids[1:]:
+            await incidents.merge(db, incident_id=incident_id, into=into, actor=f"staff:{session.name}", now=_now())
+        return Redirect(f"/console/hazards?merged={into}", status_code=303)
+
+    @post("/split", name="console.hazards_split")
+    async def split(self, db: Db, session: Session, form: PostedForm) -> Redirect:
+        """Some of an incident's reports moved to a new incident; back to the desk, naming the new one."""
+        _operators_only(session)
+        incident = str(form.get("split_incident") or "").strip().lstrip("#")
+        reports = [int(n) for n in re.split(r"[\s,#]+", str(form.get("split_reports") or "")) if n.isdigit()]
+        if not incident.isdigit() or not reports:
+            raise Problem(
+                "Give the incident's number and the numbers of the reports to move, separated by commas.",
+                code="split_needs_reports",
+            )
+        made = await incidents.split(
+            db, incident_id=int(incident), report_ids=sorted(set(reports)), actor=f"staff:{session.name}", now=_now()
+        )
+        return Redirect(f"/console/hazards?split={made.id}", status_code=303)
 
     @get(["/export.csv", "/export.geojson"], name="console.hazards_export")
     async def export(

@@ -46,7 +46,8 @@ async def page(
         f"""
         SELECT i.id, i.category, i.status, i.district, i.department_ko, i.department_en, i.lat, i.lon,
                i.report_count, i.first_reported_at, i.status_changed_at, i.due_at, i.handled_at,
-               coalesce(i.handled_at, $7::timestamptz) > i.due_at AS overdue
+               coalesce(i.handled_at, $7::timestamptz) > i.due_at AS overdue,
+               ARRAY(SELECT r.id FROM hazard_reports r WHERE r.incident_id = i.id ORDER BY r.id) AS report_ids
         FROM hazard_incidents i
         WHERE {_FILTER} AND ($8::bigint IS NULL OR i.id < $8)
         ORDER BY i.id DESC

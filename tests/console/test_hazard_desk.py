@@ -1,6 +1,7 @@
 """The hazard desk in a real browser (as tests/console/test_browser.py): an operator sees incidents on the map
 drawn from our boundaries, filters to the overdue ones, moves two at once with a reason that reaches their
-reporters, and downloads the open data; a social worker is refused the desk. Screenshots go to var/artifacts/."""
+reporters, downloads the open data, merges two and splits one off again; a social worker is refused the desk.
+Screenshots go to var/artifacts/."""
 
 from __future__ import annotations
 
@@ -77,6 +78,28 @@ async def test_the_hazard_desk_in_the_browser(browser, live_url, pool, make_staf
     assert sorted(int(r["id"]) for r in rows) == sorted(made)
     for personal in ("+821099990001", "꺼져", "세종대로", "citizen"):  # no reporter, no words, no address
         assert personal not in text
+
+    # Merge: the two in 강남 become one (the older remains); split: the later report goes off again on its own.
+    await page.goto("/console/hazards")
+    gangnam = sorted(made[2:])
+    for incident in gangnam:
+        await page.check(f"input[name=incident][value='{incident}']")
+    await page.click("#merge")
+    await expect(page.locator("main")).to_contain_text(f"사건 #{gangnam[0]}(으)로 합쳤습니다")
+    reports = await pool.fetch("SELECT id, incident_id FROM hazard_reports ORDER BY id")
+    moved = [r["id"] for r in reports if r["incident_id"] == gangnam[0]]
+    assert len(moved) == 2  # both reports now in the older incident
+    assert await pool.fetchval("SELECT status FROM hazard_incidents WHERE id = $1", gangnam[1]) == "merged"
+    await page.fill("input[name=split_incident]", str(gangnam[0]))
+    await page.fill("input[name=split_reports]", str(moved[1]))
+    await page.click("text=새 사건으로 나누기")
+    await expect(page.locator("main")).to_contain_text("새 사건 #")
+    await page.screenshot(path=str(ARTIFACTS / "console-hazards-merge-split.png"), full_page=True)
+    split_into = await pool.fetchval("SELECT incident_id FROM hazard_reports WHERE id = $1", moved[1])
+    assert (
+        split_into not in made
+        and await pool.fetchval("SELECT incident_id FROM hazard_reports WHERE id = $1", moved[0]) == gangnam[0]
+    )
 
     worker = await new_page(browser, live_url)
     await sign_in(worker, "kim@seoul.go.kr")
