@@ -167,7 +167,7 @@ class HazardDeskController(Controller):
         chosen = _chosen(category, status, district, overdue, period)
         pool: Any = request.app.state.pool
         if request.url.path.endswith(".csv"):
-            body, media, name = desk.export_csv(pool, chosen=chosen), "text/csv; charset=utf-8", "incidents.csv"
+            body, media, name = desk.export_csv(pool, chosen=chosen), "text/csv", "incidents.csv"
         else:
             body, media, name = desk.export_geojson(pool, chosen=chosen), "application/geo+json", "incidents.geojson"
         return Stream(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -362,8 +362,8 @@ class HazardDeskController(Controller):
             now=_now(),
         )
 
-    @get(["/export.csv", "/export.geojson"], opt=allow(Role.operator))
-    async def export(
+    @get("/export.csv", opt=allow(Role.operator), media_type="text/csv")
+    async def export_csv(
         self,
         request: Request[Principal, Any, Any],
         category: FromQuery[str | None] = None,
@@ -373,12 +373,28 @@ class HazardDeskController(Controller):
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
     ) -> Stream:
-        """Open data: incidents without personal data (no words, no reporter, places on the ~50 m grid), streamed;
-        a period is at most 366 days."""
+        """Open data as CSV (UTF-8 with a BOM): incidents without personal data (no words, no reporter, places on
+        the ~50 m grid), streamed; a period is at most 366 days."""
         chosen = _desk_filters(category, status, district, overdue, since, until)
-        pool = request.app.state.pool
-        if request.url.path.endswith(".csv"):
-            body, media, name = desk.export_csv(pool, chosen=chosen), "text/csv; charset=utf-8", "incidents.csv"
-        else:
-            body, media, name = desk.export_geojson(pool, chosen=chosen), "application/geo+json", "incidents.geojson"
-        return Stream(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        body = desk.export_csv(request.app.state.pool, chosen=chosen)
+        return _download(body, "text/csv", "incidents.csv")
+
+    @get("/export.geojson", opt=allow(Role.operator), media_type="application/geo+json")
+    async def export_geojson(
+        self,
+        request: Request[Principal, Any, Any],
+        category: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        district: FromQuery[str | None] = None,
+        overdue: FromQuery[bool] = False,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+    ) -> Stream:
+        """Open data as a GeoJSON FeatureCollection, as the CSV; streamed; a period is at most 366 days."""
+        chosen = _desk_filters(category, status, district, overdue, since, until)
+        body = desk.export_geojson(request.app.state.pool, chosen=chosen)
+        return _download(body, "application/geo+json", "incidents.geojson")
+
+
+def _download(body: Any, media_type: str, name: str) -> Stream:
+    return Stream(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})

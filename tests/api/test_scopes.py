@@ -27,6 +27,7 @@ SERVICE_ROUTES: dict[tuple[str, str], Scope] = {
     ("POST", "/v1/sensors/readings"): Scope.sensors_write,
     ("GET", "/v1/bot/people/{sender:str}"): Scope.chatbot,
     ("GET", "/v1/bot/people/{sender:str}/shelters"): Scope.chatbot,
+    ("GET", "/v1/bot/people/{sender:str}/warnings"): Scope.chatbot,
     ("POST", "/v1/bot/people/{sender:str}/checkins"): Scope.chatbot,
     ("POST", "/v1/bot/people/{sender:str}/help"): Scope.chatbot,
     ("POST", "/v1/bot/people/{sender:str}/hazard-reports"): Scope.chatbot,
