@@ -14,6 +14,7 @@ import asyncpg
 import click
 
 from api.cli.accounts import staff, token
+from api.cli.chatbot_commands import actions, rasa
 from api.cli.common import database_url, load_settings, with_url
 from api.cli.console import staff_unlock
 from api.cli.evacuation import import_shelters, load_demo
@@ -35,6 +36,8 @@ staff.add_command(staff_unlock)
 main.add_command(staff)
 main.add_command(import_shelters)
 main.add_command(load_demo)
+main.add_command(rasa)
+main.add_command(actions)
 
 
 @main.command()

@@ -102,8 +102,10 @@ async def ensure_database(server_url: str, database: str) -> str:
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
         if not exists:
-            # Another process may create it between our check and our CREATE; that is fine.
-            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+            # Another process may create it between our check and our CREATE; that is fine. Two CREATEs at once
+            # (a Rasa server and its action server started together) fail on pg_database's unique index
+            # instead of as a duplicate database.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
                 await conn.execute(f'CREATE DATABASE "{database}"')
     finally:
         await conn.close()
