@@ -45,6 +45,7 @@ from api.worker import JOBS
 from bench.api import free_port, wait_ready
 from bench.care import SWEEP_AT, citizens_of, load
 from bench.common import SECRET, fresh_database
+from bench.cpu import meter, postgres_seconds, process_seconds
 from bench.evacuation import import_shelters
 
 DATABASE = "safecity_bench_ceilings"
@@ -161,21 +162,39 @@ def ratio(figure: dict[str, Any], ceiling: dict[str, Any]) -> dict[str, float]:
     return {p: round(figure["latency_ms"][p] / max(ceiling["latency_ms"][p], 0.01), 2) for p in ("p50", "p99")}
 
 
-def run_http(url: str, *, checkin_rate: float, nearest_rate: float, seconds: float) -> dict[str, Any]:
+def cpu_cost(readers: dict[str, Any], run: Any, *, rate: float) -> dict[str, Any]:
+    """Run ``run()`` (a fixed-rate figure) and add the CPU milliseconds each request cost, and the cores the
+    asked rate needs at that cost."""
+    per_request = meter(**readers)
+    figure = run()
+    ms = per_request(figure["requests"])
+    figure["cpu_ms_per_request"] = ms
+    figure["cores_needed_at_rate"] = round(rate * sum(ms.values()) / 1000, 2)
+    return figure
+
+
+def run_http(
+    url: str, *, checkin_rate: float, nearest_rate: float, seconds: float, pgdata: Path | None = None
+) -> dict[str, Any]:
     tokens, ids = asyncio.run(people(url))
     api, base = start_api(url)
     out: dict[str, Any] = {}
+    # CPU per request: the API process and, on the embedded server, PostgreSQL with its backends (bench/cpu.py).
+    database = {"postgres": lambda: postgres_seconds(pgdata)} if pgdata else {}
+    both = {"api": lambda: process_seconds(api.pid), **database}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-ceilings-") as tmp:
             tokens_file, ids_file = Path(tmp) / "tokens.txt", Path(tmp) / "ids.txt"
             tokens_file.write_text("\n".join(tokens) + "\n")
             ids_file.write_text("\n".join(map(str, ids)) + "\n")
             rate, span = str(checkin_rate), str(seconds)
-            post = fixed_rate(
+            post = cpu_cost(both, lambda: fixed_rate(
                 "http", f"{base}/v1/care/checkins", "--method", "POST", "--tokens-file", str(tokens_file),
                 "--rate", rate, "--seconds", span,
-            )  # fmt: skip
-            bare = fixed_rate("checkin-sql", url, "--ids-file", str(ids_file), "--rate", rate, "--seconds", span)
+            ), rate=checkin_rate)  # fmt: skip
+            bare = cpu_cost(database, lambda: fixed_rate(
+                "checkin-sql", url, "--ids-file", str(ids_file), "--rate", rate, "--seconds", span
+            ), rate=checkin_rate)  # fmt: skip
             out["checkins"] = {
                 "api": post,
                 "bare_insert": bare,
@@ -187,8 +206,13 @@ def run_http(url: str, *, checkin_rate: float, nearest_rate: float, seconds: flo
             }
         rate = str(nearest_rate)
         route = f"{base}/v1/shelters/nearest?lat={{lat}}&lon={{lon}}&hazard=heat_wave&limit=3"
-        api_nearest = fixed_rate("http", route, "--points", "--rate", rate, "--seconds", str(seconds))
-        knn = fixed_rate("knn-sql", url, "--rate", rate, "--seconds", str(seconds))
+        api_nearest = cpu_cost(
+            both, lambda: fixed_rate("http", route, "--points", "--rate", rate, "--seconds", str(seconds)),
+            rate=nearest_rate,
+        )  # fmt: skip
+        knn = cpu_cost(
+            database, lambda: fixed_rate("knn-sql", url, "--rate", rate, "--seconds", str(seconds)), rate=nearest_rate
+        )
         out["nearest"] = {"api": api_nearest, "bare_knn": knn, "ratio": ratio(api_nearest, knn)}
     finally:
         api.terminate()
@@ -248,7 +272,13 @@ def main() -> None:
         else:
             url, info = asyncio.run(prepare(server_url, recipients=args.recipients))
             sweep = asyncio.run(sweep_against_hand(url))
-        http = run_http(url, checkin_rate=args.checkin_rate, nearest_rate=args.nearest_rate, seconds=args.seconds)
+        http = run_http(
+            url,
+            checkin_rate=args.checkin_rate,
+            nearest_rate=args.nearest_rate,
+            seconds=args.seconds,
+            pgdata=embedded.pgdata if embedded is not None else None,
+        )
     finally:
         if embedded is not None:
             embedded.stop()
