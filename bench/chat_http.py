@@ -42,6 +42,7 @@ from api.platform.db.embedded import EmbeddedPostgres, drop_database
 from api.platform.settings import PROJECT_ROOT, AuthSettings, HttpSettings, RasaSettings, Settings
 from bench.api import free_port, wait_ready
 from bench.common import SECRET, fresh_database
+from bench.cpu import meter, postgres_seconds, process_seconds
 from bench.fixed_rate import open_loop
 
 DATABASE = "safecity_bench_chat"
@@ -162,7 +163,7 @@ def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
         return subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def run(server_url: str, args: argparse.Namespace) -> dict[str, object]:
+def run(server_url: str, args: argparse.Namespace, pgdata: Path | None = None) -> dict[str, object]:
     url, citizen_ids = asyncio.run(prepare(server_url, citizens=args.citizens))
     api_port, rasa_port, actions_port = free_port(), free_port(), free_port()
     settings = Settings(
@@ -189,15 +190,24 @@ def run(server_url: str, args: argparse.Namespace) -> dict[str, object]:
         chatbot.wait_up(f"http://127.0.0.1:{actions_port}/health", procs, log)
         chatbot.wait_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", procs, log)
         options = {"tokens": tokens, "seconds": args.seconds, "concurrency": args.concurrency, "rate": args.rate}
+        # CPU milliseconds per turn of each process (bench/cpu.py): where a turn's cost is, whatever shares the cores.
+        rasa_proc, actions_proc, api_proc = procs
+        readers = {"rasa": lambda: process_seconds(rasa_proc.pid), "actions": lambda: process_seconds(actions_proc.pid),
+                   "api": lambda: process_seconds(api_proc.pid),
+                   **({"postgres": lambda: postgres_seconds(pgdata)} if pgdata else {})}  # fmt: skip
+        per_turn = meter(**readers)
         chat = load(base, target="api", **options)
+        chat["cpu_ms_per_turn"] = per_turn(chat["requests"])  # type: ignore[arg-type]
+        per_turn = meter(**readers)
         rasa = load(f"http://127.0.0.1:{rasa_port}", target="rasa", **options)
+        rasa["cpu_ms_per_turn"] = per_turn(rasa["requests"])  # type: ignore[arg-type]
         ours, theirs = chat["latency_ms"], rasa["latency_ms"]
         compared: dict[str, object] = {
             "ratio": {p: round(ours[p] / max(theirs[p], 0.01), 2) for p in ("p50", "p99")}  # type: ignore[index]
         }
         if args.rate is not None:
             compared["target"] = f"{args.rate:g} turns/s with p50 < 100 ms"
-            compared["met"] = chat["achieved_per_s"] >= 0.98 * args.rate and ours["p50"] < 100  # type: ignore[index,operator]
+            compared["met"] = chat["achieved_per_s"] >= 0.98 * args.rate and ours["p50"] < 100  # type: ignore[index]
         return {"chat_api": chat, "rasa_direct": rasa, **compared}
     finally:
         for proc in procs:
@@ -239,12 +249,14 @@ def main() -> None:
     if not server_url:
         embedded = EmbeddedPostgres(PROJECT_ROOT / "var" / "bench-pgdata")
         server_url = embedded.start()
+    load_before = os.getloadavg()[0]
     try:
-        results = run(server_url, args)
+        results = run(server_url, args, pgdata=embedded.pgdata if embedded is not None else None)
     finally:
         if embedded is not None:
             embedded.stop()
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version(),
+               "load_average_start_end": [round(load_before, 1), round(os.getloadavg()[0], 1)]}  # fmt: skip
     report = {"benchmark": "chat_http", "machine": machine, "seconds": args.seconds,
               "concurrency": args.concurrency, "rate": args.rate, "messages": MESSAGES, **results}  # fmt: skip
     print(json.dumps(report, ensure_ascii=False))

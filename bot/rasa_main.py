@@ -5,6 +5,9 @@ pkg_resources, pyparsing's camelCase names in matplotlib) and warns of them at e
 ours to act on. Filters cannot hide them for good (``PYTHONWARNINGS`` included): Sanic, pyparsing and others put
 their own in front when they are imported. So the one place every shown warning passes, ``showwarning``, leaves
 out deprecations; every other warning Rasa gives still shows.
+
+It also checks the action server's answers with a validator built once (bot/action_results.py), not Rasa's
+``jsonschema.validate``, which checks its own constant schema again at every answer.
 """
 
 import sys
@@ -22,6 +25,10 @@ def _show_unless_deprecation(message: Any, category: type[Warning], *args: Any, 
 warnings.showwarning = _show_unless_deprecation
 
 from rasa.__main__ import main  # noqa: E402  (after the hook, so that the warnings of its imports pass it)
+
+from bot import action_results  # noqa: E402  (bot/ is on PYTHONPATH, as for bot.nlu and bot.lock_store)
+
+action_results.install()
 
 if __name__ == "__main__":
     sys.argv[0] = "rasa"
