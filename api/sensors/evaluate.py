@@ -67,10 +67,10 @@ async def rules(
             conn, sensor_ids=[p[0] for p in pairs], ats=[p[1] for p in pairs], window_s=window
         )
         measured[window] = {(m["sensor_id"], m["at"]): m["measure"] for m in rows}
-    states = []
-    for rule in locked:
-        states.append(await _advance(conn, rule, times[rule["sensor_id"]], measured, notifier=notifier, now=now,
-                                     changes=changes))  # fmt: skip
+    states = [
+        await _advance(conn, rule, times[rule["sensor_id"]], measured, notifier=notifier, now=now, changes=changes)
+        for rule in locked
+    ]
     await repository.save_states(conn, states)
     return changes
 
