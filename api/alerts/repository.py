@@ -58,7 +58,7 @@ async def lock_referenced(conn: asyncpg.Connection, references: Sequence[tuple[s
     senders, identifiers = zip(*references, strict=True)
     return await conn.fetch(
         """
-        SELECT a.id, a.msg_type, a.districts, a.areas, a.replaced_by
+        SELECT a.id, a.msg_type, a.districts, a.areas, a.replaced_by, a.expires
         FROM alerts a
         JOIN unnest($1::text[], $2::text[]) AS r (sender, identifier)
           ON a.sender = r.sender AND a.identifier = r.identifier
@@ -83,6 +83,24 @@ async def replace(conn: asyncpg.Connection, *, ids: Sequence[int], by: int, now:
         now,
     )
     return sorted(r["id"] for r in rows)
+
+
+async def lineage(conn: asyncpg.Connection, ids: Sequence[int]) -> list[int]:
+    """These alerts and every alert they replaced before, however far back the chain of Updates goes."""
+    if not ids:
+        return []
+    rows = await conn.fetch(
+        """
+        WITH RECURSIVE chain (id) AS (
+            SELECT unnest($1::bigint[])
+            UNION
+            SELECT a.id FROM alerts a JOIN chain c ON a.replaced_by = c.id
+        )
+        SELECT id FROM chain ORDER BY id
+        """,
+        list(ids),
+    )
+    return [r["id"] for r in rows]
 
 
 async def get_alert(conn: asyncpg.Connection, alert_id: int) -> asyncpg.Record | None:

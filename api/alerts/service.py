@@ -34,9 +34,20 @@ class AlertRefused(Unprocessable):
 
 
 async def ingest(
-    conn: asyncpg.Connection, cap: CapAlert, *, source: AlertSource | str, notifier: Notifier, now: datetime
+    conn: asyncpg.Connection,
+    cap: CapAlert,
+    *,
+    source: AlertSource | str,
+    notifier: Notifier,
+    now: datetime,
+    renewal: bool = False,
 ) -> Ingested:
-    """Store a parsed CAP alert once and tell the people in its districts; see the module docstring."""
+    """Store a parsed CAP alert once and tell the people in its districts; see the module docstring.
+
+    ``renewal`` marks an Update that only moves on the expiry of alerts still in force (a sensor's rule still
+    tripped): it is stored, replaces them and is exported, and tells nobody again, since nothing is new. An Update
+    marked so whose alerts have lapsed is told as any other.
+    """
     source = AlertSource(source)
     if cap.msg_type in (MsgType.ack, MsgType.error):
         return _ignored(cap, f"msgType {cap.msg_type} is between alerting systems; it has nothing for people")
@@ -70,9 +81,20 @@ async def ingest(
             existing = await repository.find_by_identity(conn, sender=cap.sender, identifier=cap.identifier)
             return Ingested(outcome=Outcome.duplicate, alert_id=existing, reason="already received")
         replaced = await repository.replace(conn, ids=[r["id"] for r in referenced], by=alert_id, now=now)
-        told = await fanout.queue_messages(
-            conn, alert_id=alert_id, row=row, replaced=replaced, notifier=notifier, now=now
+        # What this one replaces, and what those replaced before: a Cancel at the end of a chain of Updates stands
+        # down the safety checks of the first alert, and an Update asks nobody already asked about any of them.
+        lineage = await repository.lineage(conn, replaced)
+        quiet = (
+            renewal
+            and cap.msg_type is MsgType.update
+            and bool(referenced)
+            and all(_in_force(r, now) for r in referenced)
         )
+        told = {"deliveries": 0, "safety_checks": 0}
+        if not quiet:
+            told = await fanout.queue_messages(
+                conn, alert_id=alert_id, row=row, replaced=lineage, notifier=notifier, now=now
+            )
     log.info("alert ingested", alert_id=alert_id, identifier=cap.identifier, source=source, replaced=replaced, **told)
     return Ingested(
         outcome=Outcome.created,
@@ -131,6 +153,10 @@ async def mark_safe(
                 conn, notifier=notifier, recipient_id=recipient_id, channel="app", kind="checkin", at=now
             )
     return SafeRead(alert_id=alert_id, safe_at=now, was_asked=was_asked)
+
+
+def _in_force(row: asyncpg.Record, now: datetime) -> bool:
+    return row["msg_type"] != "Cancel" and (row["expires"] is None or row["expires"] > now)
 
 
 def _ignored(cap: CapAlert, reason: str) -> Ingested:

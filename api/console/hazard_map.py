@@ -57,8 +57,17 @@ def _ring(polygon: BaseGeometry, p: Plane) -> str:
 
 
 def dots(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The listed incidents as dots; one a sensor opened says which sensor and rule (drawn as a square)."""
     p = plane()
-    return [{"id": i["id"], "overdue": i["overdue"], "xy": p.xy(i["lat"], i["lon"])} for i in items]
+    return [
+        {
+            "id": i["id"],
+            "overdue": i["overdue"],
+            "xy": p.xy(i["lat"], i["lon"]),
+            "sensor": f"{i['sensor_id']} {i['sensor_rule']} {i['sensor_measure']:g}" if i.get("sensor_id") else None,
+        }
+        for i in items
+    ]
 
 
 def cells(heat: list[dict[str, Any]], cell_deg: float) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "hz.first": ("첫 신고", "First report"),
     "hz.due": ("처리 기한", "Due"),
     "hz.late": ("기한 초과", "Overdue"),
+    "hz.sensor": ("센서", "Sensor"),
     "hz.bulk": ("선택한 사건을", "Move the ticked incidents to"),
     "hz.reason": ("사유 (신고자에게 전달됩니다)", "Reason (sent to the reporters)"),
     "hz.apply": ("변경", "Apply"),

@@ -85,7 +85,8 @@ async def listing(conn: asyncpg.Connection, *, chosen: Filters, before_id: int |
 
 
 async def map_data(conn: asyncpg.Connection, *, chosen: Filters) -> dict[str, Any]:
-    """Per district: incidents, open, overdue; and the heat of each grid cell (category and period filtered)."""
+    """Per district: incidents, open, overdue; the heat of each grid cell (category and period filtered); and the
+    incidents sensors opened."""
     counted = {r["district"]: r for r in await repository.by_district(conn, filters=chosen.args)}
     districts = [
         {
@@ -100,8 +101,10 @@ async def map_data(conn: asyncpg.Connection, *, chosen: Filters) -> dict[str, An
     ]
     cells = await repository.heat(conn, filters=chosen.args, cell_deg=HEAT_CELL_DEG)
     heat = [{"lat": round(c["lat"], 4), "lon": round(c["lon"], 4), "n": c["n"]} for c in cells]
+    # Incidents a city sensor opened, at the sensor (docs/sensors.md): which sensor, which rule, what it measured.
+    sensors = [dict(r) for r in await repository.sensor_incidents(conn, filters=chosen.args)]
     return {"since": chosen.since, "until": chosen.until, "cell_deg": HEAT_CELL_DEG, "districts": districts,
-            "heat": heat}  # fmt: skip
+            "heat": heat, "sensors": sensors}  # fmt: skip
 
 
 async def bulk_status(

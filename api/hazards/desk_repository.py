@@ -47,6 +47,7 @@ async def page(
         SELECT i.id, i.category, i.status, i.district, i.department_ko, i.department_en, i.lat, i.lon,
                i.report_count, i.first_reported_at, i.status_changed_at, i.due_at, i.handled_at,
                coalesce(i.handled_at, $7::timestamptz) > i.due_at AS overdue,
+               i.source, i.sensor_id, i.sensor_rule, i.sensor_measure,
                ARRAY(SELECT r.id FROM hazard_reports r WHERE r.incident_id = i.id ORDER BY r.id) AS report_ids
         FROM hazard_incidents i
         WHERE {_FILTER} AND ($8::bigint IS NULL OR i.id < $8)
@@ -68,6 +69,21 @@ async def by_district(conn: asyncpg.Connection, *, filters: list[object]) -> lis
         FROM hazard_incidents i
         WHERE {_FILTER} AND i.district IS NOT NULL
         GROUP BY i.district
+        """,  # noqa: S608
+        *filters,
+    )
+
+
+async def sensor_incidents(conn: asyncpg.Connection, *, filters: list[object]) -> list[asyncpg.Record]:
+    """The incidents sensors opened, newest first: the map marks each at its sensor."""
+    return await conn.fetch(
+        f"""
+        SELECT i.id, i.status, i.lat, i.lon, i.district, i.sensor_id, i.sensor_rule, i.sensor_measure,
+               i.first_reported_at, i.handled_at, coalesce(i.handled_at, $7::timestamptz) > i.due_at AS overdue
+        FROM hazard_incidents i
+        WHERE {_FILTER} AND i.source = 'sensor'
+        ORDER BY i.id DESC
+        LIMIT 500
         """,  # noqa: S608
         *filters,
     )

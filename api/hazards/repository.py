@@ -26,11 +26,14 @@ async def find_joinable(
     dlon: float,
     since: datetime,
 ) -> asyncpg.Record | None:
-    """The nearest open incident of the category within ``radius_m`` reported since ``since``, locked."""
+    """The nearest open incident of the category within ``radius_m`` reported since ``since``, locked.
+
+    A sensor's incident is not joined: whether a citizen's flooding is the sensor's is an operator's call (merge).
+    """
     return await conn.fetchrow(
         """
         SELECT id FROM hazard_incidents
-        WHERE category = $1 AND status = ANY($8::text[])
+        WHERE category = $1 AND status = ANY($8::text[]) AND source = 'reports'
           AND lat BETWEEN $2::float8 - $5::float8 AND $2::float8 + $5::float8
           AND lon BETWEEN $3::float8 - $6::float8 AND $3::float8 + $6::float8
           AND last_reported_at >= $7

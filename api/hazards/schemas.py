@@ -228,6 +228,11 @@ class IncidentRead(Output, frozen=True, kw_only=True):
     # "Me too": people following it without a report of their own; weight counts each person behind it once.
     followers: int
     weight: int
+    # Opened by citizens' reports, or by a city sensor's rule (which sensor and rule, the measure that tripped it).
+    source: str = "reports"
+    sensor_id: str | None = None
+    sensor_rule: str | None = None
+    sensor_measure: float | None = None
 
 
 class IncidentDetail(IncidentRead, frozen=True, kw_only=True):

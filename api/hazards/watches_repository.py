@@ -103,8 +103,8 @@ async def mark_told(conn: asyncpg.Connection, incident_ids: Sequence[int], *, no
 
 
 async def digest(conn: asyncpg.Connection, *, since: datetime, until: datetime) -> list[asyncpg.Record]:
-    """Per watch: the incidents (not dangerous ones, told at once) first reported inside it in [since, until),
-    counted by category."""
+    """Per watch: the incidents (not dangerous ones, told at once; not a sensor's) first reported inside it in
+    [since, until), counted by category."""
     return await conn.fetch(
         f"""
         SELECT w.id AS watch_id, w.citizen_id, w.label, i.category, count(*) AS n
@@ -112,6 +112,8 @@ async def digest(conn: asyncpg.Connection, *, since: datetime, until: datetime) 
         JOIN hazard_incidents i ON {_INSIDE}
         WHERE i.first_reported_at >= $1 AND i.first_reported_at < $2
           AND i.status <> 'merged' AND NOT (i.category = ANY($3::text[]))
+          -- A sensor's incident has told the people there already, through its alert.
+          AND i.source = 'reports'
         GROUP BY w.id, w.citizen_id, w.label, i.category
         ORDER BY w.id, i.category
         """,  # noqa: S608

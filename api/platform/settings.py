@@ -438,6 +438,16 @@ class EvacuationSettings(_Group, frozen=True):
     ENV: ClassVar[dict[str, str]] = {"distance_cap_m": "SHELTER_DISTANCE_CAP_M"}
 
 
+class SensorSettings(_Group, frozen=True):
+    """City sensors: how long their readings are kept."""
+
+    # A day's partition of sensor_readings is dropped once the whole day is older than this. Readings up to 7
+    # days old are taken and rules sum up to a day back, so less than 8 days would drop what is still read.
+    readings_keep_days: int = 90
+
+    ENV: ClassVar[dict[str, str]] = {"readings_keep_days": "SENSOR_READINGS_KEEP_DAYS"}
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """All settings, one typed group per concern."""
 
@@ -457,6 +467,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     metrics: MetricsSettings = MetricsSettings()
     care: CareSettings = CareSettings()
     evacuation: EvacuationSettings = EvacuationSettings()
+    sensors: SensorSettings = SensorSettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -479,6 +490,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             metrics=MetricsSettings.from_env(env),
             care=CareSettings.from_env(env),
             evacuation=EvacuationSettings.from_env(env),
+            sensors=SensorSettings.from_env(env),
         )
         if settings.log.format not in ("json", "console", "auto"):
             raise SettingsError("LOG_FORMAT must be 'json', 'console' or 'auto'")
@@ -517,6 +529,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("KAKAO_REPLY_BUDGET must be more than 0 and less than Kakao's 5 seconds")
         if kakao.skill_secret is not None and len(kakao.skill_secret) < 16:
             raise SettingsError("KAKAO_SKILL_SECRET must be at least 16 characters")
+        if settings.sensors.readings_keep_days < 8:
+            raise SettingsError("SENSOR_READINGS_KEEP_DAYS must be at least 8 (readings are taken up to 7 days old)")
         if not settings.evacuation.distance_cap_m > 0:
             raise SettingsError("SHELTER_DISTANCE_CAP_M must be a positive number of metres")
         if settings.auth.jwt_secret is not None and len(settings.auth.jwt_secret.encode()) < 32:

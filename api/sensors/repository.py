@@ -73,7 +73,8 @@ async def get_sensors(conn: asyncpg.Connection, ids: Sequence[str] | None = None
                (SELECT coalesce(json_agg(json_build_object(
                     'name', r.name, 'window_s', r.window_s, 'trip_at', r.trip_at, 'clear_at', r.clear_at,
                     'trip_after_s', r.trip_after_s, 'clear_after_s', r.clear_after_s, 'tripped', r.tripped,
-                    'alert_id', r.alert_id) ORDER BY r.name), '[]')
+                    'alert_id', r.alert_id, 'incident_id', r.incident_id,
+                    'alert_expires_at', r.alert_expires_at) ORDER BY r.name), '[]')
                 FROM sensor_rules r WHERE r.sensor_id = s.id) AS rules
         FROM city_sensors s
         WHERE $1::text[] IS NULL OR s.id = ANY($1::text[])
@@ -168,25 +169,28 @@ async def measures(
 
 async def save_states(conn: asyncpg.Connection, states: Sequence[dict[str, Any]]) -> None:
     """Write each rule's new state (sensor_id, name, tripped, above_since, below_since, evaluated_at, alert_id,
-    tripped_at), in one statement."""
+    tripped_at, incident_id, alert_expires_at, alert_identifier, alert_sent_at), in one statement."""
     if not states:
         return
     await conn.execute(
         """
         UPDATE sensor_rules r
         SET tripped = s.tripped, above_since = s.above_since, below_since = s.below_since,
-            evaluated_at = s.evaluated_at, alert_id = s.alert_id, tripped_at = s.tripped_at
+            evaluated_at = s.evaluated_at, alert_id = s.alert_id, tripped_at = s.tripped_at,
+            incident_id = s.incident_id, alert_expires_at = s.alert_expires_at,
+            alert_identifier = s.alert_identifier, alert_sent_at = s.alert_sent_at
         FROM unnest($1::text[], $2::text[], $3::bool[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[],
-                    $7::bigint[], $8::timestamptz[])
-            AS s (sensor_id, name, tripped, above_since, below_since, evaluated_at, alert_id, tripped_at)
+                    $7::bigint[], $8::timestamptz[], $9::bigint[], $10::timestamptz[], $11::text[],
+                    $12::timestamptz[])
+            AS s (sensor_id, name, tripped, above_since, below_since, evaluated_at, alert_id, tripped_at,
+                  incident_id, alert_expires_at, alert_identifier, alert_sent_at)
         WHERE r.sensor_id = s.sensor_id AND r.name = s.name
         """,
-        [s["sensor_id"] for s in states],
-        [s["name"] for s in states],
-        [s["tripped"] for s in states],
-        [s["above_since"] for s in states],
-        [s["below_since"] for s in states],
-        [s["evaluated_at"] for s in states],
-        [s["alert_id"] for s in states],
-        [s["tripped_at"] for s in states],
+        *[[state[k] for state in states] for k in _STATE_COLUMNS],
     )
+
+
+_STATE_COLUMNS = (
+    "sensor_id", "name", "tripped", "above_since", "below_since", "evaluated_at", "alert_id", "tripped_at",
+    "incident_id", "alert_expires_at", "alert_identifier", "alert_sent_at",
+)  # fmt: skip

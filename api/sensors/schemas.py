@@ -72,7 +72,9 @@ class RuleRead(Output, frozen=True):
     trip_after_minutes: int
     clear_after_minutes: int
     tripped: bool
-    alert_id: int | None
+    alert_id: int | None  # the alert the trip raised, while tripped
+    incident_id: int | None = None  # its incident on the hazard desk, while tripped
+    alert_expires_at: datetime | None = None  # when the alert in force (the trip's, or its renewal) expires
 
 
 class SensorRead(Output, frozen=True):
@@ -120,3 +122,5 @@ class BatchRead(Output, frozen=True):
     rejected: list[Refused]
     alerts_raised: list[int]
     alerts_stood_down: list[int]
+    # Updates that kept a tripped rule's alert in force past its expiry (docs/sensors.md); they tell nobody again.
+    alerts_renewed: list[int]

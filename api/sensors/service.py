@@ -123,6 +123,7 @@ async def ingest(
         rejected=rejected,
         alerts_raised=changes.raised,
         alerts_stood_down=changes.stood_down,
+        alerts_renewed=changes.renewed,
     )
 
 
@@ -167,6 +168,11 @@ def _rule(r: RuleIn) -> RuleRow:
     return RuleRow(r.name, window_s, r.trip_at, r.clear_at, trip_after_s, clear_after_s)
 
 
+def _time(value: str | None) -> datetime | None:
+    # Times inside the rules' json come as ISO text.
+    return None if value is None else datetime.fromisoformat(value)
+
+
 def _read(row: Any) -> SensorRead:
     kind = SensorKind(row["kind"])
     return SensorRead(
@@ -191,6 +197,8 @@ def _read(row: Any) -> SensorRead:
                 clear_after_minutes=r["clear_after_s"] // 60,
                 tripped=r["tripped"],
                 alert_id=r["alert_id"],
+                incident_id=r["incident_id"],
+                alert_expires_at=_time(r["alert_expires_at"]),
             )
             for r in row["rules"]
         ],

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from api.alerts.cap_render import validate_cap12
-from api.platform.auth.tokens import Principal, Role, Scope
+from api.platform.auth.tokens import Principal, Role
 from api.platform.settings import NotifySettings
 from api.sensors import service
 from api.sensors.schemas import BatchIn, ReadingIn
@@ -21,24 +19,6 @@ from tests.conftest import bearer, problem
 
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
 RAIN, ROAD = DEMO_SENSORS[0], DEMO_SENSORS[1]
-
-
-@pytest.fixture
-def operator(token_for):  # type: ignore[no-untyped-def]
-    return bearer(token_for(Role.operator))
-
-
-@pytest.fixture
-def gateway(token_for):  # type: ignore[no-untyped-def]
-    return bearer(token_for(Role.service, subject="service:gw-1", scopes=(Scope.sensors_write,)))
-
-
-@pytest.fixture
-async def sensors(client, operator):  # type: ignore[no-untyped-def]
-    for sensor in DEMO_SENSORS:
-        response = await client.post("/v1/sensors/", json=sensor, headers=operator)
-        assert response.status_code == 201, response.text
-    return [s["id"] for s in DEMO_SENSORS]
 
 
 def reading(sensor: str, value: float, at: datetime = NOW) -> dict:

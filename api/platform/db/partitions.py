@@ -4,6 +4,9 @@ The owner of a table says how long it keeps it, what still needs a month that ha
 before the month does (``Retention``); ``maintain`` does the rest, each step in a short transaction of its own.
 The DDL is in SQL functions (migration 0032), so that no table name is ever written into a statement here.
 
+Dropping reads each partition's own bounds, so ``drop_ended`` serves any range partitions by time, whatever their
+length: the sensors' daily readings use it (their days are made by ``sensor_readings_ensure``, not here).
+
 Creating, detaching and dropping a partition lock the parent table. A step waits at most ``LOCK_WAIT`` for that
 lock (a long transaction holding the table would otherwise queue every reader behind the waiting DDL), and one
 that could not have it is tried again at the next run: partitions are made three months ahead, so a run or two
@@ -51,7 +54,7 @@ class Retention:
 
     table: str
     keep: timedelta
-    purge_default: DefaultPurge
+    purge_default: DefaultPurge | None = None  # None: the table has no default partition
     still_needed: MonthCheck | None = None
     before_drop: MonthCheck | None = None
     ahead: timedelta = AHEAD
@@ -102,10 +105,21 @@ async def maintain(pool: asyncpg.Pool, retention: Retention, *, now: datetime) -
         except asyncpg.LockNotAvailableError:
             log.warning("partitions not made: the table was busy", table=table)
             result["busy"].append("create")
-        for month in await ended_by(conn, table=table, before=before):
-            result[await _drop_month(conn, retention, month)].append(month.partition)
-        async with conn.transaction():
+    for outcome, names in (await drop_ended(pool, retention, now=now)).items():
+        result[outcome] += names
+    if retention.purge_default is not None:
+        async with pool.acquire() as conn, conn.transaction():
             result["default_purged"] = await retention.purge_default(conn, before)
+    return result
+
+
+async def drop_ended(pool: asyncpg.Pool, retention: Retention, *, now: datetime) -> dict[str, list[str]]:
+    """Drop the partitions of the table whose every row is older than its retention, unless still needed; each
+    in a transaction of its own. The partitions ``dropped``, ``kept`` (still needed) and ``busy`` (locked)."""
+    result: dict[str, list[str]] = {"dropped": [], "kept": [], "busy": []}
+    async with pool.acquire() as conn:
+        for month in await ended_by(conn, table=retention.table, before=now - retention.keep):
+            result[await _drop_month(conn, retention, month)].append(month.partition)
     return result
 
 
