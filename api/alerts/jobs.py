@@ -1,4 +1,5 @@
-"""Scheduled polls of the warning sources: KMA's warnings API and the configured CAP feeds.
+"""Scheduled polls of the warning sources (KMA's warnings API and the configured CAP feeds), and the retry of
+fan-out parts that failed.
 
 Both run outside the slot's transaction (``transaction=False``): they wait on the network, and no connection or
 transaction may be held while they do; each alert is written in a short transaction of its own.
@@ -14,6 +15,7 @@ import structlog
 
 from api.alerts.feeds import FeedReader
 from api.alerts.kma import KmaClient
+from api.alerts import service
 from api.alerts.sources import Tally, poll_feed, poll_kma
 from api.platform.jobs.registry import PoolContext, job
 from notifications.service import Notifier
@@ -65,6 +67,13 @@ async def poll_cap_feeds(ctx: PoolContext) -> dict[str, Any]:
         for url in urls:
             await poll_feed(ctx.pool, reader, url, notifier=notifier, now=ctx.now, tally=tally)
     return tally.result()
+
+
+@job("alerts.finish-fanouts", every=timedelta(seconds=30), transaction=False)
+async def finish_fanouts(ctx: PoolContext) -> dict[str, Any]:
+    """Write the fan-out parts left by an ingest that failed or died: each part in its own transaction."""
+    async with ctx.pool.acquire() as conn:
+        return await service.finish_pending(conn, notifier=Notifier(ctx.settings.notify))
 
 
 def _disabled(name: str, why: str) -> dict[str, Any]:
