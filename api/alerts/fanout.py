@@ -140,8 +140,14 @@ async def tell_part(
     whole: list[str] = plan["whole_districts"]
     if part == "care":
         return await _tell_care(
-            conn, alert_id=alert_id, row=plan, replaced=replaced, words=_words(plan), hazard=_hazard(plan),
-            notifier=notifier, now=now,
+            conn,
+            alert_id=alert_id,
+            row=plan,
+            replaced=replaced,
+            words=_words(plan),
+            hazard=_hazard(plan),
+            notifier=notifier,
+            now=now,
         )
     if part == "district_sms":
         # One statement for the whole broadcast: each district's own shelter rides in its texts. Alerts never read

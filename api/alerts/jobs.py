@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import structlog
 
+from api.alerts import service
 from api.alerts.feeds import FeedReader
 from api.alerts.kma import KmaClient
-from api.alerts import service
 from api.alerts.sources import Tally, poll_feed, poll_kma
 from api.platform.jobs.registry import PoolContext, job
 from notifications.service import Notifier

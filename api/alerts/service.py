@@ -88,9 +88,7 @@ async def ingest(
         replaced = await repository.replace(conn, ids=[r["id"] for r in referenced], by=alert_id, now=now)
         if own or defer_parts:
             plan, parts, told = await fanout.start(conn, alert_id=alert_id, row=row, notifier=notifier, now=now)
-            await fanouts_repository.keep(
-                conn, alert_id=alert_id, plan=plan, replaced=replaced, parts=parts, now=now
-            )
+            await fanouts_repository.keep(conn, alert_id=alert_id, plan=plan, replaced=replaced, parts=parts, now=now)
         else:
             told = await fanout.queue_messages(
                 conn, alert_id=alert_id, row=row, replaced=replaced, notifier=notifier, now=now

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import api.alerts.fanout
 from api.alerts.cap import parse_cap
