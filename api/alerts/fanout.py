@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -252,9 +253,8 @@ def _alert_params(texts: Mapping[str, Any], *, event: str) -> dict[str, object]:
 def _shelter_params(shelter: Shelter | None, *, home: bool) -> dict[str, str]:
     if shelter is None:
         return {"shelter_ko": "", "shelter_en": ""}
-    name, metres = clip(shelter.name, SHELTER_NAME_CHARS), shelter.metres
-    # In English the name in Latin letters, with the Hangul that signs carry beside it.
-    latin = clip(romanise(shelter.name), SHELTER_NAME_CHARS)
+    name, latin = _shelter_names(shelter.name)
+    metres = shelter.metres
     distance = f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
     if home:
         return {
@@ -266,6 +266,13 @@ def _shelter_params(shelter: Shelter | None, *, home: bool) -> dict[str, str]:
         "shelter_ko": f" 구청 기준 가까운 대피소: {name}",
         "shelter_en": f" Near the district office: {latin} ({name})",
     }
+
+
+@lru_cache(maxsize=4096)
+def _shelter_names(name: str) -> tuple[str, str]:
+    """The shelter's name as the texts give it, and in Latin letters: the same few hundred for 50,000 people."""
+    # In English the name in Latin letters, with the Hangul that signs carry beside it.
+    return clip(name, SHELTER_NAME_CHARS), clip(romanise(name), SHELTER_NAME_CHARS)
 
 
 def _home(person: Mapping[str, Any]) -> tuple[float, float]:

@@ -153,6 +153,10 @@ async def finish_pending(conn: asyncpg.Connection, *, notifier: Notifier, limit:
     return {"alerts": len(alert_ids), **told._asdict(), "left": left}
 
 
+async def has_pending(conn: asyncpg.Connection) -> bool:
+    return bool(await fanouts_repository.pending(conn, limit=1))
+
+
 async def _count_failure(conn: asyncpg.Connection, *, alert_id: int, part: str, error: str) -> None:
     try:
         async with conn.transaction():
