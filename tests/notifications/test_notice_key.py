@@ -17,8 +17,8 @@ async def test_a_delivery_of_a_notice_that_does_not_exist_is_refused(pool, notif
                 real = await repository.insert_notice(conn, dedupe_key=None, template="notice.test", now=NOW)
                 await conn.execute(
                     """
-                    INSERT INTO outbox (notice_id, channel, recipient, template, language, body, max_attempts)
-                    SELECT n, 'sms', '+821012345678', 'notice.test', 'ko', 'x', 3 FROM unnest($1::int8[]) n
+                    INSERT INTO outbox (notice_id, channel, recipient, template, language, body, priority, max_attempts)
+                    SELECT n, 'sms', '+821012345678', 'notice.test', 'ko', 'x', 1, 3 FROM unnest($1::int8[]) n
                     """,
                     [real, real, real + 1000],
                 )
