@@ -16,7 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import start_http_server
 
 from api.accounts.jobs import purge_budget_alerts, purge_sign_in_codes
-from api.alerts.jobs import poll_cap_feeds, poll_kma_warnings
+from api.alerts.jobs import finish_fanouts, poll_cap_feeds, poll_kma_warnings
 from api.chat.jobs import sms_replies, tracker_retention
 from api.hazards.jobs import route_incidents, watch_alerts, watch_digest
 from api.platform.db.pool import create_pool
@@ -47,6 +47,7 @@ JOBS: dict[str, Job] = {
         device_health,
         poll_kma_warnings,
         poll_cap_feeds,
+        finish_fanouts,
         sms_replies,
         make_partitions,
         route_incidents,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 
@@ -72,8 +73,13 @@ def of(row: Mapping[str, Any]) -> Steps:
 
     A row without the columns (no plan joined) takes them all from ``contact_by``.
     """
-    default = by_contact(row["contact_by"])
-    own = [row.get(c) for c in COLUMNS]
+    return _steps(row["contact_by"], *(row.get(c) for c in COLUMNS))
+
+
+# A handful of combinations, asked for by every person in care a city-wide warning reaches (50,000 at once).
+@lru_cache(maxsize=256)
+def _steps(contact_by: str, *own: str | None) -> Steps:
+    default = by_contact(contact_by)
     return Steps(
         AskBy(own[0] or default.first_ask),
         AskBy(own[1] or default.ask_again),

@@ -91,6 +91,9 @@ TEMPLATES: dict[str, Template] = {
 }
 
 
+_VARIABLES: dict[str, tuple[Template, frozenset[str]]] = {}
+
+
 def register(template: Template) -> Template:
     """Add a domain's template (care, hazards…) at import; a name is registered once."""
     if template.name in TEMPLATES and TEMPLATES[template.name] != template:
@@ -109,7 +112,11 @@ def get(name: str) -> Template:
 def render(name: str, language: str, params: Mapping[str, object]) -> Rendered:
     """The texts of template ``name`` in ``language``; every variable of every language must be given."""
     template = get(name)
-    missing = template.variables() - params.keys()
+    cached = _VARIABLES.get(name)
+    if cached is None or cached[0] is not template:
+        # Parsed once per template, not once per message: a city-wide warning renders 50,000 of them.
+        cached = _VARIABLES[name] = (template, frozenset(template.variables()))
+    missing = cached[1] - params.keys()
     if missing:
         raise TemplateError(f"template {name!r} needs {', '.join(sorted(missing))}")
     lang: Language = "en" if language == "en" else "ko"

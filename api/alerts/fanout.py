@@ -3,14 +3,18 @@ to the citizens without the app; for the dongs wholly under its shapes, a push p
 push or SMS to every citizen with a place inside not told by a topic; and a personal message to everyone in care
 in any of them, each with the nearest suitable shelter.
 
-All of it is written to the outbox in the ingest's transaction, under keys made of the alert's id, so an
-alert is told exactly once however often it is received.
+It is told in parts (``PARTS``), in the order of sending: the topics with the alert itself (``start``), then the
+people in care, then the districts' SMS, then the places. ``tell_part`` writes one part; the service commits
+each on its own (docs/alerts.md, "Fan-out"), or, inside a caller's transaction, all of them in it
+(``queue_messages``). Every message is keyed under the alert's id, so an alert, or a part run again, is told
+exactly once however often it is received.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -29,6 +33,11 @@ from notifications.service import Notifier, Outgoing
 
 SEVERE = frozenset({"Severe", "Extreme"})
 SHELTER_NAME_CHARS = 30
+# The parts after the topics, in the order of sending: the people in care should not wait behind a district's
+# broadcast SMS (rows of one channel and priority leave in the order they are written).
+PARTS = ("care", "district_sms", "places")
+# What the parts read of the alert's row; with each district's shelter params, the plan kept for them.
+_PLAN_KEYS = ("msg_type", "hazard", "severity", "event", "texts", "districts")
 
 
 class Shelter(NamedTuple):
@@ -36,6 +45,18 @@ class Shelter(NamedTuple):
 
     name: str
     metres: float
+
+
+class Told(NamedTuple):
+    """What a part wrote: deliveries created, and safety checks opened."""
+
+    deliveries: int = 0
+    safety_checks: int = 0
+
+    def __add__(self, other: object) -> Told:
+        if not isinstance(other, Told):
+            return NotImplemented
+        return Told(self.deliveries + other.deliveries, self.safety_checks + other.safety_checks)
 
 
 async def queue_messages(
@@ -46,88 +67,126 @@ async def queue_messages(
     replaced: Sequence[int],
     notifier: Notifier,
     now: datetime,
-) -> dict[str, int]:
-    """Write every message of one stored alert to the outbox; counts of deliveries and safety checks opened.
+) -> Told:
+    """Every message of one stored alert, all in the caller's transaction."""
+    plan, parts, told = await start(conn, alert_id=alert_id, row=row, notifier=notifier, now=now)
+    for part in parts:
+        told += await tell_part(conn, part, alert_id=alert_id, plan=plan, replaced=replaced, notifier=notifier, now=now)
+    return told
 
-    Rows of one channel and priority leave in the order they are written, so the order here is the order
-    of sending: the district and dong topics (25 pushes reach every app), then the people in care, who should not
-    wait behind a district's broadcast SMS, then that broadcast to the citizens without the app, then the
-    citizens told by their places. Nobody is told twice: the places leave out the districts told as a whole.
+
+async def start(
+    conn: asyncpg.Connection, *, alert_id: int, row: Mapping[str, Any], notifier: Notifier, now: datetime
+) -> tuple[dict[str, Any], list[str], Told]:
+    """The district and dong topics (25 pushes reach every app), and the plan and parts that tell the rest.
+
+    The plan is plain JSON, so that it can be kept in the alert's transaction for parts written after it.
     """
     cancel = row["msg_type"] == "Cancel"
-    shelter_hazard = None if cancel else SHELTER_HAZARD.get(HazardKind(row["hazard"]))
-    words = _alert_params(row["texts"], event=row["event"])
-    template = messages.ALL_CLEAR if cancel else messages.WARNING
     districts: list[str] = row["districts"]
-    whole: list[str] = row.get("whole_districts", districts)
-    near_office = await _nearest(conn, shelter_hazard, [DISTRICT_CENTROIDS[d] for d in districts])
-    per_district = {d: {**words, **_shelter_params(s, home=False)} for d, s in zip(districts, near_office, strict=True)}
-    deliveries = 0
-    for district in whole:
-        params = per_district[district]
+    near_office = await _nearest(conn, _hazard(row), [DISTRICT_CENTROIDS[d] for d in districts])
+    plan: dict[str, Any] = {key: row[key] for key in _PLAN_KEYS}
+    plan["whole_districts"] = list(row.get("whole_districts", districts))
+    plan["whole_dongs"] = list(row.get("whole_dongs", []))
+    plan["polygons"] = [[list(point) for point in ring] for ring in row.get("polygons", [])]
+    plan["dongs"] = list(row.get("dongs", []))
+    plan["per_district"] = {
+        d: {**_words(plan), **_shelter_params(s, home=False)} for d, s in zip(districts, near_office, strict=True)
+    }
+    template = messages.ALL_CLEAR if cancel else messages.WARNING
+    told = Told()
+    for district in plan["whole_districts"]:
         topic = await notifier.to_district_topics(
             conn,
             districts=[district],
             template=template,
-            params=params,
+            params=plan["per_district"][district],
             now=now,
             dedupe_key=f"alert:{alert_id}:{district}:topic",
         )
-        deliveries += topic.deliveries
-    whole_dongs: list[str] = row.get("whole_dongs", [])
-    if whole_dongs:
+        told += Told(topic.deliveries)
+    if plan["whole_dongs"]:
         # Dongs wholly under a shape, in districts not told whole: a push to each dong's topic reaches every app
-        # with a place there; the places below leave those apps out and tell the rest.
+        # with a place there; the places part leaves those apps out and tells the rest.
         dong_topics = await notifier.to_dong_topics(
             conn,
-            dongs=whole_dongs,
+            dongs=plan["whole_dongs"],
             template=template,
-            params=words,
-            district_params=per_district,
+            params=_words(plan),
+            district_params=plan["per_district"],
             now=now,
             dedupe_key=f"alert:{alert_id}:dongs:topic",
         )
-        deliveries += dong_topics.deliveries
-    asked, to_care = await _tell_care(
-        conn,
-        alert_id=alert_id,
-        row=row,
-        replaced=replaced,
-        words=words,
-        hazard=shelter_hazard,
-        notifier=notifier,
-        now=now,
-    )
-    deliveries += to_care
-    # One statement for the whole broadcast: each district's own shelter rides in its texts. Alerts never read
-    # the citizens: notifications' fan-out does, server-side, in the INSERT … SELECT that writes the outbox.
-    if whole:
+        told += Told(dong_topics.deliveries)
+    parts = ["care"] + (["district_sms"] if plan["whole_districts"] else []) + (["places"] if plan["polygons"] else [])
+    return plan, parts, told
+
+
+async def tell_part(
+    conn: asyncpg.Connection,
+    part: str,
+    *,
+    alert_id: int,
+    plan: Mapping[str, Any],
+    replaced: Sequence[int],
+    notifier: Notifier,
+    now: datetime,
+) -> Told:
+    """Write one part of the alert's messages (one of ``PARTS``) in the caller's transaction.
+
+    Nobody is told twice: the places leave out the districts told as a whole, and a part written before (its
+    dedupe keys taken) writes nothing again.
+    """
+    template = messages.ALL_CLEAR if plan["msg_type"] == "Cancel" else messages.WARNING
+    whole: list[str] = plan["whole_districts"]
+    if part == "care":
+        return await _tell_care(
+            conn,
+            alert_id=alert_id,
+            row=plan,
+            replaced=replaced,
+            words=_words(plan),
+            hazard=_hazard(plan),
+            notifier=notifier,
+            now=now,
+        )
+    if part == "district_sms":
+        # One statement for the whole broadcast: each district's own shelter rides in its texts. Alerts never read
+        # the citizens: notifications' fan-out does, server-side, in the INSERT … SELECT that writes the outbox.
         sms = await notifier.to_district_citizens(
             conn,
             districts=whole,
             template=template,
-            params=words,
-            district_params=per_district,
+            params=_words(plan),
+            district_params=plan["per_district"],
             now=now,
             dedupe_key=f"alert:{alert_id}:sms",
             to_devices=False,
         )
-        deliveries += sms.deliveries
-    if row.get("polygons"):
+        return Told(sms.deliveries)
+    if part == "places":
         at_places = await notifier.to_places(
             conn,
-            polygons=row["polygons"],
-            dongs=row["dongs"],
+            polygons=[[(lat, lon) for lat, lon in ring] for ring in plan["polygons"]],
+            dongs=plan["dongs"],
             except_districts=whole,
             template=template,
-            params={**words, **_shelter_params(None, home=False)},
-            district_params=per_district,
+            params={**_words(plan), **_shelter_params(None, home=False)},
+            district_params=plan["per_district"],
             now=now,
             dedupe_key=f"alert:{alert_id}:places",
-            except_dong_topics=whole_dongs,
+            except_dong_topics=plan["whole_dongs"],
         )
-        deliveries += at_places.deliveries
-    return {"deliveries": deliveries, "safety_checks": len(asked)}
+        return Told(at_places.deliveries)
+    raise ValueError(f"no part {part!r} of an alert's fan-out; parts are {', '.join(PARTS)}")
+
+
+def _words(row: Mapping[str, Any]) -> dict[str, object]:
+    return _alert_params(row["texts"], event=row["event"])
+
+
+def _hazard(row: Mapping[str, Any]) -> Hazard | None:
+    return None if row["msg_type"] == "Cancel" else SHELTER_HAZARD.get(HazardKind(row["hazard"]))
 
 
 async def _tell_care(
@@ -140,7 +199,7 @@ async def _tell_care(
     hazard: Hazard | None,
     notifier: Notifier,
     now: datetime,
-) -> tuple[set[int], int]:
+) -> Told:
     """A personal message to everyone in care in the districts, asking "are you safe?" in a severe warning."""
     cancel = row["msg_type"] == "Cancel"
     people = await care.people_in(
@@ -174,7 +233,7 @@ async def _tell_care(
         items.append(to_person(person, template=chosen, key=key, params=params))
         if call is not None:
             items.append(call)
-    return asked, await notifier.enqueue_many(conn, items=items, now=now)
+    return Told(await notifier.enqueue_many(conn, items=items, now=now), len(asked))
 
 
 def _alert_params(texts: Mapping[str, Any], *, event: str) -> dict[str, object]:
@@ -194,9 +253,8 @@ def _alert_params(texts: Mapping[str, Any], *, event: str) -> dict[str, object]:
 def _shelter_params(shelter: Shelter | None, *, home: bool) -> dict[str, str]:
     if shelter is None:
         return {"shelter_ko": "", "shelter_en": ""}
-    name, metres = clip(shelter.name, SHELTER_NAME_CHARS), shelter.metres
-    # In English the name in Latin letters, with the Hangul that signs carry beside it.
-    latin = clip(romanise(shelter.name), SHELTER_NAME_CHARS)
+    name, latin = _shelter_names(shelter.name)
+    metres = shelter.metres
     distance = f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
     if home:
         return {
@@ -208,6 +266,13 @@ def _shelter_params(shelter: Shelter | None, *, home: bool) -> dict[str, str]:
         "shelter_ko": f" 구청 기준 가까운 대피소: {name}",
         "shelter_en": f" Near the district office: {latin} ({name})",
     }
+
+
+@lru_cache(maxsize=4096)
+def _shelter_names(name: str) -> tuple[str, str]:
+    """The shelter's name as the texts give it, and in Latin letters: the same few hundred for 50,000 people."""
+    # In English the name in Latin letters, with the Hangul that signs carry beside it.
+    return clip(name, SHELTER_NAME_CHARS), clip(romanise(name), SHELTER_NAME_CHARS)
 
 
 def _home(person: Mapping[str, Any]) -> tuple[float, float]:

@@ -1,4 +1,5 @@
-"""Scheduled polls of the warning sources: KMA's warnings API and the configured CAP feeds.
+"""Scheduled polls of the warning sources (KMA's warnings API and the configured CAP feeds), and the retry of
+fan-out parts that failed.
 
 Both run outside the slot's transaction (``transaction=False``): they wait on the network, and no connection or
 transaction may be held while they do; each alert is written in a short transaction of its own.
@@ -10,11 +11,14 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import msgspec
 import structlog
 
+from api.alerts import service
 from api.alerts.feeds import FeedReader
 from api.alerts.kma import KmaClient
 from api.alerts.sources import Tally, poll_feed, poll_kma
+from api.platform.db.pool import create_pool
 from api.platform.jobs.registry import PoolContext, job
 from notifications.service import Notifier
 
@@ -65,6 +69,27 @@ async def poll_cap_feeds(ctx: PoolContext) -> dict[str, Any]:
         for url in urls:
             await poll_feed(ctx.pool, reader, url, notifier=notifier, now=ctx.now, tally=tally)
     return tally.result()
+
+
+# A part left over may have been one that passed the command timeout: the retry's own connection has ten times it.
+RETRY_TIMEOUT_FACTOR = 10
+
+
+@job("alerts.finish-fanouts", every=timedelta(seconds=30), transaction=False)
+async def finish_fanouts(ctx: PoolContext) -> dict[str, Any]:
+    """Write the fan-out parts left by an ingest that failed or died: each part in its own transaction."""
+    async with ctx.pool.acquire() as conn:
+        if not await service.has_pending(conn):
+            return {"alerts": 0, "deliveries": 0, "safety_checks": 0, "left": 0}
+    db = msgspec.structs.replace(
+        ctx.settings.db, pool_min=0, pool_max=1, command_timeout=ctx.settings.db.command_timeout * RETRY_TIMEOUT_FACTOR
+    )
+    pool = await create_pool(db)
+    try:
+        async with pool.acquire() as conn:
+            return await service.finish_pending(conn, notifier=Notifier(ctx.settings.notify))
+    finally:
+        await pool.close()
 
 
 def _disabled(name: str, why: str) -> dict[str, Any]:

@@ -1,19 +1,22 @@
 """Alerts from every source, one model: stored once, replaced through references, told to the people in them.
 
-An alert that is Actual and Public, in force and over some part of Seoul, is stored and fanned out in the
-same transaction; anything else is answered with what was done with it and why, and nothing is half-written.
+An alert that is Actual and Public, in force and over some part of Seoul, is stored with its topic pushes in one
+transaction, and the rest of its fan-out (the people in care, the districts' SMS, the places) follows, a part
+per transaction, from what that transaction kept in ``alert_fanouts``: a part that fails (a statement timeout
+under load) rolls back alone and is retried by the worker, and the people of the other parts are still told.
+Anything else is answered with what was done with it and why, and nothing is half-written.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import msgspec
 import structlog
 
-from api.alerts import fanout, repository
+from api.alerts import fanout, fanouts_repository, repository
 from api.alerts.areas import cover
 from api.alerts.cap import CapAlert, CapArea, CapInfo, MsgType, Severity, is_public_actual
 from api.alerts.kinds import classify
@@ -41,14 +44,21 @@ async def ingest(
     notifier: Notifier,
     now: datetime,
     renewal: bool = False,
+    defer_parts: bool = False,
 ) -> Ingested:
     """Store a parsed CAP alert once and tell the people in its districts; see the module docstring.
+
+    On a connection outside any transaction, the alert and its topics commit first, then each part of the rest
+    in its own transaction. Inside a caller's transaction everything is written in it, unless ``defer_parts``:
+    then the parts are kept for after the caller commits (``finish_fanout``, or the worker's
+    ``alerts.finish-fanouts``).
 
     ``renewal`` marks an Update that only moves on the expiry of alerts still in force (a sensor's rule still
     tripped): it is stored, replaces them and is exported, and tells nobody again, since nothing is new. An Update
     marked so whose alerts have lapsed is told as any other.
     """
     source = AlertSource(source)
+    own = not conn.is_in_transaction()
     if cap.msg_type in (MsgType.ack, MsgType.error):
         return _ignored(cap, f"msgType {cap.msg_type} is between alerting systems; it has nothing for people")
     if not is_public_actual(cap):
@@ -90,19 +100,85 @@ async def ingest(
             and bool(referenced)
             and all(_in_force(r, now) for r in referenced)
         )
-        told = {"deliveries": 0, "safety_checks": 0}
-        if not quiet:
+        if quiet:
+            told = fanout.Told()
+        elif own or defer_parts:
+            plan, parts, told = await fanout.start(conn, alert_id=alert_id, row=row, notifier=notifier, now=now)
+            await fanouts_repository.keep(conn, alert_id=alert_id, plan=plan, replaced=lineage, parts=parts, now=now)
+        else:
             told = await fanout.queue_messages(
                 conn, alert_id=alert_id, row=row, replaced=lineage, notifier=notifier, now=now
             )
-    log.info("alert ingested", alert_id=alert_id, identifier=cap.identifier, source=source, replaced=replaced, **told)
+    if own and not quiet:
+        told += await finish_fanout(conn, alert_id=alert_id, notifier=notifier)
+    log.info(
+        "alert ingested",
+        alert_id=alert_id,
+        identifier=cap.identifier,
+        source=source,
+        replaced=replaced,
+        **told._asdict(),
+    )
     return Ingested(
         outcome=Outcome.created,
         alert_id=alert_id,
         replaced=replaced,
-        deliveries=told["deliveries"],
-        safety_checks=told["safety_checks"],
+        deliveries=told.deliveries,
+        safety_checks=told.safety_checks,
     )
+
+
+async def finish_fanout(conn: asyncpg.Connection, *, alert_id: int, notifier: Notifier) -> fanout.Told:
+    """Write the parts of an alert's fan-out still to write, each in its own transaction, in the order of sending.
+
+    A part that fails rolls back alone: it is counted on its row, with the error, for the worker to retry, and
+    the next part is written all the same. Nothing is written when another process holds the alert's parts.
+    """
+    told = fanout.Told()
+    for part in fanout.PARTS:
+        try:
+            async with conn.transaction():
+                kept = await fanouts_repository.take(conn, alert_id)
+                if kept is None:
+                    return told  # all written, or another process is writing them
+                if part not in kept["parts"]:
+                    continue
+                told += await fanout.tell_part(
+                    conn,
+                    part,
+                    alert_id=alert_id,
+                    plan=kept["plan"],
+                    replaced=kept["replaced"],
+                    notifier=notifier,
+                    now=kept["ingested_at"],
+                )
+                await fanouts_repository.written(conn, alert_id=alert_id, part=part)
+        except Exception as e:  # whatever failed, the next part must still be told
+            log.exception("alert fan-out part failed; kept for a retry", alert_id=alert_id, part=part)
+            await _count_failure(conn, alert_id=alert_id, part=part, error=f"{type(e).__name__}: {e}")
+    return told
+
+
+async def finish_pending(conn: asyncpg.Connection, *, notifier: Notifier, limit: int = 100) -> dict[str, int]:
+    """The worker's retry: every alert whose fan-out still has parts to write (a part failed, or its process died)."""
+    alert_ids = await fanouts_repository.pending(conn, limit=limit)
+    told = fanout.Told()
+    for alert_id in alert_ids:
+        told += await finish_fanout(conn, alert_id=alert_id, notifier=notifier)
+    left = len(await fanouts_repository.pending(conn, limit=limit))
+    return {"alerts": len(alert_ids), **told._asdict(), "left": left}
+
+
+async def has_pending(conn: asyncpg.Connection) -> bool:
+    return bool(await fanouts_repository.pending(conn, limit=1))
+
+
+async def _count_failure(conn: asyncpg.Connection, *, alert_id: int, part: str, error: str) -> None:
+    try:
+        async with conn.transaction():
+            await fanouts_repository.failed(conn, alert_id=alert_id, part=part, error=error, at=datetime.now(UTC))
+    except Exception:  # the count is for the operator; the part stays either way
+        log.exception("could not record the failed fan-out part", alert_id=alert_id, part=part)
 
 
 async def list_alerts(

@@ -54,11 +54,15 @@ class Tally:
     skips: list[dict[str, str]] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
     skipped: int = 0
+    # The alerts created, whose fan-out's later parts are written once their transaction commits.
+    alert_ids: list[int] = field(default_factory=list)
 
     def count(self, ingested: Ingested) -> None:
         self.deliveries += ingested.deliveries
         if ingested.outcome == "created":
             self.created += 1
+            if ingested.alert_id is not None:
+                self.alert_ids.append(ingested.alert_id)
         elif ingested.outcome == "duplicate":
             self.duplicate += 1
         else:
@@ -83,6 +87,7 @@ class Tally:
         self.duplicate += other.duplicate
         self.ignored += other.ignored
         self.deliveries += other.deliveries
+        self.alert_ids.extend(other.alert_ids)
         self.skipped += other.skipped
         self.skips.extend(other.skips[: max(0, MAX_LISTED - len(self.skips))])
         self.errors.extend(other.errors[: max(0, MAX_LISTED - len(self.errors))])
@@ -114,20 +119,26 @@ T = TypeVar("T")
 
 
 async def in_own_transaction(
-    pool: asyncpg.Pool, tally: Tally, item: str, write: Callable[..., Awaitable[T]]
+    pool: asyncpg.Pool, tally: Tally, item: str, write: Callable[..., Awaitable[T]], *, notifier: Notifier
 ) -> T | None:
     """``write(conn, tally=…)`` in a short transaction of its own; None when the transaction failed.
 
     What it counted reaches ``tally`` only once it committed: a rolled-back alert is a skip, never "created".
+    Once it committed, the rest of each alert's fan-out is written, a part per transaction (``ingest_one``
+    leaves the parts for then), so that a part that fails takes neither the alert nor the other parts with it.
     """
     scratch = Tally()
-    try:
-        async with pool.acquire() as conn, conn.transaction():
-            written = await write(conn, tally=scratch)
-    except asyncpg.PostgresError as e:
-        log.exception("alert's transaction failed", item=item)
-        tally.skip(item, f"failed: {type(e).__name__}: {e}")
-        return None
+    async with pool.acquire() as conn:
+        try:
+            async with conn.transaction():
+                written = await write(conn, tally=scratch)
+        except asyncpg.PostgresError as e:
+            log.exception("alert's transaction failed", item=item)
+            tally.skip(item, f"failed: {type(e).__name__}: {e}")
+            return None
+        for alert_id in scratch.alert_ids:
+            told = await service.finish_fanout(conn, alert_id=alert_id, notifier=notifier)
+            scratch.deliveries += told.deliveries
     tally.merge(scratch)
     return written
 
@@ -137,7 +148,8 @@ async def ingest_one(
 ) -> bool:
     """Ingest one alert, counting what became of it; False when it failed unexpectedly, so it is worth another try."""
     try:
-        tally.count(await service.ingest(conn, cap, source=source, notifier=notifier, now=now))
+        ingested = await service.ingest(conn, cap, source=source, notifier=notifier, now=now, defer_parts=True)
+        tally.count(ingested)
     except service.AlertRefused as e:
         tally.skip(item, e.detail)
     except Exception as e:
@@ -166,7 +178,7 @@ async def poll_kma(
         return tally
     for warning in warnings:
         write = partial(ingest_kma_warning, warning=warning, notifier=notifier, now=now)
-        await in_own_transaction(pool, tally, identifier(warning), write)
+        await in_own_transaction(pool, tally, identifier(warning), write, notifier=notifier)
     return tally
 
 
@@ -248,7 +260,7 @@ async def _poll_entry(
         await feeds_repository.mark_done(conn, feed_url=url, key=entry.key, now=now)
         return True
 
-    return await in_own_transaction(pool, tally, item, write) is True
+    return await in_own_transaction(pool, tally, item, write, notifier=notifier) is True
 
 
 async def _remember_index(pool: asyncpg.Pool, index: FeedIndex, *, complete: bool, now: datetime) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from notifications.sms_text import GSM_BASIC, GSM_EXTENDED, is_gsm, segments, split_sms
 
@@ -151,3 +153,25 @@ def test_newlines_are_break_points() -> None:
 def test_max_segments_must_be_positive() -> None:
     with pytest.raises(ValueError):
         split_sms("hello", 0)
+
+
+def _packed(text: str) -> int:
+    """Segments by the plain definition: each character's units, packed greedily into parts."""
+    gsm = is_gsm(text)
+    units = [2 if (c in GSM_EXTENDED if gsm else ord(c) > 0xFFFF) else 1 for c in text]
+    if sum(units) <= (160 if gsm else 70):
+        return 1
+    parts, used = 1, 0
+    for unit in units:
+        if used + unit > (153 if gsm else 67):
+            parts, used = parts + 1, 0
+        used += unit
+    return parts
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from([*"aZ 09.", *GSM_EXTENDED, "가", "é", "😀", "\n"]), max_size=400))
+def test_the_count_is_the_greedy_packing_of_each_characters_units(text: str) -> None:
+    """Invariant: however the count is computed, it is what packing each character's septets (GSM-7) or UTF-16
+    code units (UCS-2) greedily into parts gives, so a text is never sent in more parts than it takes."""
+    assert segments(text) == _packed(text)
