@@ -24,6 +24,7 @@ from api.evacuation.service import nearest_for_points, shelter_names
 from api.platform.romanisation import romanise
 from care import service as care
 from care.addressing import to_person
+from care.flood import dispatch as flood
 from care.safety import service as safety
 from notifications.service import Notifier, Outgoing
 
@@ -99,6 +100,10 @@ async def queue_messages(
         now=now,
     )
     deliveries += to_care
+    flood_checks, to_flood = await _tell_flood(
+        conn, alert_id=alert_id, row=row, replaced=replaced, words=words, asked=asked, notifier=notifier, now=now
+    )
+    deliveries += to_flood
     # One statement for the whole broadcast: each district's own shelter rides in its texts. Alerts never read
     # the citizens: notifications' fan-out does, server-side, in the INSERT … SELECT that writes the outbox.
     if whole:
@@ -127,7 +132,7 @@ async def queue_messages(
             except_dong_topics=whole_dongs,
         )
         deliveries += at_places.deliveries
-    return {"deliveries": deliveries, "safety_checks": len(asked)}
+    return {"deliveries": deliveries, "safety_checks": len(asked), "flood_checks": flood_checks}
 
 
 async def _tell_care(
@@ -175,6 +180,40 @@ async def _tell_care(
         if call is not None:
             items.append(call)
     return asked, await notifier.enqueue_many(conn, items=items, now=now)
+
+
+async def _tell_flood(
+    conn: asyncpg.Connection,
+    *,
+    alert_id: int,
+    row: Mapping[str, Any],
+    replaced: Sequence[int],
+    words: dict[str, object],
+    asked: set[int],
+    notifier: Notifier,
+    now: datetime,
+) -> tuple[int, int]:
+    """Flood-risk households under a heavy-rain or flood alert, and their partners, asked (docs/flood.md); a lift
+    closes the checks it ends. The checks opened and their deliveries."""
+    if row["msg_type"] == "Cancel":
+        await flood.stand_down(conn, alert_ids=replaced, now=now)
+        return 0, 0
+    if not flood.concerns(row):
+        return 0, 0
+    done = await flood.dispatch(
+        conn,
+        alert_id=alert_id,
+        districts=row.get("whole_districts", row["districts"]),
+        polygons=row.get("polygons", ()),
+        dongs=row.get("dongs", ()),
+        expires=row["expires"],
+        event_ko=str(words["headline_ko"]),
+        event_en=str(words["headline_en"]),
+        asked_in_care=asked,
+        notifier=notifier,
+        now=now,
+    )
+    return done.households, done.deliveries
 
 
 def _alert_params(texts: Mapping[str, Any], *, event: str) -> dict[str, object]:

@@ -80,6 +80,7 @@ async def ingest(
         replaced=replaced,
         deliveries=told["deliveries"],
         safety_checks=told["safety_checks"],
+        flood_checks=told["flood_checks"],
     )
 
 
