@@ -15,7 +15,7 @@ from api.platform.auth.tokens import Principal, Role
 from care.flood import service as flood
 from care.flood.schemas import FloodConsent, HouseholdCreate, PartnerIn, PartnerRole
 from care.schemas import Home
-from notifications.inbound import InboundSms, InboundHandler, receive
+from notifications.inbound import InboundHandler, InboundSms, receive
 from notifications.service import Notifier
 from tests.alerts import cap_xml
 
