@@ -49,7 +49,7 @@ class FloodConsent(Input, kw_only=True):
 
     by: DisplayName
     scope: Text = "침수 위험 시 안부 확인 문자와 동행파트너 방문, 미응답 시 담당 공무원 연락"
-    at: datetime | None = None  # when it was given; absent, now
+    at: Annotated[datetime, Meta(tz=True)] | None = None  # when it was given (with its offset); absent, now
 
 
 class PartnerIn(Input, kw_only=True):

@@ -127,19 +127,19 @@ async def answer(
 ) -> CheckRead:
     """An answer from the app (a partner or the household, by the phone they signed in with), or from staff."""
     async with conn.transaction():
-        check = await _check(conn, check_id)
-        if check["closed_at"] is not None:
-            raise Conflict(
-                f"Check {check_id} is closed ({check['closed_at']:%Y-%m-%d %H:%M} UTC).", code="check_closed"
-            )
         if principal.role is Role.citizen:
+            # A citizen sees only the open checks that ask them: any other id is not theirs to know of.
             await _answer_as_citizen(conn, check_id, answer, principal, notifier, now)
-        elif principal.serves(check["district"]):
-            await answers.by_staff(
-                conn, notifier=notifier, check_id=check_id, answer=answer, actor=principal.subject, at=now
-            )
-        else:
+            return _check_read(await _check(conn, check_id))
+        check = await _check(conn, check_id)
+        if not principal.serves(check["district"]):
             raise NotFound(f"No flood check {check_id} in your districts.", code="check_not_found")
+        if check["closed_at"] is not None:
+            closed = f"{check['closed_at']:%Y-%m-%d %H:%M} UTC"
+            raise Conflict(f"Check {check_id} is closed ({closed}): nothing more is asked.", code="check_closed")
+        await answers.by_staff(
+            conn, notifier=notifier, check_id=check_id, answer=answer, actor=principal.subject, at=now
+        )
         return _check_read(await _check(conn, check_id))
 
 
@@ -156,7 +156,7 @@ async def _answer_as_citizen(
         return
     mine = [c for c in await checks_repository.checks_of_household_phone(conn, phone) if c["check_id"] == check_id]
     if not mine:
-        raise NotFound(f"Check {check_id} does not ask you.", code="check_not_found")
+        raise NotFound(f"No open check {check_id} asks you.", code="check_not_found")
     if answer not in HOUSEHOLD_ANSWERS:
         allowed = ", ".join(sorted(a.value for a in HOUSEHOLD_ANSWERS))
         raise Unprocessable(f"A household answers one of: {allowed}.", code="answer_not_allowed", allowed=allowed)
