@@ -23,9 +23,16 @@ async def handle_sms(conn: asyncpg.Connection, sms: InboundSms, notifier: Notifi
     if reading is None:
         return None
     asks = await checks_repository.asks_of_partner(conn, sms.phone) if reading.explicit else []
-    if asks:
-        return await _partner(conn, sms, notifier, asks, reading.answer, reading.code)
     checks = await checks_repository.checks_of_household_phone(conn, sms.phone)
+    if asks and checks:
+        # Two 반지하 neighbours are often each other's partners: whose home the answer is about.
+        whose = _whose(reading.answer, reading.code, own=checks[0]["household_id"])
+        if whose == "partner":
+            return await _partner(conn, sms, notifier, asks, reading.answer, reading.code)
+        if whose == "ask":
+            return await _which(conn, sms, notifier, [checks[0]["household_id"], *(a["household_id"] for a in asks)])
+    elif asks:
+        return await _partner(conn, sms, notifier, asks, reading.answer, reading.code)
     if not checks:
         return None
     check = checks[0]
@@ -57,18 +64,7 @@ async def _partner(
     chosen = [a for a in asks if a["household_id"] == code] if code is not None else asks if len(homes) == 1 else []
     if not chosen:
         # A partner of several homes must say which; nothing is recorded until they do.
-        codes = ", ".join(str(h) for h in homes[:10])
-        which = Outgoing(
-            dedupe_key=f"flood:reply:{sms.message_sid}",
-            template=messages.WHICH_HOME,
-            params={"example": homes[0], "codes": codes},
-            language=asks[0]["language"],
-            phone=sms.phone,
-            priority=Priority.urgent,
-            overrides_opt_out=True,
-        )
-        await notifier.enqueue_many(conn, items=[which], now=sms.received_at)
-        return "flood.which_home"
+        return await _which(conn, sms, notifier, homes, language=asks[0]["language"])
     ask = chosen[0]
     await answers.by_partner(
         conn, notifier=notifier, ask=ask, answer=answer, via="sms", body=sms.body, at=sms.received_at
@@ -84,3 +80,32 @@ async def _partner(
     )
     await notifier.enqueue_many(conn, items=[reply], now=sms.received_at)
     return "flood.partner"
+
+
+def _whose(answer: Answer, code: int | None, *, own: int) -> str:
+    """For a phone that is both a household's and another home's partner: ``household``, ``partner`` or ``ask``.
+
+    A home number decides; else "safe" is about oneself and "arrived" about the other home; a call for help is
+    taken as one's own (the duty worker calls back the number it came from either way); "evacuated" is asked.
+    """
+    if code is not None:
+        return "household" if code == own else "partner"
+    return {Answer.safe: "household", Answer.arrived: "partner", Answer.need_help: "household"}.get(answer, "ask")
+
+
+async def _which(
+    conn: asyncpg.Connection, sms: InboundSms, notifier: Notifier, homes: list[int], *, language: str = "ko"
+) -> str:
+    """Ask which home the answer is about, listing the home numbers; nothing is recorded until it is said."""
+    homes = list(dict.fromkeys(homes))
+    which = Outgoing(
+        dedupe_key=f"flood:reply:{sms.message_sid}",
+        template=messages.WHICH_HOME,
+        params={"example": homes[0], "codes": ", ".join(str(h) for h in homes[:10])},
+        language=language,
+        phone=sms.phone,
+        priority=Priority.urgent,
+        overrides_opt_out=True,
+    )
+    await notifier.enqueue_many(conn, items=[which], now=sms.received_at)
+    return "flood.which_home"

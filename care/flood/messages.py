@@ -62,8 +62,8 @@ RECORDED = _t(
 WHICH_HOME = _t(
     "flood.which_home",
     urgent=False,
-    ko=(None, "맡으신 가구가 여럿입니다. '도착 {example}'처럼 가구번호를 붙여 답해 주세요. 가구번호: {codes}"),
-    en=(None, "You look after several homes: add the home number, e.g. 'ARRIVED {example}'. Home numbers: {codes}"),
+    ko=(None, "어느 가구에 대한 답인지 '도착 {example}'처럼 가구번호를 붙여 다시 보내 주세요. 가구번호: {codes}"),
+    en=(None, "Which home is this about? Send it again with the home number, e.g. 'ARRIVED {example}'. Homes: {codes}"),
 )
 DUTY_SILENT = _t(
     "flood.duty_silent",

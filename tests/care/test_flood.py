@@ -273,3 +273,24 @@ async def test_a_partner_of_two_homes_is_asked_which(pool, notifier, handlers) -
             "SELECT c.household_id, a.answer FROM flood_partner_asks a JOIN flood_checks c ON c.id = a.check_id"
         )
     assert {r["household_id"]: r["answer"] for r in rows} == {one: None, two: "evacuated"}
+
+
+async def test_neighbours_who_are_each_others_partners_are_read_by_what_they_say(pool, notifier, handlers) -> None:
+    """A's phone is B's partner and B's is A's: "안전" is about A's own home, "도착" about B's, "대피완료" is asked."""
+    a = await add_household(pool, phones=["010-2000-0001"], partners=["010-2000-0002"], name="A")
+    b = await add_household(pool, phones=["010-2000-0002"], partners=["010-2000-0001"], name="B")
+    await warn(pool, notifier)
+    at = T0 + timedelta(minutes=4)
+
+    assert await text(pool, notifier, handlers, phone=HOME, body="안전해요", at=at, sid="S1") == "flood.household"
+    assert await text(pool, notifier, handlers, phone=HOME, body="도착", at=at, sid="S2") == "flood.partner"
+    assert await text(pool, notifier, handlers, phone=HOME, body="대피완료", at=at, sid="S3") == "flood.which_home"
+    assert await text(pool, notifier, handlers, phone=HOME, body=f"대피완료 {b}", at=at, sid="S4") == "flood.partner"
+    async with pool.acquire() as conn:
+        own = await conn.fetchval("SELECT answer FROM flood_checks WHERE household_id = $1", a)
+        asked = await conn.fetchval(
+            "SELECT a.answer FROM flood_partner_asks a JOIN flood_checks c ON c.id = a.check_id"
+            " WHERE c.household_id = $1",
+            b,
+        )
+    assert (own, asked) == ("safe", "evacuated")
