@@ -54,6 +54,8 @@ from api.platform.openapi import SafecityOpenAPIConfig
 from api.platform.settings import Settings
 from api.sensors.routes import SensorController
 from care.cases.routes import CaseController
+from care.flood.inbound import handle_sms as flood_sms
+from care.flood.routes import FloodController
 from care.inbound import handle_sms
 from care.on_duty_routes import RotaController
 from care.routes import CheckinController, RecipientController
@@ -113,6 +115,7 @@ ROUTES: list[ControllerRouterHandler] = [
     AlertController,
     AlertFeedController,
     SensorController,
+    FloodController,
     ChatController,
     BotPeopleController,
     PlaceController,
@@ -171,8 +174,9 @@ def _initial_state(settings: Settings, *, tokens: TokenIssuer) -> dict[str, obje
         "tokens": tokens,
         "staff_lookup": current_staff,
         "notifier": notifier,
-        # Domains that take inbound SMS text (care check-ins, the chatbot), asked in this order.
-        "inbound_handlers": [handle_sms, chat_sms],
+        # Domains that take inbound SMS text, asked in this order: flood answers (only answers from phones with an
+        # open flood check), care check-ins, the chatbot.
+        "inbound_handlers": [flood_sms, handle_sms, chat_sms],
         # What to run after the webhook's response, by the handler that took the text: the bot is called then.
         "inbound_followups": {"chat": forward_after_commit},
         # Domains that take the answers to our calls' menus (care check-ins), asked in this order.

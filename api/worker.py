@@ -25,6 +25,7 @@ from api.platform.jobs.registry import EPOCH, Job
 from api.platform.jobs.runner import run_job
 from api.platform.settings import MetricsSettings, Settings
 from api.sensors.jobs import make_partitions
+from care.flood.jobs import flood_escalation
 from care.jobs import audit_log_partitions, care_sweep, on_duty_escalation
 from care.passive.jobs import device_health, inactivity_sweep
 from care.safety.jobs import safety_sweep
@@ -43,6 +44,7 @@ JOBS: dict[str, Job] = {
         on_duty_escalation,
         audit_log_partitions,
         safety_sweep,
+        flood_escalation,
         inactivity_sweep,
         device_health,
         poll_kma_warnings,

@@ -4,7 +4,8 @@ push or SMS to every citizen with a place inside not told by a topic; and a pers
 in any of them, each with the nearest suitable shelter.
 
 It is told in parts (``PARTS``), in the order of sending: the topics with the alert itself (``start``), then the
-people in care, then the districts' SMS, then the places. ``tell_part`` writes one part; the service commits
+people in care, then the flood-risk households and their partners (heavy rain and floods), then the districts'
+SMS, then the places. ``tell_part`` writes one part; the service commits
 each on its own (docs/alerts.md, "Fan-out"), or, inside a caller's transaction, all of them in it
 (``queue_messages``). Every message is keyed under the alert's id, so an alert, or a part run again, is told
 exactly once however often it is received.
@@ -28,6 +29,7 @@ from api.evacuation.service import nearest_for_points, shelter_names
 from api.platform.romanisation import romanise
 from care import service as care
 from care.addressing import to_person
+from care.flood import dispatch as flood
 from care.safety import service as safety
 from notifications.service import Notifier, Outgoing
 
@@ -35,7 +37,7 @@ SEVERE = frozenset({"Severe", "Extreme"})
 SHELTER_NAME_CHARS = 30
 # The parts after the topics, in the order of sending: the people in care should not wait behind a district's
 # broadcast SMS (rows of one channel and priority leave in the order they are written).
-PARTS = ("care", "district_sms", "places")
+PARTS = ("care", "flood", "district_sms", "places")
 # What the parts read of the alert's row; with each district's shelter params, the plan kept for them.
 _PLAN_KEYS = ("msg_type", "hazard", "severity", "event", "texts", "districts")
 
@@ -52,11 +54,12 @@ class Told(NamedTuple):
 
     deliveries: int = 0
     safety_checks: int = 0
+    flood_checks: int = 0
 
     def __add__(self, other: object) -> Told:
         if not isinstance(other, Told):
             return NotImplemented
-        return Told(self.deliveries + other.deliveries, self.safety_checks + other.safety_checks)
+        return Told(*(a + b for a, b in zip(self, other, strict=True)))
 
 
 async def queue_messages(
@@ -118,7 +121,9 @@ async def start(
             dedupe_key=f"alert:{alert_id}:dongs:topic",
         )
         told += Told(dong_topics.deliveries)
-    parts = ["care"] + (["district_sms"] if plan["whole_districts"] else []) + (["places"] if plan["polygons"] else [])
+    plan["expires"] = row["expires"].isoformat() if row.get("expires") else None
+    parts = ["care"] + (["flood"] if cancel or flood.concerns(plan) else [])
+    parts += (["district_sms"] if plan["whole_districts"] else []) + (["places"] if plan["polygons"] else [])
     return plan, parts, told
 
 
@@ -150,6 +155,8 @@ async def tell_part(
             notifier=notifier,
             now=now,
         )
+    if part == "flood":
+        return await _tell_flood(conn, alert_id=alert_id, plan=plan, replaced=replaced, notifier=notifier, now=now)
     if part == "district_sms":
         # One statement for the whole broadcast: each district's own shelter rides in its texts. Alerts never read
         # the citizens: notifications' fan-out does, server-side, in the INSERT … SELECT that writes the outbox.
@@ -234,6 +241,39 @@ async def _tell_care(
         if call is not None:
             items.append(call)
     return Told(await notifier.enqueue_many(conn, items=items, now=now), len(asked))
+
+
+async def _tell_flood(
+    conn: asyncpg.Connection,
+    *,
+    alert_id: int,
+    plan: Mapping[str, Any],
+    replaced: Sequence[int],
+    notifier: Notifier,
+    now: datetime,
+) -> Told:
+    """Flood-risk households under a heavy-rain or flood alert, and their partners, asked (docs/flood.md); a lift
+    closes the checks it ends. A part of its own, after the care part: someone in care already asked "are you
+    safe?" for this alert is not asked again here (if the care part failed and waits for its retry, they may be
+    asked by both, which errs towards asking)."""
+    if plan["msg_type"] == "Cancel":
+        await flood.stand_down(conn, alert_ids=replaced, now=now)
+        return Told()
+    words = _words(plan)
+    done = await flood.dispatch(
+        conn,
+        alert_id=alert_id,
+        districts=plan["whole_districts"],
+        polygons=[[(lat, lon) for lat, lon in ring] for ring in plan["polygons"]],
+        dongs=plan["dongs"],
+        expires=datetime.fromisoformat(plan["expires"]) if plan.get("expires") else None,
+        event_ko=str(words["headline_ko"]),
+        event_en=str(words["headline_en"]),
+        asked_in_care=await safety.asked(conn, alert_id=alert_id),
+        notifier=notifier,
+        now=now,
+    )
+    return Told(deliveries=done.deliveries, flood_checks=done.households)
 
 
 def _alert_params(texts: Mapping[str, Any], *, event: str) -> dict[str, object]:

@@ -14,7 +14,7 @@ import httpx
 import msgspec
 import structlog
 
-from api.alerts import service
+from api.alerts import fanout, service
 from api.alerts.feeds import FeedReader
 from api.alerts.kma import KmaClient
 from api.alerts.sources import Tally, poll_feed, poll_kma
@@ -80,7 +80,7 @@ async def finish_fanouts(ctx: PoolContext) -> dict[str, Any]:
     """Write the fan-out parts left by an ingest that failed or died: each part in its own transaction."""
     async with ctx.pool.acquire() as conn:
         if not await service.has_pending(conn):
-            return {"alerts": 0, "deliveries": 0, "safety_checks": 0, "left": 0}
+            return {"alerts": 0, **fanout.Told()._asdict(), "left": 0}
     db = msgspec.structs.replace(
         ctx.settings.db, pool_min=0, pool_max=1, command_timeout=ctx.settings.db.command_timeout * RETRY_TIMEOUT_FACTOR
     )

@@ -74,6 +74,7 @@ class Ingested(Output, frozen=True):
     reason: str | None = None
     deliveries: int = 0
     safety_checks: int = 0
+    flood_checks: int = 0  # flood-risk households asked (docs/flood.md)
     replaced: list[int] = msgspec.field(default_factory=list)
 
 

@@ -125,6 +125,7 @@ async def ingest(
         replaced=replaced,
         deliveries=told.deliveries,
         safety_checks=told.safety_checks,
+        flood_checks=told.flood_checks,
     )
 
 

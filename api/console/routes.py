@@ -17,6 +17,7 @@ from litestar.response import Redirect, Response, Template
 from litestar.static_files import create_static_files_router
 
 from api.console import service
+from api.console.flood import FloodPageController
 from api.console.forms import CALL_RESULTS, CALLEES, Form, read_call, read_note, read_resolve
 from api.console.hazards import HazardDeskController
 from api.console.i18n import translator
@@ -315,6 +316,7 @@ def console_router() -> Router:
             OperatorsController,
             HazardDeskController,
             RotaPageController,
+            FloodPageController,
             SecurityController,
             static,
         ],

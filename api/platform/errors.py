@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import TracebackType
 from typing import Any
 
@@ -127,6 +128,9 @@ def _validation_handler(request: Request, exc: ValidationException) -> Response[
     )
 
 
+_INDEX = re.compile(r"(\[[0-9]+\])+$")
+
+
 def _allowed_values(request: Request, error: dict[str, Any]) -> list[str] | None:
     """For a body field that takes one of a set of values (an enum), those values; else None."""
     if "Invalid enum value" not in error.get("message", ""):
@@ -143,7 +147,8 @@ def _allowed_values(request: Request, error: dict[str, Any]) -> list[str] | None
         return None
     info: Any = msgspec.inspect.type_info(parameters["data"].annotation)
     for name in str(error.get("field", "")).removeprefix("$.").split("."):
-        info = _field_type(info, name)
+        # "partners[0]": the list's field; the list is looked into for the next name.
+        info = _field_type(info, _INDEX.sub("", name))
         if info is None:
             return None
     enum = _enum_in(info)

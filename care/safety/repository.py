@@ -83,6 +83,11 @@ async def pause_ladders(conn: asyncpg.Connection, *, recipient_id: int) -> None:
     )
 
 
+async def asked(conn: asyncpg.Connection, *, alert_id: int) -> set[int]:
+    rows = await conn.fetch("SELECT recipient_id FROM safety_checks WHERE alert_id = $1", alert_id)
+    return {r["recipient_id"] for r in rows}
+
+
 async def was_asked(conn: asyncpg.Connection, *, alert_id: int, recipient_id: int) -> bool:
     return bool(
         await conn.fetchval(

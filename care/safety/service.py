@@ -101,6 +101,11 @@ async def pause_for_help(conn: asyncpg.Connection, *, recipient_id: int) -> None
     await repository.pause_ladders(conn, recipient_id=recipient_id)
 
 
+async def asked(conn: asyncpg.Connection, *, alert_id: int) -> set[int]:
+    """The people in care asked "are you safe?" for this alert."""
+    return await repository.asked(conn, alert_id=alert_id)
+
+
 async def was_asked(conn: asyncpg.Connection, *, alert_id: int, recipient_id: int) -> bool:
     return await repository.was_asked(conn, alert_id=alert_id, recipient_id=recipient_id)
 

@@ -108,7 +108,7 @@ async def test_a_care_part_past_its_timeout_still_tells_the_citizens_and_is_writ
 
     retried = await finish(pool, settings, 1)
 
-    assert retried == {"alerts": 1, "deliveries": 1, "safety_checks": 1, "left": 0}
+    assert retried == {"alerts": 1, "deliveries": 1, "safety_checks": 1, "flood_checks": 0, "left": 0}
     after = await messages(pool)
     assert after[: len(sent)] == sent
     assert [m[:3] for m in after[len(sent) :]] == [("sms", PERSON, "alerts.are_you_safe")]
@@ -117,7 +117,13 @@ async def test_a_care_part_past_its_timeout_still_tells_the_citizens_and_is_writ
     # Dated from the ingest, not from the retry: the ladder runs from when the warning came.
     assert (check["asked_at"], check["due_at"]) == (NOW, NOW + timedelta(minutes=15))
     assert await kept(pool) == []
-    assert await finish(pool, settings, 2) == {"alerts": 0, "deliveries": 0, "safety_checks": 0, "left": 0}
+    assert await finish(pool, settings, 2) == {
+        "alerts": 0,
+        "deliveries": 0,
+        "safety_checks": 0,
+        "flood_checks": 0,
+        "left": 0,
+    }
     assert await messages(pool) == after
 
 
@@ -164,7 +170,7 @@ async def clear(pool: asyncpg.Pool) -> None:
 
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
-    failures=st.dictionaries(st.sampled_from(["care", "district_sms"]), st.integers(min_value=1, max_value=2)),
+    failures=st.dictionaries(st.sampled_from(["care", "flood", "district_sms"]), st.integers(min_value=1, max_value=2)),
     severity=st.sampled_from(["Severe", "Moderate"]),
 )
 async def test_whatever_parts_fail_everyone_is_told_once_in_the_end(pool, settings, people, failures, severity) -> None:

@@ -62,6 +62,7 @@ async def test_posting_again_is_a_duplicate_with_nothing_sent(client, operator) 
         "reason": "already received",
         "deliveries": 0,
         "safety_checks": 0,
+        "flood_checks": 0,
         "replaced": [],
     }
 

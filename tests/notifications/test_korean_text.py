@@ -11,6 +11,7 @@ import pytest
 import api.alerts.messages
 import api.chat.messages
 import api.hazards.messages
+import care.flood.messages
 import care.messages
 import care.safety.messages
 from api.platform.settings import NotifySettings
@@ -24,6 +25,7 @@ DOMAIN_TEMPLATE_MODULES = (
     api.alerts.messages,
     api.chat.messages,
     api.hazards.messages,
+    care.flood.messages,
     care.messages,
     care.safety.messages,
 )
