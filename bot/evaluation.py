@@ -220,8 +220,9 @@ def holdout_summary(model: Path, work: Path) -> dict:
                 # The errors as counts alone: what one may look at while writing training examples, so that they
                 # stay written apart from the held-out messages.
                 "confusions": dict(
-                    Counter(f"{r['intent']} -> {r['predicted']}" for r in group if r["intent"] != r["predicted"])
-                    .most_common()
+                    Counter(
+                        f"{r['intent']} -> {r['predicted']}" for r in group if r["intent"] != r["predicted"]
+                    ).most_common()
                 ),
             }
             for language, group in sorted(by_language.items())
