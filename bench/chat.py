@@ -53,6 +53,11 @@ _CLASSIFIER = (
 )
 
 
+# The word-level CountVectorsFeaturizer (the one followed by the char_wb one), and with word pairs beside words.
+_COUNTS = "  - name: CountVectorsFeaturizer\n"
+_WORD_PAIRS = _COUNTS + "    min_ngram: 1\n    max_ngram: 2\n"
+
+
 def _diet(epochs: int) -> str:
     return (
         f"  - name: DIETClassifier\n    epochs: {epochs}\n    entity_recognition: false\n"
@@ -65,6 +70,7 @@ PIPELINES: dict[str, tuple[str, str]] = {
     "whitespace": (_TOKENIZER, "  - name: WhitespaceTokenizer\n"),
     "kiwi_morphemes_only": (_TOKENIZER, _TOKENIZER + "    keep_words: false\n"),
     "kiwi_typo_correction": (_TOKENIZER, _TOKENIZER + "    typos: basic\n"),
+    "word_bigrams": (_COUNTS * 2, _WORD_PAIRS + _COUNTS),
     "diet_40_epochs": (_CLASSIFIER, _diet(40)),
     "diet_100_epochs": (_CLASSIFIER, _diet(100)),
 }
@@ -119,7 +125,8 @@ def pipelines_part(args: argparse.Namespace) -> dict:
             "cross_validation_seconds": round(seconds, 1),
             "cross_validation": {lang: {k: v[k] for k in ("examples", "accuracy", "macro_f1")}
                                  for lang, v in cv["languages"].items()},
-            "holdout": {split: {lang: {k: v[k] for k in ("examples", "accuracy")} for lang, v in held[split].items()}
+            "holdout": {split: {lang: {k: v[k] for k in ("examples", "accuracy", "confusions")}
+                                for lang, v in held[split].items()}
                         for split in ("clean", "messy")},
             "need_help": {k: held["need_help"][k] for k in ("recall", "precision")},
             "nlu_train_seconds": held["nlu_train_seconds"],

@@ -217,6 +217,13 @@ def holdout_summary(model: Path, work: Path) -> dict:
                 "examples": len(group),
                 "accuracy": scores((r["intent"], r["predicted"]) for r in group)["accuracy"],
                 "errors": [(r["text"], r["intent"], r["predicted"]) for r in group if r["intent"] != r["predicted"]],
+                # The errors as counts alone: what one may look at while writing training examples, so that they
+                # stay written apart from the held-out messages.
+                "confusions": dict(
+                    Counter(
+                        f"{r['intent']} -> {r['predicted']}" for r in group if r["intent"] != r["predicted"]
+                    ).most_common()
+                ),
             }
             for language, group in sorted(by_language.items())
         }
