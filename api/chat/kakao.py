@@ -28,8 +28,10 @@ from api.chat.kakao_schemas import MAX_UTTERANCE, Reply, SkillRequest
 from api.chat.rasa import BotUnavailable, RasaClient
 from api.platform.settings import KakaoSettings
 from care import service as care
+from care.flood import inbound as flood
 from notifications.inbound import Keyword, keyword
 from notifications.service import Notifier
+from notifications.templates import render
 
 log = structlog.get_logger(__name__)
 
@@ -155,6 +157,20 @@ async def _linked(conn: asyncpg.Connection, new: _NewMessage, *, phone: str, not
         await repository.delete_link(conn, new.user_key)
         bye = Reply(texts=[say.UNLINKED[language]])
         return Turn(await new.insert(conn, "link.unlinked", bye, language), bye, False, language, None)
+    answered = await flood.answer(
+        conn,
+        phone=phone,
+        body=new.utterance,
+        via="kakao",
+        key=f"kakao:{new.digest.hex()[:16]}:{new.now.timestamp()}",
+        at=new.now,
+        notifier=notifier,
+    )
+    if answered is not None:
+        # A flood check's answer (도착, 대피 완료, 도움 필요) from a household or partner with an open ask, as by SMS.
+        said = render(answered.reply.template, answered.reply.language, answered.reply.params)
+        recorded = Reply(texts=[said.body])
+        return Turn(await new.insert(conn, answered.handled_by, recorded, language), recorded, False, language, None)
     previous = await repository.last_message(conn, new.user_key)
     question_open = (
         previous is not None and previous["asks_yes_no"] and previous["received_at"] > new.now - QUESTION_OPEN

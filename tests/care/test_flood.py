@@ -257,6 +257,27 @@ async def test_a_lift_closes_the_check_and_the_next_storm_asks_again(pool, notif
     assert (await warn(pool, notifier, "rain-2", at=T0 + timedelta(hours=3))).flood_checks == 1
 
 
+async def test_a_lift_at_the_end_of_updates_closes_the_checks_of_the_first_warning_too(pool, notifier) -> None:
+    """A warning over two districts, an Update that narrows it to one, then the lift of that Update: the home the
+    Update no longer covers still has its check from the first warning, and the lift closes it as well (the lift
+    ends every alert the chain replaced, not only the last)."""
+    await add_household(pool)  # 대치동, 강남구
+    await add_household(pool, at=SUSONG, phones=["010-2000-0009"], partners=["010-3000-0009"], name="수송동 가구")
+    first = await warn(pool, notifier, geocodes=("11680", "11110"))
+    assert first.flood_checks == 2
+    narrowed_at = T0 + timedelta(minutes=20)
+    await warn(
+        pool, notifier, "rain-1-update", at=narrowed_at, msg_type="Update", geocodes=("11680",),
+        references=(("safety@seoul.go.kr", "rain-1", T0),),
+    )  # fmt: skip
+    await warn(
+        pool, notifier, "rain-lift", at=T0 + timedelta(minutes=40), msg_type="Cancel",
+        references=(("safety@seoul.go.kr", "rain-1-update", narrowed_at),),
+    )  # fmt: skip
+
+    assert [c["closed_why"] for c in await checks(pool)] == ["lifted", "lifted"]
+
+
 async def test_a_partner_of_two_homes_is_asked_which(pool, notifier, handlers) -> None:
     one = await add_household(pool, partners=["010-3000-0001"])
     two = await add_household(pool, phones=["010-2000-0002"], partners=["010-3000-0001"], name="둘째 가구")

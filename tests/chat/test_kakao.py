@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -20,6 +21,8 @@ from fakes.server import BackgroundServer
 from fakes.solapi import FakeSolapi
 from notifications.channels import build_channels
 from notifications.dispatcher import Dispatcher
+from notifications.service import Notifier
+from tests.care.flood_helpers import add_household, warn
 from tests.chat.conftest import PERSON, enrol
 from tests.conftest import bearer, problem, sign_in
 
@@ -351,3 +354,24 @@ async def until(condition, timeout_s: float = 10.0):  # type: ignore[no-untyped-
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.05)
     return result
+
+
+async def test_a_flood_partner_answers_in_kakaotalk_as_by_sms(
+    client, worker, fake_kakao, dispatcher, fake_solapi, pool, settings
+) -> None:
+    """A 동행파트너 linked in KakaoTalk who says "도착했어요" there is recorded as arrived, by kakao, and told so; the
+    message is not a check-in, and a message that is no flood answer goes on as before."""
+    recipient = await enrol(client, worker)  # the partner is a neighbour in care, and linked
+    await link_by_sms(client, fake_kakao, dispatcher, fake_solapi)
+    household = await add_household(pool, partners=(PERSON_LOCAL,), name="박영자")
+    ingested = await warn(pool, Notifier(settings.notify), at=datetime.now(UTC).replace(microsecond=0))
+    assert ingested.flood_checks == 1
+
+    arrived = await fake_kakao.say(client, "도착했어요", user=USER)
+
+    assert arrived.texts == [f"'도착'(으)로 기록했습니다 (박영자님 댁, 가구번호 {household}). 고맙습니다."]
+    asked = await rows(pool, "SELECT phone, answer, answered_via FROM flood_partner_asks")
+    assert asked == [{"phone": PERSON, "answer": "arrived", "answered_via": "kakao"}]
+    assert await rows(pool, "SELECT kind FROM checkins WHERE recipient_id = $1", recipient["id"]) == []
+    fine = await fake_kakao.say(client, "괜찮아요", user=USER)
+    assert fine.texts == ["안부 확인되었습니다. 오늘도 건강하세요!"]
