@@ -56,6 +56,7 @@ from api.sensors.routes import SensorController
 from care.cases.routes import CaseController
 from care.flood.inbound import handle_sms as flood_sms
 from care.flood.routes import FloodController
+from care.flood.voice import handle_call_answer as flood_call
 from care.inbound import handle_sms
 from care.on_duty_routes import RotaController
 from care.routes import CheckinController, RecipientController
@@ -179,8 +180,9 @@ def _initial_state(settings: Settings, *, tokens: TokenIssuer) -> dict[str, obje
         "inbound_handlers": [flood_sms, handle_sms, chat_sms],
         # What to run after the webhook's response, by the handler that took the text: the bot is called then.
         "inbound_followups": {"chat": forward_after_commit},
-        # Domains that take the answers to our calls' menus (care check-ins), asked in this order.
-        "voice_handlers": [handle_call_answer],
+        # Domains that take the answers to our calls' menus, asked in this order: a flood check's call (only calls
+        # that asked one), then care's check-in and safety calls.
+        "voice_handlers": [flood_call, handle_call_answer],
         # The time the calls' webhooks act at: the wall clock; a test sets its own to play a day of calls.
         "clock": _utc_now,
         "kakao_link_key": link_key(settings.jwt_secret()),

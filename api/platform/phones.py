@@ -24,6 +24,14 @@ def normalise_phone(raw: str, *, mobile: bool = True) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def can_receive_sms(e164: str) -> bool:
+    """Whether a stored number is a mobile one (a text reaches it); a landline is reached by a call."""
+    try:
+        return phonenumbers.number_type(phonenumbers.parse(e164)) in _MOBILE_TYPES
+    except NumberParseException:
+        return False
+
+
 def mask_phone(e164: str) -> str:
     """For logs: ``+821012345678`` → ``+8210****5678``."""
     return e164[:-8] + "****" + e164[-4:] if len(e164) > 8 else "****"

@@ -17,6 +17,7 @@ import asyncpg
 import structlog
 
 from api.platform.geo import PRECISE_SCALE, polygon_literal
+from api.platform.phones import can_receive_sms
 from care.flood import checks_repository as repository
 from care.flood import messages
 from notifications.service import Notifier, Outgoing
@@ -97,13 +98,16 @@ def _messages(
         if r["recipient_id"] not in asked_in_care:
             # The household consented to these questions when it was registered: an SMS STOP sent for other
             # messages does not silence them (withdrawing consent does, docs/flood.md).
+            # A mobile gets the question by text; a home phone no text reaches (a landline) is called, with the
+            # check-in call's menu (1 safe, 2 help), its answer read by care.flood.voice.
             items += [
                 Outgoing(
                     dedupe_key=household_key(r["check_id"], i),
-                    template=messages.HOUSEHOLD_ASK,
+                    template=messages.HOUSEHOLD_ASK if can_receive_sms(phone) else messages.HOUSEHOLD_CALL,
                     params={**words, "name": r["name"]},
                     language=r["language"],
                     phone=phone,
+                    call=None if can_receive_sms(phone) else "checkin",
                     overrides_opt_out=True,
                 )
                 for i, phone in enumerate(r["phones"])

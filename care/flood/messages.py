@@ -39,6 +39,37 @@ HOUSEHOLD_ASK = _t(
         "Your flood partner is on the way.",
     ),
 )
+# The household's question by call, for a home phone no text reaches (a landline): the check-in call's menu.
+HOUSEHOLD_CALL = _t(
+    "flood.household_call",
+    urgent=True,
+    ko=(
+        None,
+        "{name}님, 서울시 침수 안전 확인 전화입니다. {event_ko}. 댁에 침수 위험이 있습니다. "
+        "안전하시면 1번, 도움이 필요하시면 2번을 눌러 주세요.",
+    ),
+    en=(
+        None,
+        "{name}, this is Seoul's flood safety call. {event_en}. Your home may flood. "
+        "If you are safe, press 1. If you need help, press 2.",
+    ),
+)
+# What the call says back after the answer.
+CALL_SAFE = _t(
+    "flood.call_safe",
+    urgent=False,
+    ko=(None, "안전하다고 기록했습니다. 고맙습니다. 동행파트너가 확인하러 갑니다."),
+    en=(None, "We have recorded that you are safe. Thank you. Your flood partner is on the way."),
+)
+CALL_HELP = _t(
+    "flood.call_help",
+    urgent=True,
+    ko=(None, "도움 요청으로 기록했습니다. 구청 당직자에게 바로 알립니다. 위급하면 119에 전화하세요."),
+    en=(
+        None,
+        "Your call for help is recorded. We are telling the district's duty officer now. In an emergency, call 119.",
+    ),
+)
 PARTNER_ASK = _t(
     "flood.partner_ask",
     urgent=True,

@@ -64,7 +64,8 @@ class PartnerIn(Input, kw_only=True):
 
 class HouseholdIn(Input, kw_only=True):
     """A flood-risk home. ``phones`` may be empty (the partners are asked all the same); someone in care is linked
-    by ``recipient_id``, whose phone is the household's when none is given."""
+    by ``recipient_id``, whose phone is the household's when none is given. A home phone may be a landline: it is
+    asked by call (partners, who are asked to go, need a mobile)."""
 
     name: DisplayName
     address: Text
@@ -77,7 +78,7 @@ class HouseholdIn(Input, kw_only=True):
     partners: Annotated[list[PartnerIn], Meta(min_length=1, max_length=5)]
 
     def __post_init__(self) -> None:
-        self.phones = list(dict.fromkeys(normalise_phone(p) for p in self.phones))
+        self.phones = list(dict.fromkeys(normalise_phone(p, mobile=False) for p in self.phones))
         partner_phones = [p.phone for p in self.partners]
         if len(set(partner_phones)) != len(partner_phones):
             raise ValueError("each partner needs a phone of their own: two partners have the same number")

@@ -54,12 +54,19 @@ async def test_register_read_update(client, operator) -> None:
     assert [h["id"] for h in listed.json()] == [home["id"]]
 
 
+async def test_a_household_may_give_a_landline_which_is_asked_by_call(client, operator) -> None:
+    created = await client.post("/v1/flood/households", json={**BODY, "phones": ["02-2133-0001"]}, headers=operator)
+    assert created.status_code == 201, created.text
+    assert created.json()["phones"] == ["+82221330001"]
+
+
 @pytest.mark.parametrize(
     ("change", "status", "says"),
     [
         ({"consent": None}, 400, "consent"),
         ({"partners": []}, 400, "partners"),
         ({"phones": ["010-12"]}, 400, "not a"),
+        ({"partners": [{"name": "옆집", "role": "neighbour", "phone": "02-2133-0002"}]}, 400, "mobile"),
         ({"housing": "penthouse"}, 400, "semi_basement"),
         ({"partners": [{"name": "나", "role": "neighbour", "phone": "010-2100-0001"}]}, 400, "someone else"),
         ({"partners": [{"name": "x", "role": "friend", "phone": "010-3100-0001"}]}, 400, "tongjang"),
