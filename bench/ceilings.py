@@ -45,7 +45,7 @@ from api.worker import JOBS
 from bench.api import free_port, wait_ready
 from bench.care import SWEEP_AT, citizens_of, load
 from bench.common import SECRET, fresh_database
-from bench.cpu import meter, postgres_seconds, process_seconds
+from bench.cpu import meter, postgres_seconds, tree_seconds
 from bench.evacuation import import_shelters
 
 DATABASE = "safecity_bench_ceilings"
@@ -181,7 +181,7 @@ def run_http(
     out: dict[str, Any] = {}
     # CPU per request: the API process and, on the embedded server, PostgreSQL with its backends (bench/cpu.py).
     database = {"postgres": lambda: postgres_seconds(pgdata)} if pgdata else {}
-    both = {"api": lambda: process_seconds(api.pid), **database}
+    both = {"api": lambda: tree_seconds(api.pid), **database}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-ceilings-") as tmp:
             tokens_file, ids_file = Path(tmp) / "tokens.txt", Path(tmp) / "ids.txt"

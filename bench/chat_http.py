@@ -42,7 +42,7 @@ from api.platform.db.embedded import EmbeddedPostgres, drop_database
 from api.platform.settings import PROJECT_ROOT, AuthSettings, HttpSettings, RasaSettings, Settings
 from bench.api import free_port, wait_ready
 from bench.common import SECRET, fresh_database
-from bench.cpu import meter, postgres_seconds, process_seconds
+from bench.cpu import meter, postgres_seconds, tree_seconds
 from bench.fixed_rate import open_loop
 
 DATABASE = "safecity_bench_chat"
@@ -192,8 +192,8 @@ def run(server_url: str, args: argparse.Namespace, pgdata: Path | None = None) -
         options = {"tokens": tokens, "seconds": args.seconds, "concurrency": args.concurrency, "rate": args.rate}
         # CPU milliseconds per turn of each process (bench/cpu.py): where a turn's cost is, whatever shares the cores.
         rasa_proc, actions_proc, api_proc = procs
-        readers = {"rasa": lambda: process_seconds(rasa_proc.pid), "actions": lambda: process_seconds(actions_proc.pid),
-                   "api": lambda: process_seconds(api_proc.pid),
+        readers = {"rasa": lambda: tree_seconds(rasa_proc.pid), "actions": lambda: tree_seconds(actions_proc.pid),
+                   "api": lambda: tree_seconds(api_proc.pid),
                    **({"postgres": lambda: postgres_seconds(pgdata)} if pgdata else {})}  # fmt: skip
         per_turn = meter(**readers)
         chat = load(base, target="api", **options)

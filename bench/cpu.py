@@ -19,28 +19,36 @@ def _stat(pid: int) -> list[str]:
     return text[text.rindex(")") + 2 :].split()  # the fields after "(comm)", from field 3 (state) on
 
 
-def process_seconds(pid: int, *, children: bool = False) -> float:
-    """utime + stime of ``pid`` (and of its children it has waited for, with ``children``), in seconds."""
-    fields = _stat(pid)
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-    if children:
-        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime: backends that have ended
-    return ticks / _TICK
+def tree_seconds(pid: int) -> float:
+    """The CPU so far of ``pid`` and every process under it, live or ended (a server's workers, a database's backends).
 
-
-def postgres_seconds(pgdata: Path) -> float:
-    """The server's CPU so far: the postmaster, the backends that ended, and every live backend."""
-    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
-    total = process_seconds(postmaster, children=True)
+    A process's own time misses the workers it spawned (the action server serves from a child process), so each
+    process's figure is its whole tree's: every live descendant's utime + stime, and the cutime + cstime of each, which
+    holds the children that ended and were waited for.
+    """
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 fields = _stat(int(entry.name))
-                if int(fields[1]) == postmaster:  # the parent's pid (field 4)
-                    total += (int(fields[11]) + int(fields[12])) / _TICK
             except (FileNotFoundError, ProcessLookupError, ValueError):
-                continue  # it ended meanwhile: its time is in the postmaster's cutime now
-    return total
+                continue  # it ended meanwhile: its time is in its parent's cutime now
+            parents[int(entry.name)] = int(fields[1])  # the parent's pid (field 4)
+            ticks[int(entry.name)] = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    total, frontier = ticks.get(pid, 0), [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent:
+                total += ticks[child]
+                frontier.append(child)
+    return total / _TICK
+
+
+def postgres_seconds(pgdata: Path) -> float:
+    """The server's CPU so far: the postmaster, the backends that ended, and every live backend."""
+    return tree_seconds(int((pgdata / "postmaster.pid").read_text().split()[0]))
 
 
 def meter(**readers: Callable[[], float]) -> Callable[[int], dict[str, float]]:

@@ -1,14 +1,31 @@
-"""The actions' client of the safecity API: a service token, short timeouts, and one error for every failure."""
+"""The actions' client of the safecity API: a service token, short timeouts, and one error for every failure.
+
+One ``httpx.AsyncClient`` per event loop, kept: a client's construction loads the CA bundle into a new SSL context
+(about 25-60 ms of CPU here), and a turn that starts a session and answers makes two or more calls, so a client per
+call was most of a turn's latency (bench.chat_http). Keeping it also keeps the connection to the API alive.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import weakref
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 TIMEOUT_S = 4.0  # Rasa waits for the action server; the API's chat gives Rasa RASA_TIMEOUT in all
+# Each loop's own client: a client's connections belong to the loop that opened them (tests run several loops).
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+
+
+def _client() -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None or client.is_closed:
+        client = _clients[loop] = httpx.AsyncClient(timeout=TIMEOUT_S)
+    return client
 
 
 class ApiError(Exception):
@@ -44,8 +61,7 @@ async def call(
     token = os.environ.get("SAFECITY_SERVICE_TOKEN", "")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT_S, headers=headers) as http:
-            response = await http.request(method, path, params=params, json=json)
+        response = await _client().request(method, base.rstrip("/") + path, params=params, json=json, headers=headers)
     except httpx.HTTPError as exc:
         raise ApiError(f"{method} {path}: {exc!r}") from exc
     if response.status_code not in expect:
