@@ -100,18 +100,19 @@ def _messages(
             # messages does not silence them (withdrawing consent does, docs/flood.md).
             # A mobile gets the question by text; a home phone no text reaches (a landline) is called, with the
             # check-in call's menu (1 safe, 2 help), its answer read by care.flood.voice.
-            items += [
-                Outgoing(
-                    dedupe_key=household_key(r["check_id"], i),
-                    template=messages.HOUSEHOLD_ASK if can_receive_sms(phone) else messages.HOUSEHOLD_CALL,
-                    params={**words, "name": r["name"]},
-                    language=r["language"],
-                    phone=phone,
-                    call=None if can_receive_sms(phone) else "checkin",
-                    overrides_opt_out=True,
+            for i, phone in enumerate(r["phones"]):
+                texted = can_receive_sms(phone)
+                items.append(
+                    Outgoing(
+                        dedupe_key=household_key(r["check_id"], i),
+                        template=messages.HOUSEHOLD_ASK if texted else messages.HOUSEHOLD_CALL,
+                        params={**words, "name": r["name"]},
+                        language=r["language"],
+                        phone=phone,
+                        call=None if texted else "checkin",
+                        overrides_opt_out=True,
+                    )
                 )
-                for i, phone in enumerate(r["phones"])
-            ]
         params = {**words, "household": r["name"], "address": r["address"][:ADDRESS_CHARS], "code": r["household_id"]}
         items += [
             Outgoing(
