@@ -54,7 +54,7 @@ async def gauges(conn: asyncpg.Connection, *, now: datetime, dead_since: datetim
     """For the metrics: rows waiting or in flight by channel and state; dead letters since ``dead_since``; and
     how long the longest-waiting due urgent message has waited (``oldest_due_urgent_s``, 0 when none waits).
 
-    Each count reads a partial index (due rows, leased rows) or the creation-time index, never the whole table.
+    Each count reads a partial index (due rows, leased rows, dead letters by creation time), never the whole table.
     """
     return await conn.fetch(
         """

@@ -106,7 +106,8 @@ async def insert_rows(conn: asyncpg.Connection, *, rows: Sequence[OutboxRow], no
 
 
 # The INSERT … SELECT of a fan-out: {people} is a subquery of (channel, recipient, citizen_id, device_id, language,
-# district), and each row takes its district's texts (x) and its opt-out (o). $1–$13 are the same for all.
+# district), and each row takes its district's texts (x) and its opt-out (o). $1–$14 are the same for all: $6 is
+# the rows' creation, $14 when they are first due.
 _FAN_OUT = """
     INSERT INTO outbox (notice_id, channel, recipient, citizen_id, device_id, template, language, title, body,
                         data, priority, max_attempts, state, last_error, created_at, updated_at, next_attempt_at)
@@ -117,49 +118,49 @@ _FAN_OUT = """
            $3, $4, $5,
            CASE WHEN o.phone IS NULL THEN 'pending' ELSE 'suppressed' END,
            CASE WHEN o.phone IS NULL THEN NULL ELSE 'opted out by SMS' END,
-           $6, $6, $6
+           $6, $6, $14
     FROM ({people}) t
     JOIN unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
          AS x (district, ko_title, ko_body, ko_sms, en_title, en_body, en_sms) ON x.district = t.district
     LEFT JOIN sms_opt_outs o ON t.channel = 'sms' AND o.phone = t.recipient
 """
 
-# Every citizen of the districts ($14): a push per device (unless $15 is false), else an SMS.
+# Every citizen of the districts ($15): a push per device (unless $16 is false), else an SMS.
 _IN_DISTRICTS = """
     SELECT 'push' AS channel, d.fcm_token AS recipient, c.id AS citizen_id, d.id AS device_id, c.language,
            c.district
     FROM citizens c JOIN devices d ON d.citizen_id = c.id
-    WHERE c.district = ANY($14::text[]) AND $15
+    WHERE c.district = ANY($15::text[]) AND $16
     UNION ALL
     SELECT 'sms', c.phone, c.id, NULL, c.language, c.district
     FROM citizens c
-    WHERE c.district = ANY($14::text[]) AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.citizen_id = c.id)
+    WHERE c.district = ANY($15::text[]) AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.citizen_id = c.id)
 """
 
-# Every citizen with a place in one of the polygons ($14, and $18 the same scaled by geo.PRECISE_SCALE: the first
-# test uses the index, the second is exact), or given only as a dong of $15, once each however
-# many of their places are in, unless their district is one of $16 (told as a whole already): a push per
-# device not subscribed to a topic of $17 (told by that topic), else an SMS, with the texts of the district of
+# Every citizen with a place in one of the polygons ($15, and $19 the same scaled by geo.PRECISE_SCALE: the first
+# test uses the index, the second is exact), or given only as a dong of $16, once each however
+# many of their places are in, unless their district is one of $17 (told as a whole already): a push per
+# device not subscribed to a topic of $18 (told by that topic), else an SMS, with the texts of the district of
 # their first place in.
 _AT_PLACES = f"""
     WITH hit AS (
         SELECT p.citizen_id, p.district, p.id
-        FROM citizen_places p JOIN unnest($14::text[], $18::text[]) AS g (shape, precise)
+        FROM citizen_places p JOIN unnest($15::text[], $19::text[]) AS g (shape, precise)
              ON p.location <@ g.shape::polygon
             AND point(p.lon * {PRECISE_SCALE}, p.lat * {PRECISE_SCALE}) <@ g.precise::polygon
         UNION ALL
         SELECT p.citizen_id, p.district, p.id
-        FROM citizen_places p WHERE p.location IS NULL AND p.dong = ANY($15::text[])
+        FROM citizen_places p WHERE p.location IS NULL AND p.dong = ANY($16::text[])
     ), person AS (
         SELECT DISTINCT ON (h.citizen_id) c.id, c.phone, c.language, h.district
         FROM hit h JOIN citizens c ON c.id = h.citizen_id
-        WHERE c.district IS NULL OR NOT c.district = ANY($16::text[])
+        WHERE c.district IS NULL OR NOT c.district = ANY($17::text[])
         ORDER BY h.citizen_id, h.id
     )
     SELECT 'push' AS channel, d.fcm_token AS recipient, p.id AS citizen_id, d.id AS device_id, p.language,
            p.district
     FROM person p JOIN devices d ON d.citizen_id = p.id
-    WHERE NOT d.subscribed_topics && $17::text[]
+    WHERE NOT d.subscribed_topics && $18::text[]
     UNION ALL
     SELECT 'sms', p.phone, p.id, NULL, p.language, p.district
     FROM person p WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.citizen_id = p.id)
@@ -177,6 +178,7 @@ class FanOut(NamedTuple):
     priority: int
     max_attempts: int
     now: datetime
+    due: datetime  # when the rows are first due: ``now``, or just after it for rows to leave behind others
 
 
 async def fan_out_to_districts(
@@ -233,6 +235,7 @@ async def _fan_out(conn: asyncpg.Connection, fan: FanOut, people: str, *args: ob
         [texts[d]["en"][0] for d in districts],
         [texts[d]["en"][1] for d in districts],
         [texts[d]["en"][2] for d in districts],
+        fan.due,
         *args,
     )
     return int(status.split()[-1])

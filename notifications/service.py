@@ -245,17 +245,18 @@ class Notifier:
         dedupe_key: str | None = None,
         to_devices: bool = True,
         district_params: Mapping[str, Mapping[str, object]] | None = None,
+        due: datetime | None = None,
     ) -> Enqueued:
         """A message to every citizen of the districts, each in their language: push per device, else SMS.
 
         One set-based statement, so a city-wide fan-out to a million people is one insert. With
         ``to_devices=False`` only the citizens without the app hear it (by SMS): for when the apps are
         reached another way, such as the district's topic. ``district_params`` adds to ``params`` what
-        differs by district (its nearest shelter, say).
+        differs by district (its nearest shelter, say). ``due``: when the rows are first due, if not ``now``.
         """
         _in_transaction(conn)
         _check_districts(districts)
-        fan = await self._fan(conn, districts, template, params, district_params, priority, dedupe_key, now)
+        fan = await self._fan(conn, districts, template, params, district_params, priority, dedupe_key, now, due)
         if fan is None:
             return await self._existing(conn, dedupe_key)
         count = await repository.fan_out_to_districts(conn, fan, districts=districts, to_devices=to_devices)
@@ -275,6 +276,7 @@ class Notifier:
         dedupe_key: str,
         district_params: Mapping[str, Mapping[str, object]] | None = None,
         except_dong_topics: Sequence[str] = (),
+        due: datetime | None = None,
     ) -> Enqueued:
         """A message to every citizen with a place inside the polygons ((lat, lon) rings), or a place given only
         as one of the dongs, once each however many of their places are in: a push per device, else an SMS.
@@ -283,7 +285,7 @@ class Notifier:
         gets its own push, and a citizen without the app an SMS. One set-based statement; each takes the texts of
         the district their place is in (``district_params``)."""
         _in_transaction(conn)
-        fan = await self._fan(conn, list(DISTRICTS), template, params, district_params, None, dedupe_key, now)
+        fan = await self._fan(conn, list(DISTRICTS), template, params, district_params, None, dedupe_key, now, due)
         if fan is None:
             return await self._existing(conn, dedupe_key)
         shapes = [polygon_literal(ring) for ring in polygons]
@@ -309,6 +311,7 @@ class Notifier:
         priority: Priority | None,
         dedupe_key: str | None,
         now: datetime,
+        due: datetime | None = None,
     ) -> repository.FanOut | None:
         """The notice and the texts by district of one fan-out; None when the notice was written before."""
         texts: dict[str, dict[str, tuple[str | None, str, str]]] = {}
@@ -330,6 +333,7 @@ class Notifier:
             priority=int(priority if priority is not None else _default_priority(urgent)),
             max_attempts=self._settings.max_attempts,
             now=now,
+            due=due or now,
         )
 
     async def cancel(self, conn: asyncpg.Connection, *, dedupe_keys: Sequence[str], reason: str, now: datetime) -> int:

@@ -14,6 +14,7 @@ GSM_EXTENDED = "\x0c^{}\\[~]|€"
 
 _GSM_BASIC = frozenset(GSM_BASIC) - {"\x1b"}
 _GSM_EXTENDED = frozenset(GSM_EXTENDED)
+_GSM_ANY = _GSM_BASIC | _GSM_EXTENDED
 
 GSM_SINGLE, GSM_PART = 160, 153  # septets; a concatenated part gives 7 of them to its header
 UCS2_SINGLE, UCS2_PART = 70, 67  # UTF-16 code units
@@ -25,7 +26,9 @@ _SPACE = re.compile(r"\s")
 
 def is_gsm(text: str) -> bool:
     """Whether the text can go out in the GSM-7 alphabet (otherwise the whole message is UCS-2)."""
-    return all(c in _GSM_BASIC or c in _GSM_EXTENDED for c in text)
+    # One set test in C: every message of a city-wide warning is asked this (a generator per message was a tenth
+    # of the care part's Python time).
+    return _GSM_ANY.issuperset(text)
 
 
 def _units(text: str, gsm: bool) -> list[int]:

@@ -3,9 +3,9 @@ to the citizens without the app; for the dongs wholly under its shapes, a push p
 push or SMS to every citizen with a place inside not told by a topic; and a personal message to everyone in care
 in any of them, each with the nearest suitable shelter.
 
-It is told in parts (``PARTS``), in the order of sending: the topics with the alert itself (``start``), then the
-people in care, then the flood-risk households and their partners (heavy rain and floods), then the districts'
-SMS, then the places. ``tell_part`` writes one part; the service commits
+It is told in parts (``PARTS``): the topics with the alert itself (``start``), then the people in care, then the
+flood-risk households and their partners (heavy rain and floods), and beside those (``LANES``) the districts'
+SMS, then the places, due just after the people in care. ``tell_part`` writes one part; the service commits
 each on its own (docs/alerts.md, "Fan-out"), or, inside a caller's transaction, all of them in it
 (``queue_messages``). Every message is keyed under the alert's id, so an alert, or a part run again, is told
 exactly once however often it is received.
@@ -14,7 +14,7 @@ exactly once however often it is received.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -35,9 +35,15 @@ from notifications.service import Notifier, Outgoing
 
 SEVERE = frozenset({"Severe", "Extreme"})
 SHELTER_NAME_CHARS = 30
-# The parts after the topics, in the order of sending: the people in care should not wait behind a district's
-# broadcast SMS (rows of one channel and priority leave in the order they are written).
+# The parts after the topics. The people in care should not wait behind a district's broadcast SMS: the
+# dispatcher sends the rows of one channel and priority by when they are due, then in the order they were written.
 PARTS = ("care", "flood", "district_sms", "places")
+# Parts that may be written side by side, on two connections: each lane's parts in its order. Flood follows care
+# in its lane, since it asks nobody care has asked; the citizens' parts read and write nothing of the others'.
+LANES = (("care", "flood"), ("district_sms", "places"))
+# The citizens' parts are due this long after the ingest, so that written beside the people in care, or before a
+# care part retried later, they still leave after them: the care rows are due at the ingest itself.
+CITIZENS_DUE_AFTER = timedelta(milliseconds=1)
 # What the parts read of the alert's row; with each district's shelter params, the plan kept for them.
 _PLAN_KEYS = ("msg_type", "hazard", "severity", "event", "texts", "districts")
 
@@ -169,6 +175,7 @@ async def tell_part(
             now=now,
             dedupe_key=f"alert:{alert_id}:sms",
             to_devices=False,
+            due=now + CITIZENS_DUE_AFTER,
         )
         return Told(sms.deliveries)
     if part == "places":
@@ -183,6 +190,7 @@ async def tell_part(
             now=now,
             dedupe_key=f"alert:{alert_id}:places",
             except_dong_topics=plan["whole_dongs"],
+            due=now + CITIZENS_DUE_AFTER,
         )
         return Told(at_places.deliveries)
     raise ValueError(f"no part {part!r} of an alert's fan-out; parts are {', '.join(PARTS)}")

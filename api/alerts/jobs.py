@@ -81,13 +81,14 @@ async def finish_fanouts(ctx: PoolContext) -> dict[str, Any]:
     async with ctx.pool.acquire() as conn:
         if not await service.has_pending(conn):
             return {"alerts": 0, **fanout.Told()._asdict(), "left": 0}
+    # Two connections: the parts of the people in care and of the citizens are retried side by side.
     db = msgspec.structs.replace(
-        ctx.settings.db, pool_min=0, pool_max=1, command_timeout=ctx.settings.db.command_timeout * RETRY_TIMEOUT_FACTOR
+        ctx.settings.db, pool_min=0, pool_max=2, command_timeout=ctx.settings.db.command_timeout * RETRY_TIMEOUT_FACTOR
     )
     pool = await create_pool(db)
     try:
         async with pool.acquire() as conn:
-            return await service.finish_pending(conn, notifier=Notifier(ctx.settings.notify))
+            return await service.finish_pending(conn, notifier=Notifier(ctx.settings.notify), pool=pool)
     finally:
         await pool.close()
 

@@ -69,7 +69,14 @@ class AlertController(Controller):
         except CapError as e:
             raise InvalidCap(f"This is not a CAP message we can take: {e.reason}.", code="cap_invalid") from None
         check_may_send(request.user, cap)
-        result = await service.ingest(db, cap, source=AlertSource.post, notifier=request.app.state.notifier, now=_now())
+        result = await service.ingest(
+            db,
+            cap,
+            source=AlertSource.post,
+            notifier=request.app.state.notifier,
+            now=_now(),
+            pool=request.app.state.pool,  # a second connection, for the citizens' parts beside the care part
+        )
         status = HTTP_201_CREATED if result.outcome is Outcome.created else HTTP_200_OK
         return Response(result, status_code=status)
 

@@ -9,6 +9,8 @@ Anything else is answered with what was done with it and why, and nothing is hal
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,11 +47,13 @@ async def ingest(
     now: datetime,
     renewal: bool = False,
     defer_parts: bool = False,
+    pool: asyncpg.Pool | None = None,
 ) -> Ingested:
     """Store a parsed CAP alert once and tell the people in its districts; see the module docstring.
 
     On a connection outside any transaction, the alert and its topics commit first, then each part of the rest
-    in its own transaction. Inside a caller's transaction everything is written in it, unless ``defer_parts``:
+    in its own transaction (two lanes of them side by side given a ``pool``: ``finish_fanout``). Inside a caller's
+    transaction everything is written in it, unless ``defer_parts``:
     then the parts are kept for after the caller commits (``finish_fanout``, or the worker's
     ``alerts.finish-fanouts``).
 
@@ -110,7 +114,7 @@ async def ingest(
                 conn, alert_id=alert_id, row=row, replaced=lineage, notifier=notifier, now=now
             )
     if own and not quiet:
-        told += await finish_fanout(conn, alert_id=alert_id, notifier=notifier)
+        told += await finish_fanout(conn, alert_id=alert_id, notifier=notifier, pool=pool)
     log.info(
         "alert ingested",
         alert_id=alert_id,
@@ -129,19 +133,58 @@ async def ingest(
     )
 
 
-async def finish_fanout(conn: asyncpg.Connection, *, alert_id: int, notifier: Notifier) -> fanout.Told:
-    """Write the parts of an alert's fan-out still to write, each in its own transaction, in the order of sending.
+async def finish_fanout(
+    conn: asyncpg.Connection, *, alert_id: int, notifier: Notifier, pool: asyncpg.Pool | None = None
+) -> fanout.Told:
+    """Write the parts of an alert's fan-out still to write, each in its own transaction.
 
-    A part that fails rolls back alone: it is counted on its row, with the error, for the worker to retry, and
-    the next part is written all the same. Nothing is written when another process holds the alert's parts.
+    With a ``pool``, the two lanes of parts (``fanout.LANES``: the people in care, and the citizens) are written
+    side by side, the second on a connection of its own from the pool; without one, or when the pool has none to
+    spare at once, one lane after the other on ``conn``. A part that fails rolls back alone: it is counted on its
+    row, with the error, for the worker to retry, and the next part is written all the same. A part another
+    process is writing is left to it.
     """
+    first, second = fanout.LANES
+    if pool is None:
+        return await _write_parts(conn, first + second, alert_id=alert_id, notifier=notifier)
+    told, beside = await asyncio.gather(
+        _write_parts(conn, first, alert_id=alert_id, notifier=notifier),
+        _write_parts_beside(pool, second, alert_id=alert_id, notifier=notifier),
+    )
+    if beside is None:
+        beside = await _write_parts(conn, second, alert_id=alert_id, notifier=notifier)
+    return told + beside
+
+
+# How long a lane waits for a connection of its own before it is written after the other, on the same one.
+LANE_ACQUIRE_S = 0.5
+
+
+async def _write_parts_beside(
+    pool: asyncpg.Pool, parts: Sequence[str], *, alert_id: int, notifier: Notifier
+) -> fanout.Told | None:
+    """``parts`` on a connection of their own; None, with nothing written, when the pool has none to give."""
+    try:
+        conn = await pool.acquire(timeout=LANE_ACQUIRE_S)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as e:
+        log.warning("no connection to spare for a fan-out lane; written after the other", error=repr(e))
+        return None
+    try:
+        return await _write_parts(conn, parts, alert_id=alert_id, notifier=notifier)
+    finally:
+        await pool.release(conn)
+
+
+async def _write_parts(
+    conn: asyncpg.Connection, parts: Sequence[str], *, alert_id: int, notifier: Notifier
+) -> fanout.Told:
     told = fanout.Told()
-    for part in fanout.PARTS:
+    for part in parts:
         try:
             async with conn.transaction():
-                kept = await fanouts_repository.take(conn, alert_id)
+                kept = await fanouts_repository.take(conn, alert_id, part)
                 if kept is None:
-                    return told  # all written, or another process is writing them
+                    continue  # being written by another process, or the whole fan-out is done
                 if part not in kept["parts"]:
                     continue
                 told += await fanout.tell_part(
@@ -160,12 +203,14 @@ async def finish_fanout(conn: asyncpg.Connection, *, alert_id: int, notifier: No
     return told
 
 
-async def finish_pending(conn: asyncpg.Connection, *, notifier: Notifier, limit: int = 100) -> dict[str, int]:
+async def finish_pending(
+    conn: asyncpg.Connection, *, notifier: Notifier, limit: int = 100, pool: asyncpg.Pool | None = None
+) -> dict[str, int]:
     """The worker's retry: every alert whose fan-out still has parts to write (a part failed, or its process died)."""
     alert_ids = await fanouts_repository.pending(conn, limit=limit)
     told = fanout.Told()
     for alert_id in alert_ids:
-        told += await finish_fanout(conn, alert_id=alert_id, notifier=notifier)
+        told += await finish_fanout(conn, alert_id=alert_id, notifier=notifier, pool=pool)
     left = len(await fanouts_repository.pending(conn, limit=limit))
     return {"alerts": len(alert_ids), **told._asdict(), "left": left}
 

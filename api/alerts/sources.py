@@ -137,7 +137,7 @@ async def in_own_transaction(
             tally.skip(item, f"failed: {type(e).__name__}: {e}")
             return None
         for alert_id in scratch.alert_ids:
-            told = await service.finish_fanout(conn, alert_id=alert_id, notifier=notifier)
+            told = await service.finish_fanout(conn, alert_id=alert_id, notifier=notifier, pool=pool)
             scratch.deliveries += told.deliveries
     tally.merge(scratch)
     return written

@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import api.alerts.fanout
+import api.alerts.fanouts_repository
 from api.alerts.cap import parse_cap
-from api.alerts.service import ingest
+from api.alerts.service import finish_fanout, ingest
 from api.platform.auth.tokens import Principal, Role
 from api.platform.jobs.runner import run_job
 from api.platform.settings import NotifySettings, Settings
@@ -127,20 +128,72 @@ async def test_a_care_part_past_its_timeout_still_tells_the_citizens_and_is_writ
     assert await messages(pool) == after
 
 
-async def test_the_parts_are_written_in_the_order_of_sending_and_nothing_is_left(pool, settings, people) -> None:
+async def in_order_of_sending(pool: asyncpg.Pool) -> list[tuple[str, str, str]]:
+    """The rows as the dispatcher claims them: by channel, urgent first, then by when due, then as written."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT channel, recipient, template FROM outbox ORDER BY channel, priority, next_attempt_at, id"
+        )
+    return [(r["channel"], r["recipient"], r["template"]) for r in rows]
+
+
+@pytest.mark.parametrize("side_by_side", [False, True], ids=["one connection", "two lanes"])
+async def test_the_people_in_care_are_sent_before_the_broadcast_and_nothing_is_left(
+    pool, settings, people, side_by_side
+) -> None:
     async with pool.acquire() as conn:
         result = await ingest(
-            conn, parse_cap(cap_xml("rain", sent=NOW)), source="post", notifier=Notifier(settings.notify), now=NOW
+            conn,
+            parse_cap(cap_xml("rain", sent=NOW)),
+            source="post",
+            notifier=Notifier(settings.notify),
+            now=NOW,
+            pool=pool if side_by_side else None,
         )
 
     assert (result.deliveries, result.safety_checks) == (3, 1)
-    # The topic, then the person in care, then the district's SMS: care does not wait behind a broadcast.
-    assert [m[:3] for m in await messages(pool)] == [
+    # The person in care, then the district's SMS, whichever was written first: care does not wait behind a
+    # broadcast.
+    assert await in_order_of_sending(pool) == [
         ("push", "district-11680", "alerts.warning"),
         ("sms", PERSON, "alerts.are_you_safe"),
         ("sms", WITHOUT_APP, "alerts.warning"),
     ]
     assert await kept(pool) == []
+
+
+async def test_a_part_another_process_is_writing_is_left_to_it_and_the_others_are_written(
+    pool, settings, people
+) -> None:
+    notifier = Notifier(settings.notify)
+    async with pool.acquire() as conn, conn.transaction():
+        # The alert alone, its parts kept for later (as a warning source writes it).
+        result = await ingest(
+            conn, parse_cap(cap_xml("rain", sent=NOW)), source="post", notifier=notifier, now=NOW, defer_parts=True
+        )
+    async with pool.acquire() as other, pool.acquire() as conn:
+        # Another process is writing the care part: it holds that part's lock.
+        busy = other.transaction()
+        await busy.start()
+        assert await api.alerts.fanouts_repository.take(other, result.alert_id, "care") is not None
+        try:
+            told = await finish_fanout(conn, alert_id=result.alert_id, notifier=notifier, pool=pool)
+        finally:
+            await busy.rollback()
+
+    assert told.safety_checks == 0
+    assert not [m for m in await messages(pool) if m[1] == PERSON]
+    assert ("sms", WITHOUT_APP, "alerts.warning") in [m[:3] for m in await messages(pool)]
+    [left] = await kept(pool)
+    assert (left["parts"], left["attempts"]) == (["care"], 0)
+
+    assert (await finish(pool, settings, 1))["safety_checks"] == 1
+    assert await kept(pool) == []
+    assert await in_order_of_sending(pool) == [
+        ("push", "district-11680", "alerts.warning"),
+        ("sms", PERSON, "alerts.are_you_safe"),
+        ("sms", WITHOUT_APP, "alerts.warning"),
+    ]
 
 
 @contextmanager
@@ -172,12 +225,16 @@ async def clear(pool: asyncpg.Pool) -> None:
 @given(
     failures=st.dictionaries(st.sampled_from(["care", "flood", "district_sms"]), st.integers(min_value=1, max_value=2)),
     severity=st.sampled_from(["Severe", "Moderate"]),
+    side_by_side=st.booleans(),
 )
-async def test_whatever_parts_fail_everyone_is_told_once_in_the_end(pool, settings, people, failures, severity) -> None:
-    """Invariants, for any parts failing any number of times: the alert and its topic are committed whatever
-    fails; every part that did not fail is written in full at the ingest; and once the worker has retried as
-    often as parts failed, the outbox and the safety checks hold exactly what an ingest with no failure writes,
-    each message once."""
+async def test_whatever_parts_fail_everyone_is_told_once_in_the_end(
+    pool, settings, people, failures, severity, side_by_side
+) -> None:
+    """Invariants, for any parts failing any number of times, written one after the other or in two lanes side
+    by side: the alert and its topic are committed whatever fails; every part that did not fail is written in
+    full at the ingest; once the worker has retried as often as parts failed, the outbox and the safety checks
+    hold exactly what an ingest with no failure writes, each message once; and the person in care is sent
+    before the district's broadcast."""
     notifier = Notifier(NotifySettings())
     xml = cap_xml("rain", sent=NOW, severity=severity)
     await clear(pool)
@@ -191,7 +248,9 @@ async def test_whatever_parts_fail_everyone_is_told_once_in_the_end(pool, settin
 
     with failing(failures):
         async with pool.acquire() as conn:
-            await ingest(conn, parse_cap(xml), source="post", notifier=notifier, now=NOW)
+            await ingest(
+                conn, parse_cap(xml), source="post", notifier=notifier, now=NOW, pool=pool if side_by_side else None
+            )
         first = Counter(await messages(pool))
         assert ("push", "district-11680") in {m[:2] for m in first}
         written = {"care" if m[2] in CARE_TEMPLATES else "district_sms" for m in first if m[0] == "sms"}
@@ -202,6 +261,8 @@ async def test_whatever_parts_fail_everyone_is_told_once_in_the_end(pool, settin
 
     assert Counter(await messages(pool)) == expected
     assert max(expected.values()) == 1
+    sms = [m[1] for m in await in_order_of_sending(pool) if m[0] == "sms"]
+    assert sms.index(PERSON) < sms.index(WITHOUT_APP)
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM safety_checks") == expected_checks
     assert await kept(pool) == []
