@@ -46,15 +46,11 @@ from bot.evaluation import (
 
 # Candidates against bot/config.yml, each a replacement in its text (the tokenizer line, or a component's).
 _TOKENIZER = "  - name: bot.nlu.kiwi.KiwiTokenizer\n"
-# Rasa's own logistic regression (C 1), the regularised one as bot/config.yml has it (C 10), and DIETClassifier
-# in its place (intents only: the entities stay the regexes'), trained for so many epochs.
-_RASA_CLASSIFIER = (
+# The logistic regression as bot/config.yml has it (Rasa's own, C 1), and DIETClassifier in its place (intents
+# only: the entities stay the regexes'), trained for so many epochs.
+_CLASSIFIER = (
     "  - name: LogisticRegressionClassifier\n    max_iter: 200\n    solver: lbfgs\n    tol: 0.0001\n"
     "    random_state: 42\n    ranking_length: 10\n"
-)
-_CLASSIFIER = (
-    "  - name: bot.nlu.logistic.RegularisedLogisticRegression\n    C: 10\n    max_iter: 200\n    solver: lbfgs\n"
-    "    tol: 0.0001\n    random_state: 42\n    ranking_length: 10\n"
 )
 
 
@@ -66,7 +62,9 @@ _WORD_PAIRS = _COUNTS + "    min_ngram: 1\n    max_ngram: 2\n"
 # The same logistic regression with another regularisation strength C (bot/nlu/logistic.py; Rasa's own is fixed
 # at C 1, and its classes balanced as here).
 def _regularised(c: float) -> str:
-    return _CLASSIFIER.replace("    C: 10\n", f"    C: {c}\n")
+    return _CLASSIFIER.replace("LogisticRegressionClassifier", "bot.nlu.logistic.RegularisedLogisticRegression") + (
+        f"    C: {c}\n"
+    )
 
 
 # The char_wb featurizer (1–4 characters within each token) with another range of n-gram lengths.
@@ -92,9 +90,9 @@ PIPELINES: dict[str, tuple[str, str]] = {
     "word_bigrams": (_COUNTS * 2, _WORD_PAIRS + _COUNTS),
     "diet_40_epochs": (_CLASSIFIER, _diet(40)),
     "diet_100_epochs": (_CLASSIFIER, _diet(100)),
-    "rasa_logistic_regression": (_CLASSIFIER, _RASA_CLASSIFIER),
     "lr_c_0.3": (_CLASSIFIER, _regularised(0.3)),
     "lr_c_3": (_CLASSIFIER, _regularised(3)),
+    "lr_c_10": (_CLASSIFIER, _regularised(10)),
     "lr_c_30": (_CLASSIFIER, _regularised(30)),
     "lr_c_100": (_CLASSIFIER, _regularised(100)),
     "chars_1_5": (_CHARS, _chars(1, 5)),
