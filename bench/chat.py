@@ -10,7 +10,7 @@ cross-validation of the training data, with the curve (threshold → need_help r
 prompts).
 
     .venv/bin/python -m bench.chat [--part nlu|holdout|pipelines|distress] [--pipeline NAME] [--folds 5]
-                                   [--out var/artifacts/nlu] [--train-time]
+                                   [--cv-only] [--seed 0] [--out var/artifacts/nlu] [--train-time]
 
 Prints one JSON object. Each part of the benchmark is a function in PARTS taking the parsed arguments and
 returning a JSON-able dict; the HTTP round trip of POST /v1/chat joins as another part.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -45,8 +46,8 @@ from bot.evaluation import (
 
 # Candidates against bot/config.yml, each a replacement in its text (the tokenizer line, or a component's).
 _TOKENIZER = "  - name: bot.nlu.kiwi.KiwiTokenizer\n"
-# The logistic regression as bot/config.yml has it, and DIETClassifier in its place (intents only: the entities
-# stay the regexes'), trained for so many epochs.
+# The logistic regression as bot/config.yml has it (Rasa's own, C 1), and DIETClassifier in its place (intents
+# only: the entities stay the regexes'), trained for so many epochs.
 _CLASSIFIER = (
     "  - name: LogisticRegressionClassifier\n    max_iter: 200\n    solver: lbfgs\n    tol: 0.0001\n"
     "    random_state: 42\n    ranking_length: 10\n"
@@ -56,6 +57,22 @@ _CLASSIFIER = (
 # The word-level CountVectorsFeaturizer (the one followed by the char_wb one), and with word pairs beside words.
 _COUNTS = "  - name: CountVectorsFeaturizer\n"
 _WORD_PAIRS = _COUNTS + "    min_ngram: 1\n    max_ngram: 2\n"
+
+
+# The same logistic regression with another regularisation strength C (bot/nlu/logistic.py; Rasa's own is fixed
+# at C 1, and its classes balanced as here).
+def _regularised(c: float) -> str:
+    return _CLASSIFIER.replace("LogisticRegressionClassifier", "bot.nlu.logistic.RegularisedLogisticRegression") + (
+        f"    C: {c}\n"
+    )
+
+
+# The char_wb featurizer (1–4 characters within each token) with another range of n-gram lengths.
+_CHARS = "    analyzer: char_wb\n    min_ngram: 1\n    max_ngram: 4\n"
+
+
+def _chars(low: int, high: int) -> str:
+    return f"    analyzer: char_wb\n    min_ngram: {low}\n    max_ngram: {high}\n"
 
 
 def _diet(epochs: int) -> str:
@@ -73,6 +90,13 @@ PIPELINES: dict[str, tuple[str, str]] = {
     "word_bigrams": (_COUNTS * 2, _WORD_PAIRS + _COUNTS),
     "diet_40_epochs": (_CLASSIFIER, _diet(40)),
     "diet_100_epochs": (_CLASSIFIER, _diet(100)),
+    "lr_c_0.3": (_CLASSIFIER, _regularised(0.3)),
+    "lr_c_3": (_CLASSIFIER, _regularised(3)),
+    "lr_c_10": (_CLASSIFIER, _regularised(10)),
+    "lr_c_30": (_CLASSIFIER, _regularised(30)),
+    "lr_c_100": (_CLASSIFIER, _regularised(100)),
+    "chars_1_5": (_CHARS, _chars(1, 5)),
+    "chars_2_5": (_CHARS, _chars(2, 5)),
 }
 
 
@@ -107,7 +131,13 @@ def holdout_part(args: argparse.Namespace) -> dict:
 
 
 def pipelines_part(args: argparse.Namespace) -> dict:
-    """Each candidate pipeline: cross-validation accuracy per language, and its held-out scores."""
+    """Each candidate pipeline: cross-validation accuracy per language, and its held-out scores.
+
+    With --cv-only, the cross-validation is bot.folds's (folds seeded, so every candidate is scored on the same
+    splits and a difference is the pipeline's, not the shuffle's; the final intent, fallback and guard included)
+    and the held-out set is not touched: candidates are chosen on the training data alone, and only the chosen
+    one is then scored held out. Each candidate's parsed rows are kept in --out (cv_rows_NAME.json) to be read.
+    """
     base = (BOT / "config.yml").read_text()
     compared = {}
     for name, (old, new) in PIPELINES.items():
@@ -118,6 +148,11 @@ def pipelines_part(args: argparse.Namespace) -> dict:
         with tempfile.TemporaryDirectory(prefix=f"bench-chat-{name}-") as tmp:
             config = Path(tmp) / "config.yml"
             config.write_text(base.replace(old, new) if old else base)
+            if args.cv_only:
+                compared[name] = _seeded_cross_validation(config, Path(tmp), args.folds, args.seed)
+                args.out.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(Path(tmp) / "rows.json", args.out / f"cv_rows_{name}.json")
+                continue
             seconds = cross_validate(args.folds, Path(tmp) / "cv", config=config)
             cv = nlu_summary(Path(tmp) / "cv")
             held = _trained_holdout(config, Path(tmp))
@@ -133,6 +168,29 @@ def pipelines_part(args: argparse.Namespace) -> dict:
             "nlu_model_mb": held["nlu_model_mb"],
         }  # fmt: skip
     return compared
+
+
+def _seeded_cross_validation(config: Path, work: Path, folds: int, seed: int) -> dict:
+    """bot.folds's cross-validation of ``config``: accuracy and macro-F1 of the final intent per language."""
+    out = work / "rows.json"
+    seconds = parsed_cross_validation(folds, out, config=config, seed=seed)
+    rows = json.loads(out.read_text())
+    by_language: dict[str, list[dict]] = {}
+    for row in rows:
+        by_language.setdefault(language_of(row["text"]), []).append(row)
+    return {
+        "folds": folds,
+        "seed": seed,
+        "cross_validation_seconds": round(seconds, 1),
+        "cross_validation": {
+            lang: {
+                k: v
+                for k, v in scores((r["intent"], r["predicted"]) for r in group).items()
+                if k in ("examples", "accuracy", "macro_f1")
+            }
+            for lang, group in sorted(by_language.items())
+        },
+    }
 
 
 def distress_part(args: argparse.Namespace) -> dict:
@@ -198,6 +256,10 @@ def main() -> None:
         "--pipeline", action="append", choices=sorted(PIPELINES), help="compare only these pipelines (repeatable)"
     )
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0, help="the folds' seed of --cv-only")
+    parser.add_argument(
+        "--cv-only", action="store_true", help="pipelines: seeded cross-validation alone, the held-out set untouched"
+    )
     parser.add_argument("--out", type=Path, default=ARTIFACTS, help="where the reports are kept")
     parser.add_argument("--train-time", action="store_true", help="also time one full training run")
     args = parser.parse_args()
