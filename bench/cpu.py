@@ -28,19 +28,23 @@ def process_seconds(pid: int, *, children: bool = False) -> float:
     return ticks / _TICK
 
 
-def postgres_seconds(pgdata: Path) -> float:
-    """The server's CPU so far: the postmaster, the backends that ended, and every live backend."""
-    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
-    total = process_seconds(postmaster, children=True)
+def tree_seconds(pid: int) -> float:
+    """A process and its live children (uvicorn's worker processes under ``--workers``), in seconds."""
+    total = process_seconds(pid, children=True)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 fields = _stat(int(entry.name))
-                if int(fields[1]) == postmaster:  # the parent's pid (field 4)
+                if int(fields[1]) == pid:
                     total += (int(fields[11]) + int(fields[12])) / _TICK
             except (FileNotFoundError, ProcessLookupError, ValueError):
-                continue  # it ended meanwhile: its time is in the postmaster's cutime now
+                continue
     return total
+
+
+def postgres_seconds(pgdata: Path) -> float:
+    """The server's CPU so far: the postmaster, the backends that ended, and every live backend."""
+    return tree_seconds(int((pgdata / "postmaster.pid").read_text().split()[0]))
 
 
 def meter(**readers: Callable[[], float]) -> Callable[[int], dict[str, float]]:
