@@ -4,9 +4,9 @@
     hand-written statement writing the same rows (the plans moved on, their steps, a notice and an SMS outbox row
     each), run first and rolled back.
 (2) ``checkins``: ``POST /v1/care/checkins`` from ``safecity api`` (DB_POOL_MAX=10 a process) at
-    ``--checkin-rate`` a second, each request as the next of 10,000 people, against a bare asyncpg INSERT of the
-    same people's check-in rows (a pool of 10) at the same rate from the same generator (bench/fixed_rate.py, in
-    its own process). Target: 500 a second with p99 < 50 ms.
+    ``--checkin-rate`` a second, each request as the next of 10,000 people with an ``Idempotency-Key`` of its own
+    (as the app sends one), against a bare asyncpg INSERT of the same people's check-in rows (a pool of 10) at the
+    same rate from the same generator (bench/fixed_rate.py, in its own process). Target: 500 a second with p99 < 50 ms.
 (3) ``nearest``: ``GET /v1/shelters/nearest`` (heat wave, 3 shelters) at ``--nearest-rate`` a second at random
     points in Seoul, against the bare KNN query (``ORDER BY plane <-> point LIMIT 3``) at the same points and rate.
 
@@ -233,7 +233,7 @@ def checkins(
         every, span = str(rate), str(seconds)
         post = cpu_cost(readers, lambda: fixed_rate(
             "http", f"{base}/v1/care/checkins", "--method", "POST", "--tokens-file", str(tokens_file),
-            "--rate", every, "--seconds", span,
+            "--idempotency-keys", "--rate", every, "--seconds", span,
         ), rate=rate)  # fmt: skip
         bare = cpu_cost(database, lambda: fixed_rate(
             "checkin-sql", url, "--ids-file", str(ids_file), "--rate", every, "--seconds", span

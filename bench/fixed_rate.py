@@ -6,6 +6,7 @@ of quietly sending less (no coordinated omission). ``late`` counts requests star
 were due: when it is more than a few, the generator was the bottleneck.
 
     python -m bench.fixed_rate http URL --rate 500 --seconds 10 [--method POST] [--tokens-file F] [--points]
+                                                                [--idempotency-keys]
     python -m bench.fixed_rate checkin-sql DSN --rate 500 --seconds 10 --ids-file F
     python -m bench.fixed_rate knn-sql DSN --rate 50 --seconds 10
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import random
 import statistics
@@ -33,6 +35,7 @@ import httpx
 SOUTH, NORTH, WEST, EAST = 37.4283, 37.7014, 126.7644, 127.1839
 SEED = 20261203
 LATE_S = 0.005
+RUN = f"{time.time_ns():x}"  # keys of one run never meet another run's stored responses
 
 
 def points() -> Iterator[tuple[float, float]]:
@@ -108,9 +111,12 @@ async def http(args: argparse.Namespace) -> dict[str, Any]:
     where = points()
     limits = httpx.Limits(max_connections=args.in_flight, max_keepalive_connections=args.in_flight)
     async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+        keys = itertools.count()
 
         def request() -> tuple[str, dict[str, str]]:
             headers = {"Authorization": f"Bearer {next(tokens)}"} if tokens is not None else {}
+            if args.idempotency_keys:  # as the app sends each check-in: a key of its own, so a retry is one
+                headers["Idempotency-Key"] = f"bench-{RUN}-{next(keys)}"
             url = args.url
             if args.points:
                 lat, lon = next(where)
@@ -183,6 +189,7 @@ def main() -> None:
             p.add_argument("--method", default="GET", type=str.upper)
             p.add_argument("--tokens-file")
             p.add_argument("--points", action="store_true")
+            p.add_argument("--idempotency-keys", action="store_true", help="a new Idempotency-Key per request")
         else:
             p.add_argument("--pool", type=int, default=10)
         if mode == "checkin-sql":
