@@ -23,6 +23,7 @@ import json
 import random
 import statistics
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from itertools import cycle
 from pathlib import Path
@@ -117,6 +118,7 @@ async def http(args: argparse.Namespace) -> dict[str, Any]:
     base = f"{parts.scheme}://{parts.netloc}"
     template = parts.path + (f"?{parts.query}" if parts.query else "")
     client = RawClient(base, connections=args.in_flight)
+    answers: Counter[str] = Counter()  # by status, or by the exception that took the place of one
 
     def request() -> tuple[str, dict[str, str]]:
         headers = {"Authorization": f"Bearer {next(tokens)}"} if tokens is not None else {}
@@ -134,11 +136,17 @@ async def http(args: argparse.Namespace) -> dict[str, Any]:
 
         async def send(_: int) -> bool:
             target, headers = request()
-            return 200 <= await client.request(args.method, target, headers) < 300
+            try:
+                status = await client.request(args.method, target, headers)
+            except Exception as exc:
+                answers[type(exc).__name__] += 1
+                raise
+            answers[str(status)] += 1
+            return 200 <= status < 300
 
-        return {"target": args.url, "method": args.method, "client": "bench/raw_http.py", **await open_loop(
-            send, rate=args.rate, seconds=args.seconds, in_flight=args.in_flight
-        )}  # fmt: skip
+        figure = await open_loop(send, rate=args.rate, seconds=args.seconds, in_flight=args.in_flight)
+        return {"target": args.url, "method": args.method, "client": "bench/raw_http.py", **figure,
+                "answers": dict(answers)}  # fmt: skip
     finally:
         await client.aclose()
 
