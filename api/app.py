@@ -42,7 +42,7 @@ from api.hazards.routes import (
 )
 from api.health.metrics import scrape as metrics_scrape
 from api.health.routes import health, ready
-from api.platform.auth.guards import PUBLIC, BearerAuthMiddleware, authorize
+from api.platform.auth.guards import PUBLIC, BearerAuthMiddleware, guard
 from api.platform.auth.tokens import TokenIssuer
 from api.platform.db.migrations import discover
 from api.platform.db.pool import create_pool, provide_connection
@@ -143,7 +143,7 @@ def create_app(settings: Settings) -> SafecityApp:
         route_handlers=[*ROUTES, console_router()],  # a router of its own per app
         lifespan=[lifespan],
         dependencies={"db": Provide(provide_connection)},
-        guards=[authorize],
+        guards=[guard],
         middleware=[BearerAuthMiddleware, IdempotencyMiddleware],
         exception_handlers=EXCEPTION_HANDLERS,
         # JSON routes take a few KB; those that take more (photos, CAP, the console's forms) say so themselves.
