@@ -35,9 +35,22 @@ class RawClient:
         lines += [f"{k}: {v}".encode("latin-1") for k, v in headers.items()]
         data = b"\r\n".join(lines) + b"\r\n\r\n"
         async with self._gate:
-            conn = self._idle.pop() if self._idle else await asyncio.open_connection(self.host, self.port)
+            reused = bool(self._idle)
+            conn = self._idle.pop() if reused else await asyncio.open_connection(self.host, self.port)
             try:
                 status, keep = await asyncio.wait_for(self._exchange(conn, data), self.timeout_s)
+            except (asyncio.IncompleteReadError, ConnectionError) as exc:
+                conn[1].close()
+                if not reused or (isinstance(exc, asyncio.IncompleteReadError) and exc.partial):
+                    raise
+                # A kept-alive connection the server had closed while it sat idle (its keep-alive or header
+                # deadline): the request never reached it, so it goes again on a new one, as HTTP clients do.
+                conn = await asyncio.open_connection(self.host, self.port)
+                try:
+                    status, keep = await asyncio.wait_for(self._exchange(conn, data), self.timeout_s)
+                except BaseException:
+                    conn[1].close()
+                    raise
             except BaseException:
                 conn[1].close()
                 raise
