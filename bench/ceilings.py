@@ -3,17 +3,20 @@
 (1) ``sweep``: one ``care.sweep`` run over ``--recipients`` plans (2% due their second reminder), against one
     hand-written statement writing the same rows (the plans moved on, their steps, a notice and an SMS outbox row
     each), run first and rolled back.
-(2) ``checkins``: ``POST /v1/care/checkins`` from ``safecity api`` (one process, DB_POOL_MAX=10) at
-    ``--checkin-rate`` a second, each request as the next of 10,000 people, against a bare asyncpg INSERT of the
-    same people's check-in rows (a pool of 10) at the same rate from the same generator (bench/fixed_rate.py, in
-    its own process). Target: 500 a second with p99 < 50 ms.
+(2) ``checkins``: ``POST /v1/care/checkins`` from ``safecity api`` (DB_POOL_MAX=10 a process) at
+    ``--checkin-rate`` a second, each request as the next of 10,000 people with an ``Idempotency-Key`` of its own
+    (as the app sends one), against a bare asyncpg INSERT of the same people's check-in rows (a pool of 10) at the
+    same rate from the same generator (bench/fixed_rate.py, in its own process). Target: 500 a second with p99 < 50 ms.
 (3) ``nearest``: ``GET /v1/shelters/nearest`` (heat wave, 3 shelters) at ``--nearest-rate`` a second at random
     points in Seoul, against the bare KNN query (``ORDER BY plane <-> point LIMIT 3``) at the same points and rate.
 
     nice -n 10 .venv/bin/python -m bench.ceilings [--recipients 1000000] [--checkin-rate 500] [--nearest-rate 200]
-                                                  [--reuse]
+                                                  [--reuse] [--only checkins] [--api-workers 2]
 
-``--reuse`` runs (2) and (3) again on the last run's database, at other rates.
+``--reuse`` runs (2) and (3) again on the last run's database, at other rates. ``--only`` runs one part (or
+several, repeated). ``--api-workers N`` serves the API as N processes on one port (``safecity api --workers N``,
+as a deployment of several API instances would). Beside each figure: the CPU each request cost the API (all its
+processes), PostgreSQL and the load generator.
 
 Uses its own embedded PostgreSQL (var/bench-pgdata) or BENCH_DATABASE_URL. Prints one JSON object.
 """
@@ -25,10 +28,12 @@ import asyncio
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +54,10 @@ from bench.cpu import meter, postgres_seconds, tree_seconds
 from bench.evacuation import import_shelters
 
 DATABASE = "safecity_bench_ceilings"
+PARTS = ("sweep", "checkins", "nearest")
+
+# What bench/cpu.py reads per process: the API (with its worker processes) and the database.
+Readers = dict[str, Callable[[], float]]
 
 # The sweep's rows, hand-written: the due plans move to step 2, the step is recorded, and each person gets a notice
 # and an SMS (the second reminder) in the outbox.
@@ -111,11 +120,17 @@ async def sweep_against_hand(url: str) -> dict[str, Any]:
 
 
 def fixed_rate(*argv: str) -> dict[str, Any]:
+    """One fixed-rate figure from the generator in its own process, with the CPU that process spent on it."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([sys.executable, "-m", "bench.fixed_rate", *argv], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    figure = json.loads(out.stdout)
+    spent = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    figure["generator_cpu_ms_per_request"] = round(spent * 1000 / max(figure["requests"], 1), 3)
+    return figure
 
 
-def start_api(url: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_api(url: str, *, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **os.environ,
@@ -125,8 +140,12 @@ def start_api(url: str) -> tuple[subprocess.Popen[bytes], str]:
         "DB_POOL_MAX": "10",
         "LOG_LEVEL": "WARNING",
     }
+    # ``--workers N``: uvicorn's N processes on the one listening socket, as `safecity api --workers` deploys.
     api = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "api"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "api.cli", "api", "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -174,50 +193,70 @@ def cpu_cost(readers: dict[str, Any], run: Any, *, rate: float) -> dict[str, Any
 
 
 def run_http(
-    url: str, *, checkin_rate: float, nearest_rate: float, seconds: float, pgdata: Path | None = None
+    url: str,
+    *,
+    parts: set[str],
+    checkin_rate: float,
+    nearest_rate: float,
+    seconds: float,
+    api_workers: int = 1,
+    pgdata: Path | None = None,
 ) -> dict[str, Any]:
     tokens, ids = asyncio.run(people(url))
-    api, base = start_api(url)
+    api, base = start_api(url, workers=api_workers)
     out: dict[str, Any] = {}
     # CPU per request: the API process and, on the embedded server, PostgreSQL with its backends (bench/cpu.py).
-    database = {"postgres": lambda: postgres_seconds(pgdata)} if pgdata else {}
-    both = {"api": lambda: tree_seconds(api.pid), **database}
+    readers: Readers = {"api": lambda: tree_seconds(api.pid)}
+    if pgdata is not None:
+        readers["postgres"] = lambda: postgres_seconds(pgdata)
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-ceilings-") as tmp:
-            tokens_file, ids_file = Path(tmp) / "tokens.txt", Path(tmp) / "ids.txt"
-            tokens_file.write_text("\n".join(tokens) + "\n")
-            ids_file.write_text("\n".join(map(str, ids)) + "\n")
-            rate, span = str(checkin_rate), str(seconds)
-            post = cpu_cost(both, lambda: fixed_rate(
-                "http", f"{base}/v1/care/checkins", "--method", "POST", "--tokens-file", str(tokens_file),
-                "--rate", rate, "--seconds", span,
-            ), rate=checkin_rate)  # fmt: skip
-            bare = cpu_cost(database, lambda: fixed_rate(
-                "checkin-sql", url, "--ids-file", str(ids_file), "--rate", rate, "--seconds", span
-            ), rate=checkin_rate)  # fmt: skip
-            out["checkins"] = {
-                "api": post,
-                "bare_insert": bare,
-                "ratio": ratio(post, bare),
-                "target": f"{checkin_rate:g}/s with p99 < 50 ms",
-                "met": post["achieved_per_s"] >= 0.98 * checkin_rate
-                and post["latency_ms"]["p99"] < 50
-                and post["errors"] == 0,
-            }
-        rate = str(nearest_rate)
-        route = f"{base}/v1/shelters/nearest?lat={{lat}}&lon={{lon}}&hazard=heat_wave&limit=3"
-        api_nearest = cpu_cost(
-            both, lambda: fixed_rate("http", route, "--points", "--rate", rate, "--seconds", str(seconds)),
-            rate=nearest_rate,
-        )  # fmt: skip
-        knn = cpu_cost(
-            database, lambda: fixed_rate("knn-sql", url, "--rate", rate, "--seconds", str(seconds)), rate=nearest_rate
-        )
-        out["nearest"] = {"api": api_nearest, "bare_knn": knn, "ratio": ratio(api_nearest, knn)}
+        if "checkins" in parts:
+            figure = checkins(url, base, readers, tokens=tokens, ids=ids, rate=checkin_rate, seconds=seconds)
+            out["checkins"] = {"api_processes": api_workers, **figure}
+        if "nearest" in parts:
+            out["nearest"] = nearest(url, base, readers, rate=nearest_rate, seconds=seconds)
     finally:
         api.terminate()
         api.wait(timeout=15)
     return out
+
+
+def checkins(
+    url: str, base: str, readers: Readers, *, tokens: list[str], ids: list[int], rate: float, seconds: float
+) -> dict[str, Any]:
+    """``POST /v1/care/checkins`` against the bare INSERT of the same people's rows, same rate, same generator."""
+    database = {k: v for k, v in readers.items() if k != "api"}
+    with tempfile.TemporaryDirectory(prefix="bench-ceilings-") as tmp:
+        tokens_file, ids_file = Path(tmp) / "tokens.txt", Path(tmp) / "ids.txt"
+        tokens_file.write_text("\n".join(tokens) + "\n")
+        ids_file.write_text("\n".join(map(str, ids)) + "\n")
+        every, span = str(rate), str(seconds)
+        post = cpu_cost(readers, lambda: fixed_rate(
+            "http", f"{base}/v1/care/checkins", "--method", "POST", "--tokens-file", str(tokens_file),
+            "--idempotency-keys", "--rate", every, "--seconds", span,
+        ), rate=rate)  # fmt: skip
+        bare = cpu_cost(database, lambda: fixed_rate(
+            "checkin-sql", url, "--ids-file", str(ids_file), "--rate", every, "--seconds", span
+        ), rate=rate)  # fmt: skip
+    return {
+        "api": post,
+        "bare_insert": bare,
+        "ratio": ratio(post, bare),
+        "target": f"{rate:g}/s with p99 < 50 ms",
+        "met": post["achieved_per_s"] >= 0.98 * rate and post["latency_ms"]["p99"] < 50 and post["errors"] == 0,
+    }
+
+
+def nearest(url: str, base: str, readers: Readers, *, rate: float, seconds: float) -> dict[str, Any]:
+    """``GET /v1/shelters/nearest`` against the bare KNN query at the same points and rate."""
+    database = {k: v for k, v in readers.items() if k != "api"}
+    every = str(rate)
+    route = f"{base}/v1/shelters/nearest?lat={{lat}}&lon={{lon}}&hazard=heat_wave&limit=3"
+    api_nearest = cpu_cost(
+        readers, lambda: fixed_rate("http", route, "--points", "--rate", every, "--seconds", str(seconds)), rate=rate
+    )
+    knn = cpu_cost(database, lambda: fixed_rate("knn-sql", url, "--rate", every, "--seconds", str(seconds)), rate=rate)
+    return {"api": api_nearest, "bare_knn": knn, "ratio": ratio(api_nearest, knn)}
 
 
 async def migrated(url: str) -> None:
@@ -254,10 +293,15 @@ def main() -> None:
     parser.add_argument("--checkin-rate", type=float, default=500)
     parser.add_argument("--nearest-rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--only", choices=PARTS, action="append", help="run only this part (repeatable)")
+    parser.add_argument(
+        "--api-workers", type=int, default=1, help="API processes on the one port (`safecity api --workers`)"
+    )
     parser.add_argument(
         "--reuse", action="store_true", help="the last run's database as it is: no load and no sweep (its plans moved)"
     )
     args = parser.parse_args()
+    parts = set(args.only or PARTS)
     configure_logging(LogSettings(level="WARNING"), process="bench")  # stdout carries the JSON alone
     embedded = None
     server_url = os.environ.get("BENCH_DATABASE_URL")
@@ -271,9 +315,11 @@ def main() -> None:
             asyncio.run(migrated(url))  # the API is not ready on a database with migrations to apply
         else:
             url, info = asyncio.run(prepare(server_url, recipients=args.recipients))
-            sweep = asyncio.run(sweep_against_hand(url))
+            sweep = asyncio.run(sweep_against_hand(url)) if "sweep" in parts else None
         http = run_http(
             url,
+            parts=parts,
+            api_workers=args.api_workers,
             checkin_rate=args.checkin_rate,
             nearest_rate=args.nearest_rate,
             seconds=args.seconds,

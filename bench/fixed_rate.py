@@ -6,6 +6,7 @@ of quietly sending less (no coordinated omission). ``late`` counts requests star
 were due: when it is more than a few, the generator was the bottleneck.
 
     python -m bench.fixed_rate http URL --rate 500 --seconds 10 [--method POST] [--tokens-file F] [--points]
+                                                                [--idempotency-keys]
     python -m bench.fixed_rate checkin-sql DSN --rate 500 --seconds 10 --ids-file F
     python -m bench.fixed_rate knn-sql DSN --rate 50 --seconds 10
 
@@ -17,22 +18,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import random
 import statistics
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from itertools import cycle
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
-import httpx
+import uvloop
+
+from bench.raw_http import RawClient
 
 # Seoul's bounding box (as bench.evacuation draws its points).
 SOUTH, NORTH, WEST, EAST = 37.4283, 37.7014, 126.7644, 127.1839
 SEED = 20261203
 LATE_S = 0.005
+RUN = f"{time.time_ns():x}"  # keys of one run never meet another run's stored responses
 
 
 def points() -> Iterator[tuple[float, float]]:
@@ -106,28 +113,42 @@ async def open_loop(
 async def http(args: argparse.Namespace) -> dict[str, Any]:
     tokens = cycle(args.tokens) if args.tokens else None
     where = points()
-    limits = httpx.Limits(max_connections=args.in_flight, max_keepalive_connections=args.in_flight)
-    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+    keys = itertools.count()
+    parts = urlsplit(args.url)
+    base = f"{parts.scheme}://{parts.netloc}"
+    template = parts.path + (f"?{parts.query}" if parts.query else "")
+    client = RawClient(base, connections=args.in_flight)
+    answers: Counter[str] = Counter()  # by status, or by the exception that took the place of one
 
-        def request() -> tuple[str, dict[str, str]]:
-            headers = {"Authorization": f"Bearer {next(tokens)}"} if tokens is not None else {}
-            url = args.url
-            if args.points:
-                lat, lon = next(where)
-                url = url.format(lat=f"{lat:.6f}", lon=f"{lon:.6f}")
-            return url, headers
+    def request() -> tuple[str, dict[str, str]]:
+        headers = {"Authorization": f"Bearer {next(tokens)}"} if tokens is not None else {}
+        if args.idempotency_keys:  # as the app sends each check-in: a key of its own, so a retry is one
+            headers["Idempotency-Key"] = f"bench-{RUN}-{next(keys)}"
+        target = template
+        if args.points:
+            lat, lon = next(where)
+            target = template.format(lat=f"{lat:.6f}", lon=f"{lon:.6f}")
+        return target, headers
 
-        url, headers = request()  # a connection open before the clock starts
-        await client.request(args.method, url, headers=headers)
+    try:
+        target, headers = request()  # a connection open before the clock starts
+        await client.request(args.method, target, headers)
 
         async def send(_: int) -> bool:
-            url, headers = request()
-            response = await client.request(args.method, url, headers=headers)
-            return 200 <= response.status_code < 300
+            target, headers = request()
+            try:
+                status = await client.request(args.method, target, headers)
+            except Exception as exc:
+                answers[type(exc).__name__] += 1
+                raise
+            answers[str(status)] += 1
+            return 200 <= status < 300
 
-        return {"target": args.url, "method": args.method, **await open_loop(
-            send, rate=args.rate, seconds=args.seconds, in_flight=args.in_flight
-        )}  # fmt: skip
+        figure = await open_loop(send, rate=args.rate, seconds=args.seconds, in_flight=args.in_flight)
+        return {"target": args.url, "method": args.method, "client": "bench/raw_http.py", **figure,
+                "answers": dict(answers)}  # fmt: skip
+    finally:
+        await client.aclose()
 
 
 async def checkin_sql(args: argparse.Namespace) -> dict[str, Any]:
@@ -183,6 +204,7 @@ def main() -> None:
             p.add_argument("--method", default="GET", type=str.upper)
             p.add_argument("--tokens-file")
             p.add_argument("--points", action="store_true")
+            p.add_argument("--idempotency-keys", action="store_true", help="a new Idempotency-Key per request")
         else:
             p.add_argument("--pool", type=int, default=10)
         if mode == "checkin-sql":
@@ -194,7 +216,8 @@ def main() -> None:
     args.tokens = Path(args.tokens_file).read_text().split() if getattr(args, "tokens_file", None) else []
     args.ids = [int(x) for x in Path(args.ids_file).read_text().split()] if getattr(args, "ids_file", None) else []
     run = {"http": http, "checkin-sql": checkin_sql, "knn-sql": knn_sql}[args.mode]
-    print(json.dumps(asyncio.run(run(args))))
+    # uvloop, as the API's uvicorn runs: the generator's own CPU a request is then small beside the server's.
+    print(json.dumps(uvloop.run(run(args))))
 
 
 if __name__ == "__main__":

@@ -107,13 +107,26 @@ def step_key(recipient_id: int, ladder: str, step: int) -> str:
 
 
 async def quiet(
-    conn: asyncpg.Connection, *, notifier: Notifier, recipient_id: int, ladders: Sequence[str], why: str, now: datetime
+    conn: asyncpg.Connection,
+    *,
+    notifier: Notifier,
+    recipient_id: int,
+    ladders: Sequence[str],
+    why: str,
+    now: datetime,
+    guardian_positions: Sequence[int] | None = None,
 ) -> int:
-    """An answer: whatever these ladders still had to send is cancelled, in the caller's transaction."""
+    """An answer: whatever these ladders still had to send is cancelled, in the caller's transaction.
+
+    ``guardian_positions``: the recipient's guardians' positions when the caller has them (the locked plan's row),
+    else read here.
+    """
     if not ladders:
         return 0
     steps = [step_key(recipient_id, ladder, step) for ladder in ladders for step in Step]
-    guardians = [g["position"] for g in await repository.guardians_of(conn, recipient_id)]
+    guardians = guardian_positions
+    if guardians is None:
+        guardians = [g["position"] for g in await repository.guardians_of(conn, recipient_id)]
     keys = steps + [k(key, g) for key in steps for g in guardians for k in (guardian_key, guardian_call_key)]
     return await notifier.cancel(conn, dedupe_keys=keys, reason=why, now=now)
 

@@ -172,18 +172,27 @@ async def recipient_id_for_citizen(conn: asyncpg.Connection, citizen_id: int) ->
     )
 
 
+# The plan's ladder state and the person's contact details, with their guardians' positions (what an answer's
+# cancellations need), the plan locked until the transaction ends.
+_LOCK_PLAN = """
+    SELECT p.recipient_id, p.slot_at, p.step, p.window_min, p.paused_until, p.accept_signals, p.times, p.days,
+           r.name, r.phone, r.language, r.district, r.contact_by, r.reach_despite_opt_out,
+           (SELECT c.id FROM citizens c WHERE c.phone = r.phone) AS citizen_id,
+           ARRAY(SELECT g.position FROM guardians g WHERE g.recipient_id = p.recipient_id ORDER BY g.position)
+               AS guardian_positions
+    FROM checkin_plans p JOIN care_recipients r ON r.id = p.recipient_id
+"""
+
+
 async def lock_plan(conn: asyncpg.Connection, recipient_id: int) -> asyncpg.Record | None:
-    """The plan's ladder state and the person's contact details, the plan locked until the transaction ends."""
+    """The plan of a recipient, locked (``_LOCK_PLAN``)."""
+    return await conn.fetchrow(_LOCK_PLAN + " WHERE p.recipient_id = $1 FOR UPDATE OF p", recipient_id)
+
+
+async def lock_plan_of_citizen(conn: asyncpg.Connection, citizen_id: int) -> asyncpg.Record | None:
+    """The plan of the recipient a citizen's account is (by phone), locked, in the same one statement."""
     return await conn.fetchrow(
-        """
-        SELECT p.recipient_id, p.slot_at, p.step, p.window_min, p.paused_until, p.accept_signals, p.times, p.days,
-               r.name, r.phone, r.language, r.district, r.contact_by, r.reach_despite_opt_out,
-               (SELECT c.id FROM citizens c WHERE c.phone = r.phone) AS citizen_id
-        FROM checkin_plans p JOIN care_recipients r ON r.id = p.recipient_id
-        WHERE p.recipient_id = $1
-        FOR UPDATE OF p
-        """,
-        recipient_id,
+        _LOCK_PLAN + " JOIN citizens me ON me.phone = r.phone WHERE me.id = $1 FOR UPDATE OF p", citizen_id
     )
 
 
@@ -214,6 +223,41 @@ async def insert_checkin(
         body,
         device_id,
         at,
+    )
+
+
+# A check-in's row and what it does to the plan, in one statement: it closes the ladder (``close_ladder``) or
+# notes the contact (``note_contact``). $6 is the check-in's time.
+_WITH_CHECKIN = """
+    WITH checkin AS (
+        INSERT INTO checkins (recipient_id, channel, kind, body, device_id, at) VALUES ($1, $2, $3, $4, $5, $6)
+    )
+"""
+_CLOSING = """
+    UPDATE checkin_plans
+    SET step = 0,
+        slot_at = care_next_slot(times, days, greatest($6, slot_at)),
+        due_at = care_next_slot(times, days, greatest($6, slot_at)),
+        last_contact_at = greatest(last_contact_at, $6), updated_at = $6
+    WHERE recipient_id = $1
+"""
+_NOTING = "UPDATE checkin_plans SET last_contact_at = greatest(last_contact_at, $6) WHERE recipient_id = $1"
+
+
+async def insert_answering_checkin(
+    conn: asyncpg.Connection,
+    *,
+    recipient_id: int,
+    channel: str,
+    kind: str,
+    body: str | None,
+    device_id: str | None,
+    at: datetime,
+    closes: bool,
+) -> None:
+    """A check-in that counts: its row, and the ladder closed (``closes``) or the contact noted."""
+    await conn.execute(
+        _WITH_CHECKIN + (_CLOSING if closes else _NOTING), recipient_id, channel, kind, body, device_id, at
     )
 
 

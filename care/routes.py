@@ -79,10 +79,10 @@ class CheckinController(Controller):
     @post("/checkins", opt=allow(Role.citizen, idempotent=True), status_code=HTTP_201_CREATED)
     async def check_in(self, request: Request[Principal, Any, Any], db: Db) -> CheckinRead:
         """I am well: the signed-in person checks in from the app; a retry with the same Idempotency-Key is one."""
-        recipient_id = await service.recipient_for_citizen(db, citizen_id=signed_in_citizen(request))
+        citizen_id = signed_in_citizen(request)
         notifier = request.app.state.notifier
         return await service.check_in(
-            db, notifier=notifier, recipient_id=recipient_id, channel="app", kind="checkin", at=_now()
+            db, notifier=notifier, citizen_id=citizen_id, channel="app", kind="checkin", at=_now()
         )
 
     @post("/help", opt=allow(Role.citizen), status_code=HTTP_201_CREATED)

@@ -11,6 +11,7 @@ import msgspec
 
 from api.platform import boundaries
 from api.platform.auth.tokens import Principal
+from api.platform.db.transactions import atomic
 from api.platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.platform.geo import PRECISE_SCALE, polygon_literal
 from care import audit, ladder, messages, on_duty, repository
@@ -157,7 +158,8 @@ async def check_in(
     conn: asyncpg.Connection,
     *,
     notifier: Notifier,
-    recipient_id: int,
+    recipient_id: int | None = None,
+    citizen_id: int | None = None,
     channel: str,
     kind: str,
     at: datetime,
@@ -166,26 +168,38 @@ async def check_in(
 ) -> CheckinRead:
     """Record a sign of life; it closes the ladder of the current slot, and whoever was told gets an all-clear.
 
-    A check-in shortly before a check-in time (within the window) answers that check-in.
+    Of ``recipient_id``, or of the recipient a signed-in ``citizen_id`` is (by phone; a 404 ``not_enrolled`` when
+    none). A check-in shortly before a check-in time (within the window) answers that check-in.
     """
-    async with conn.transaction():
-        plan = await repository.lock_plan(conn, recipient_id)
-        if plan is None:
-            raise NotFound(f"No one with id {recipient_id} is enrolled in check-ins.", code="recipient_not_found")
+    async with atomic(conn):
+        plan = await _locked_plan(conn, recipient_id=recipient_id, citizen_id=citizen_id)
+        recipient_id = plan["recipient_id"]
         if channel == "sensor" and device_id is not None:
             await devices.seen(conn, device_id=device_id, recipient_id=recipient_id, at=at)
-        await repository.insert_checkin(
-            conn, recipient_id=recipient_id, channel=channel, kind=kind, body=body, device_id=device_id, at=at
-        )
         counted = kind != "signal" or plan["accept_signals"]
         closed = counted and answers_slot(plan, at)
-        if counted:
-            await _quiet_ladders(conn, notifier, plan=plan, closed=closed, why=f"answered by {channel} {kind}", at=at)
-        if closed:
-            await repository.close_ladder(conn, recipient_id=recipient_id, at=at)
-        elif counted:
-            await repository.note_contact(conn, recipient_id=recipient_id, at=at)
-        if counted and kind == "checkin" and channel in CONFIRMED_CHANNELS:
+        if not counted:
+            await repository.insert_checkin(
+                conn, recipient_id=recipient_id, channel=channel, kind=kind, body=body, device_id=device_id, at=at
+            )
+            return _checkin_read(recipient_id, channel, kind, at, counted=False, closed=False)
+        # The check-in's row with the ladder closed or the contact noted; then the missed check-ins' cases it
+        # clears, whose ladders it quiets with the current slot's.
+        await repository.insert_answering_checkin(
+            conn,
+            recipient_id=recipient_id,
+            channel=channel,
+            kind=kind,
+            body=body,
+            device_id=device_id,
+            at=at,
+            closes=closed,
+        )
+        note = f"{local(at)} 안부 확인됨 (checked in)"
+        missed = await cases_repository.clear_missed(conn, recipient_id=recipient_id, now=at, note=note)
+        why = f"answered by {channel} {kind}"
+        await _quiet_ladders(conn, notifier, plan=plan, slots=missed.open_slots, closed=closed, why=why, at=at)
+        if kind == "checkin" and channel in CONFIRMED_CHANNELS:
             # Said once per slot, however many times they text "괜찮아요": the slot this answered, or else the
             # one they last had (a second text after answering comes when the next slot is already set).
             slot = plan["slot_at"] if closed else previous_slot(plan["times"], plan["days"], plan["slot_at"])
@@ -193,32 +207,65 @@ async def check_in(
             params: dict[str, object] = {"name": plan["name"]}
             confirmation = to_person(plan, template=messages.CHECKIN_CONFIRMED, key=key, params=params)
             await notifier.enqueue_many(conn, items=[confirmation], now=at)
-        if counted:
-            await _all_clear(conn, notifier, plan=plan, at=at)
-            await safety.answered(conn, notifier=notifier, recipient=plan, via=channel, at=at)
-            await inactivity.answered(conn, notifier=notifier, recipient=plan, via=channel, at=at)
+        await _all_clear(conn, notifier, plan=plan, cleared_cases=missed.cleared, at=at)
+        await safety.answered(conn, notifier=notifier, recipient=plan, via=channel, at=at)
+        await inactivity.answered(conn, notifier=notifier, recipient=plan, via=channel, at=at)
+    return _checkin_read(recipient_id, channel, kind, at, counted=True, closed=closed)
+
+
+async def _locked_plan(conn: asyncpg.Connection, *, recipient_id: int | None, citizen_id: int | None) -> Any:
+    if recipient_id is not None:
+        plan = await repository.lock_plan(conn, recipient_id)
+        if plan is None:
+            raise NotFound(f"No one with id {recipient_id} is enrolled in check-ins.", code="recipient_not_found")
+        return plan
+    if citizen_id is None:
+        raise TypeError("check_in needs a recipient_id or a citizen_id")
+    plan = await repository.lock_plan_of_citizen(conn, citizen_id)
+    if plan is None:
+        raise NotFound(NOT_ENROLLED, code="not_enrolled")
+    return plan
+
+
+def _checkin_read(
+    recipient_id: int, channel: str, kind: str, at: datetime, *, counted: bool, closed: bool
+) -> CheckinRead:
     return CheckinRead(
         recipient_id=recipient_id, channel=channel, kind=kind, at=at, counted=counted, closed_escalation=closed
     )
 
 
 async def _quiet_ladders(
-    conn: asyncpg.Connection, notifier: Notifier, *, plan: Any, closed: bool, why: str, at: datetime
+    conn: asyncpg.Connection,
+    notifier: Notifier,
+    *,
+    plan: Any,
+    slots: list[datetime],
+    closed: bool,
+    why: str,
+    at: datetime,
 ) -> None:
     """Nothing of an answered ladder leaves after the answer: the current slot's when it is answered, and those
-    of earlier slots whose cases are still open (this sign of life clears them)."""
-    slots = await cases_repository.open_missed_slots(conn, recipient_id=plan["recipient_id"])
+    of earlier slots whose cases (``slots``) are still open (this sign of life clears them)."""
     if closed:
-        slots.append(plan["slot_at"])
+        slots = [*slots, plan["slot_at"]]
     ladders = sorted({s.isoformat() for s in slots})
-    await ladder.quiet(conn, notifier=notifier, recipient_id=plan["recipient_id"], ladders=ladders, why=why, now=at)
+    await ladder.quiet(
+        conn,
+        notifier=notifier,
+        recipient_id=plan["recipient_id"],
+        ladders=ladders,
+        why=why,
+        now=at,
+        guardian_positions=plan["guardian_positions"],
+    )
 
 
-async def _all_clear(conn: asyncpg.Connection, notifier: Notifier, *, plan: Any, at: datetime) -> None:
+async def _all_clear(
+    conn: asyncpg.Connection, notifier: Notifier, *, plan: Any, cleared_cases: list[int], at: datetime
+) -> None:
     """Tell whoever was alarmed: the guardians once a guardian step was taken, the cases' social workers."""
     recipient_id = plan["recipient_id"]
-    note = f"{local(at)} 안부 확인됨 (checked in)"
-    cleared_cases = await cases_repository.all_clear(conn, recipient_id=recipient_id, slot_at=None, now=at, note=note)
     told_guardian = plan["step"] >= Step.GUARDIAN or bool(cleared_cases)
     if not told_guardian:
         return
@@ -254,9 +301,9 @@ async def ask_for_help(
         # A call for help is a sign of life like any other: it answers the slot whose window it falls in (or
         # whose ladder is climbing), and never a later one. They are still asked at their next check-in time.
         if answers_slot(plan, at):
-            await _quiet_ladders(
-                conn, notifier, plan=plan, closed=True, why=f"answered by a {channel} help request", at=at
-            )
+            slots = await cases_repository.open_missed_slots(conn, recipient_id=recipient_id)
+            why = f"answered by a {channel} help request"
+            await _quiet_ladders(conn, notifier, plan=plan, slots=slots, closed=True, why=why, at=at)
             await repository.close_ladder(conn, recipient_id=recipient_id, at=at)
         else:
             await repository.note_contact(conn, recipient_id=recipient_id, at=at)
@@ -288,6 +335,9 @@ async def heartbeat(conn: asyncpg.Connection, *, data: HeartbeatIn, now: datetim
     return HeartbeatRead(device_id=data.device_id, last_seen_at=at)
 
 
+NOT_ENROLLED = "You are not enrolled in check-ins; your social worker can enrol you."
+
+
 async def enrolled_citizen(conn: asyncpg.Connection, *, citizen_id: int) -> int | None:
     """The care recipient a citizen is (by phone), or None for someone not in care."""
     return await repository.recipient_id_for_citizen(conn, citizen_id)
@@ -297,7 +347,7 @@ async def recipient_for_citizen(conn: asyncpg.Connection, *, citizen_id: int) ->
     """The care recipient a signed-in citizen is (by phone), or a 404 saying they are not enrolled."""
     recipient_id = await repository.recipient_id_for_citizen(conn, citizen_id)
     if recipient_id is None:
-        raise NotFound("You are not enrolled in check-ins; your social worker can enrol you.", code="not_enrolled")
+        raise NotFound(NOT_ENROLLED, code="not_enrolled")
     return recipient_id
 
 

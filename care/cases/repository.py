@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import asyncpg
 
@@ -329,6 +330,40 @@ async def time_to_acknowledge(conn: asyncpg.Connection, *, since: datetime) -> l
         FROM told GROUP BY district, week ORDER BY week DESC, district
         """,
         since,
+    )
+
+
+class MissedCleared(NamedTuple):
+    """The recipient's unresolved missed-checkin cases as a sign of life found them, and those it marked all clear."""
+
+    open_slots: list[datetime]
+    cleared: list[int]
+
+
+async def clear_missed(conn: asyncpg.Connection, *, recipient_id: int, now: datetime, note: str) -> MissedCleared:
+    """``open_missed_slots`` and ``all_clear(slot_at=None)`` in one statement: the slots of the unresolved
+    missed-checkin cases, and those of them not yet all clear marked so, with a note."""
+    rows = await conn.fetch(
+        """
+        WITH open AS (
+            SELECT id, slot_at, all_clear_at IS NULL AS unclear FROM cases
+            WHERE recipient_id = $1 AND reason = 'missed_checkin' AND state <> 'resolved'
+        ), cleared AS (
+            UPDATE cases SET all_clear_at = $2
+            WHERE id IN (SELECT id FROM open WHERE unclear) AND state <> 'resolved' AND all_clear_at IS NULL
+            RETURNING id
+        ), noted AS (
+            INSERT INTO case_notes (case_id, author, body, created_at)
+            SELECT id, 'system', $3, $2 FROM cleared
+        )
+        SELECT o.slot_at, c.id AS cleared FROM open o LEFT JOIN cleared c ON c.id = o.id ORDER BY o.id
+        """,
+        recipient_id,
+        now,
+        note,
+    )
+    return MissedCleared(
+        open_slots=[r["slot_at"] for r in rows], cleared=[r["cleared"] for r in rows if r["cleared"] is not None]
     )
 
 

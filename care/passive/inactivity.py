@@ -93,8 +93,7 @@ async def answered(conn: asyncpg.Connection, *, notifier: Notifier, recipient: A
     """A sign of life ends a climbing episode: nothing more of it is sent, its case is marked all clear, and the
     guardians told of the silence hear the all-clear. ``recipient`` has ``recipient_id`` and ``name``."""
     recipient_id = recipient["recipient_id"]
-    await repository.count_activity(conn, recipient_id=recipient_id, at=at)
-    episode = await repository.answer(conn, recipient_id=recipient_id, at=at)
+    episode = await repository.answer(conn, recipient_id=recipient_id, at=at)  # and counts it in its hour
     if episode is None:
         return False
     ladders = [ladder_name(episode["fired_at"])]

@@ -66,19 +66,6 @@ async def insert_event(
     )
 
 
-async def count_activity(conn: asyncpg.Connection, *, recipient_id: int, at: datetime) -> None:
-    """One more sign of life in the hour of ``at``: the person's daily pattern."""
-    await conn.execute(
-        """
-        INSERT INTO care_activity_hours AS a (recipient_id, hour, events)
-        VALUES ($1, date_trunc('hour', $2::timestamptz), 1)
-        ON CONFLICT (recipient_id, hour) DO UPDATE SET events = a.events + 1
-        """,
-        recipient_id,
-        at,
-    )
-
-
 async def silent_devices(conn: asyncpg.Connection, *, now: datetime, limit: int) -> list[asyncpg.Record]:
     """Mark the devices silent for longer than their heartbeat limit as faulty, once each; those marked now."""
     return await conn.fetch(
@@ -240,9 +227,15 @@ async def advance_due(
 
 
 async def answer(conn: asyncpg.Connection, *, recipient_id: int, at: datetime) -> asyncpg.Record | None:
-    """A sign of life ends the person's climbing episode; the episode (with the step it reached), or None."""
+    """A sign of life: one more in its hour (the person's daily pattern), and it ends the person's climbing
+    episode; the episode (with the step it reached), or None. One statement."""
     return await conn.fetchrow(
         """
+        WITH counted AS (
+            INSERT INTO care_activity_hours AS a (recipient_id, hour, events)
+            VALUES ($1, date_trunc('hour', $2::timestamptz), 1)
+            ON CONFLICT (recipient_id, hour) DO UPDATE SET events = a.events + 1
+        )
         UPDATE inactivity_watches SET answered_at = $2, due_at = NULL
         WHERE recipient_id = $1 AND answered_at IS NULL
         RETURNING fired_at, step

@@ -29,6 +29,17 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's reset query (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL): a round trip on
+    every release, for session state that nothing leaves on a pooled connection.
+
+    asyncpg still rolls back a transaction left open and drops listeners' callbacks before this is called. What
+    needs session state takes a connection of its own (the migrations' advisory lock, the dispatcher's LISTEN);
+    settings are ``SET LOCAL``/``set_config(…, true)``, and cursors live inside transactions.
+    ``tests/api/test_pool_session.py`` holds the code to that.
+    """
+
+
 async def create_pool(settings: DatabaseSettings) -> asyncpg.Pool:
     """A pool that opens connections lazily, so the API starts (and ``/ready`` says 503) while the database is down."""
     if not settings.url:
@@ -43,6 +54,7 @@ async def create_pool(settings: DatabaseSettings) -> asyncpg.Pool:
         command_timeout=settings.command_timeout,
         timeout=settings.connect_timeout,
         init=_init_connection,
+        reset=_keep_session,
     )
 
 

@@ -18,6 +18,7 @@ from litestar.types import ASGIApp, HTTPRequestEvent, HTTPScope, Message, Receiv
 
 from api.platform.auth.guards import authorize
 from api.platform.db.pool import REQUEST_CONNECTION
+from api.platform.db.transactions import whole_request
 from api.platform.errors import Problem, Unprocessable, problem_response
 from api.platform.idempotency import repository
 
@@ -100,7 +101,8 @@ class IdempotencyMiddleware:
             captured = _Capture()
             scope.setdefault("state", {})[REQUEST_CONNECTION] = conn
             try:
-                await self.app(cast(Scope, scope), cast(Receive, replay_body), captured)
+                with whole_request(conn):
+                    await self.app(cast(Scope, scope), cast(Receive, replay_body), captured)
             finally:
                 scope["state"].pop(REQUEST_CONNECTION, None)
             if 200 <= captured.status < 300:
