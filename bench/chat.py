@@ -46,11 +46,15 @@ from bot.evaluation import (
 
 # Candidates against bot/config.yml, each a replacement in its text (the tokenizer line, or a component's).
 _TOKENIZER = "  - name: bot.nlu.kiwi.KiwiTokenizer\n"
-# The logistic regression as bot/config.yml has it (Rasa's own, C 1), and DIETClassifier in its place (intents
-# only: the entities stay the regexes'), trained for so many epochs.
+# The logistic regression as bot/config.yml has it (bot/nlu/logistic.py, C 10), Rasa's own in its place (C fixed at
+# 1, its classes balanced as here), and DIETClassifier in its place (intents only: the entities stay the regexes'),
+# trained for so many epochs.
 _CLASSIFIER = (
-    "  - name: LogisticRegressionClassifier\n    max_iter: 200\n    solver: lbfgs\n    tol: 0.0001\n"
-    "    random_state: 42\n    ranking_length: 10\n"
+    "  - name: bot.nlu.logistic.RegularisedLogisticRegression\n    C: 10\n    max_iter: 200\n    solver: lbfgs\n"
+    "    tol: 0.0001\n    random_state: 42\n    ranking_length: 10\n"
+)
+_RASA_CLASSIFIER = _CLASSIFIER.replace(
+    "bot.nlu.logistic.RegularisedLogisticRegression\n    C: 10\n", "LogisticRegressionClassifier\n"
 )
 
 
@@ -59,12 +63,9 @@ _COUNTS = "  - name: CountVectorsFeaturizer\n"
 _WORD_PAIRS = _COUNTS + "    min_ngram: 1\n    max_ngram: 2\n"
 
 
-# The same logistic regression with another regularisation strength C (bot/nlu/logistic.py; Rasa's own is fixed
-# at C 1, and its classes balanced as here).
+# The same logistic regression with another regularisation strength C.
 def _regularised(c: float) -> str:
-    return _CLASSIFIER.replace("LogisticRegressionClassifier", "bot.nlu.logistic.RegularisedLogisticRegression") + (
-        f"    C: {c}\n"
-    )
+    return _CLASSIFIER.replace("    C: 10\n", f"    C: {c}\n")
 
 
 # The char_wb featurizer (1–4 characters within each token) with another range of n-gram lengths.
@@ -82,6 +83,9 @@ def _diet(epochs: int) -> str:
     )
 
 
+# UnknownWords (bot/nlu/unknown_words.py): a message with nothing training saw falls back; its line, to drop it.
+_UNKNOWN_WORDS = "  - name: bot.nlu.unknown_words.UnknownWords\n"
+
 PIPELINES: dict[str, tuple[str, str]] = {
     "kiwi_words_and_morphemes": ("", ""),
     "whitespace": (_TOKENIZER, "  - name: WhitespaceTokenizer\n"),
@@ -92,11 +96,12 @@ PIPELINES: dict[str, tuple[str, str]] = {
     "diet_100_epochs": (_CLASSIFIER, _diet(100)),
     "lr_c_0.3": (_CLASSIFIER, _regularised(0.3)),
     "lr_c_3": (_CLASSIFIER, _regularised(3)),
-    "lr_c_10": (_CLASSIFIER, _regularised(10)),
+    "rasa_lr_c_1": (_CLASSIFIER, _RASA_CLASSIFIER),
     "lr_c_30": (_CLASSIFIER, _regularised(30)),
     "lr_c_100": (_CLASSIFIER, _regularised(100)),
     "chars_1_5": (_CHARS, _chars(1, 5)),
     "chars_2_5": (_CHARS, _chars(2, 5)),
+    "no_unknown_words": (_UNKNOWN_WORDS, ""),
 }
 
 

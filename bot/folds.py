@@ -9,7 +9,8 @@ whole pipeline, guard included.
     bot/.venv/bin/python -m bot.folds --config bot/config.yml --data bot/data --folds 5 --seed 0 --out rows.json
 
 Each row: ``text``, ``intent`` (gold), ``predicted`` (final), ``confidence``, ``ranking`` ([name, confidence]
-as the guard saw it: after the fallback, which puts itself first), ``distress`` (the guard's mark or null).
+as the guard saw it: after the fallback, which puts itself first), ``distress`` (the guard's mark or null),
+``unknown_words`` (UnknownWords's mark, bot/nlu/unknown_words.py, or null).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ async def _parse_all(model: str, examples: list) -> list[dict]:
                 "confidence": intent.get("confidence"),
                 "ranking": [[r.get("name"), r.get("confidence")] for r in parsed.get("intent_ranking") or []],
                 "distress": parsed.get("distress"),
+                "unknown_words": parsed.get("unknown_words"),
             }
         )
     return rows

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions.client import ApiError, call, person
-from bot.actions.words import REPORT_KINDS, kind_label, language, place_name
+from bot.actions.words import REPORT_KINDS, kind_label, language, place_name, says_yes
 
 log = logging.getLogger(__name__)
 _RESET = [
@@ -62,8 +62,13 @@ class ValidateHazardReportForm(FormValidationAction):
     async def validate_report_confirmed(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Only a yes to the summary; a no drops the report (a rule), anything else asks again."""
-        return {"report_confirmed": True if slot_value is True else None}
+        """Only a recognisable yes to the summary; a no drops the report (a rule), anything else asks again.
+
+        The slot comes from the classifier's affirm, which gibberish can get ("asdf"); a report goes to the city
+        only when the message also holds a yes word (words.says_yes), else the summary is asked again.
+        """
+        text = (tracker.latest_message or {}).get("text")
+        return {"report_confirmed": True if slot_value is True and says_yes(text) else None}
 
 
 class ActionAskReportConfirmed(Action):

@@ -1,4 +1,5 @@
-"""What the actions put into the bot's sentences: names of kinds and hazards, distances, in Korean or English."""
+"""What the actions put into the bot's sentences (names of kinds and hazards, distances, in Korean or English), and
+what they read in a person's: the language of a message, a recognisable yes."""
 
 from __future__ import annotations
 
@@ -103,3 +104,38 @@ def message_language(text: str) -> str | None:
     if _LATIN_WORD.search(text or ""):
         return "en"
     return None
+
+
+# A yes to a report's summary, in Korean and English, standard and messy. The classifier's affirm alone is not
+# enough to file a report to the city: it reads gibberish ("asdf", "블라블라") as affirm, so a summary is confirmed
+# only by a message that also holds one of these (ValidateHazardReportForm.validate_report_confirmed).
+# A word of one syllable (네, 응, 어, ㅇㅇ, repeated or with 요 / ~ / ! after it) must be the whole word; the longer
+# Korean ones may sit inside a word with no spaces ("네신고해주세요"); the English ones stand as words.
+_YES_SYLLABLES = re.compile(r"^(?:[네넵넹넴녜예옙응웅엉어ㅇ]|예스)[네넵넹넴녜예옙응웅엉어에ㅇ]*[요용염ㅎㅋ~!.?…]*$")
+_YES_KO = re.compile(
+    r"그래|그려|그랴|그럼요|맞아|맞어|맞습니다|맞다|맞아요|좋아|좋습니다|좋지|좋다|해\s*주세요|해\s*줘|해\s*주소|"
+    r"신고해|신고하|접수해|부탁|알겠|알았|오케이|오키|ㅇㅋ|하모|당연|물론"
+)
+_YES_EN = re.compile(
+    r"\b(?:y|ye+s+|ye+a+h*|yeh|yah|ya|yep+|yup+|ok+|o+k+a+y+|okey|k+|sure|please|pl[sz]|do\s+it|go\s+ahead|"
+    r"correct|right|alright|all\s+right|fine|affirmative|absolutely|definitely|of\s+course|report\s+it|file\s+it|"
+    r"send\s+it)\b",
+    re.IGNORECASE,
+)
+# A no beside the yes ("네 아니요", "yes no", "ok wait") makes the answer unclear: it is asked again.
+_NO = re.compile(
+    r"아니|아뇨|안\s*돼|안\s*되|안\s*좋|싫|하지\s*마|말아|말고|취소|그만|됐어|잠깐|잠시만|"
+    r"\b(?:no+|nope|nah|not|don'?t|cancel|wait|stop)\b",
+    re.IGNORECASE,
+)
+_WORDS = re.compile(r"[\w~!.?…]+")
+
+
+def says_yes(text: str | None) -> bool:
+    """Whether a message holds a recognisable yes (a word of the lexicon above) and no no beside it."""
+    text = (text or "").strip()
+    if not text or _NO.search(text):
+        return False
+    if _YES_KO.search(text) or _YES_EN.search(text):
+        return True
+    return any(_YES_SYLLABLES.match(word) for word in _WORDS.findall(text))

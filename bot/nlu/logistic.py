@@ -3,9 +3,10 @@
 Rasa 3.6's LogisticRegressionClassifier fixes scikit-learn's ``C`` at 1.0 (and its classes balanced). With the
 word, morpheme and character n-gram counts summed over a message, thousands of sparse features against under two
 thousand examples, how strongly the weights are held back is the setting that matters most; so this makes it
-one, for bench.chat's candidate pipelines (``lr_c_*``, compared by cross-validation). bot/config.yml keeps Rasa's
-own at C 1 for now: a higher C scores better in cross-validation but reads gibberish as affirm above the
-fallback's threshold (docs/chatbot.md, "Measured"). Everything else, training, persistence and loading, is Rasa's.
+one. bot/config.yml takes C 10, chosen by cross-validation (bench.chat's candidate pipelines ``lr_c_*``,
+``rasa_lr_c_1``). A higher C trusts the intercepts more on a message with no feature the model knows (gibberish
+read as affirm above the fallback's threshold): bot/nlu/unknown_words.py sends those to the fallback.
+Everything else, training, persistence and loading, is Rasa's.
 """
 
 from __future__ import annotations

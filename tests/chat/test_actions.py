@@ -153,7 +153,11 @@ async def test_the_form_accepts_known_places_and_kinds_and_asks_again_otherwise(
     # The place the patterns found is searched, not the whole answer.
     named = tracker(text="종로구청 앞 골목이요", entities=[{"entity": "place", "value": "종로구청"}])
     assert (await form.validate_place("종로구청 앞 골목이요", d, named, {}))["place"] == "종로구청"
-    assert await form.validate_report_confirmed(True, d, t, {}) == {"report_confirmed": True}
+    said = tracker(text="yes", intent="affirm", slots={"language": "en"})
+    assert await form.validate_report_confirmed(True, d, said, {}) == {"report_confirmed": True}
+    # An affirm with no yes word in it (the classifier's reading of "asdf") is asked again, not filed.
+    gibberish = tracker(text="asdf", intent="affirm", slots={"language": "en"})
+    assert await form.validate_report_confirmed(True, d, gibberish, {}) == {"report_confirmed": None}
     assert await form.validate_report_confirmed("네", d, t, {}) == {"report_confirmed": None}
     assert await form.validate_report_kind("sinkhole", d, t, {}) == {"report_kind": "sinkhole"}
     assert await form.validate_report_kind("ufo", d, t, {}) == {"report_kind": None}

@@ -172,6 +172,28 @@ async def test_a_question_in_the_middle_of_a_report_files_nothing_and_the_report
     assert await reports(pool) == [("gas_smell", "종로구청")]
 
 
+async def test_gibberish_at_the_summary_files_nothing_and_asks_again_and_a_yes_then_files(live, client, pool):
+    """The classifier can read gibberish as affirm; a report goes to the city only on a recognisable yes."""
+    headers = bearer(await sign_in(client, "010-5555-4010"))
+    assert "어디인가요" in await say(live, headers, "도로에 싱크홀이 생겼어요")
+    assert "강남역 근처 싱크홀(으)로 신고할까요?" in await say(live, headers, "강남역")
+    again = await say(live, headers, "블라블라")
+    assert "강남역 근처 싱크홀(으)로 신고할까요?" in again and "접수" not in again
+    assert await reports(pool) == []
+    assert "신고가 접수되었습니다" in await say(live, headers, "넵")
+    assert await reports(pool) == [("sinkhole", "강남역")]
+    english = bearer(await sign_in(client, "010-5555-4011"))
+    await client.patch("/v1/me", json={"language": "en"}, headers=english)
+    assert "Where is it" in await say(live, english, "there's a fallen tree blocking the sidewalk")
+    summary = "Shall I report a fallen tree near Hongik University Station?"
+    assert summary in await say(live, english, "Hongik University station")
+    again = await say(live, english, "asdf")
+    assert summary in again and "filed" not in again
+    assert len(await reports(pool)) == 1
+    assert "Your report is filed" in await say(live, english, "yes")
+    assert await reports(pool) == [("sinkhole", "강남역"), ("fallen_tree", "홍대입구역")]
+
+
 async def test_cancel_words_and_a_no_to_the_summary_end_the_report_with_nothing_filed(live, client, pool):
     headers = bearer(await sign_in(client, "010-5555-4001"))
     assert "어디인가요" in await say(live, headers, "도로에 싱크홀이 생겼어요")
