@@ -216,9 +216,8 @@ def holdout_summary(model: Path, work: Path) -> dict:
             language: {
                 "examples": len(group),
                 "accuracy": scores((r["intent"], r["predicted"]) for r in group)["accuracy"],
-                "errors": [(r["text"], r["intent"], r["predicted"]) for r in group if r["intent"] != r["predicted"]],
-                # The errors as counts alone: what one may look at while writing training examples, so that they
-                # stay written apart from the held-out messages.
+                # The errors as counts alone, never their texts: what one may look at while writing training
+                # examples, so that they stay written apart from the held-out messages.
                 "confusions": dict(
                     Counter(
                         f"{r['intent']} -> {r['predicted']}" for r in group if r["intent"] != r["predicted"]
@@ -227,7 +226,9 @@ def holdout_summary(model: Path, work: Path) -> dict:
             }
             for language, group in sorted(by_language.items())
         }
-    summary["need_help"] = need_help_scores(everything)
+    # need_help's misses and false alarms as counts too (on cross-validation, of the training data, they keep texts).
+    scored = need_help_scores(everything)
+    summary["need_help"] = {**scored, "missed": len(scored["missed"]), "false_alarms": len(scored["false_alarms"])}
     return summary
 
 
