@@ -203,6 +203,11 @@ async def guardians_of(conn: asyncpg.Connection, recipient_id: int) -> list[asyn
     )
 
 
+_INSERT_CHECKIN = (
+    "INSERT INTO checkins (recipient_id, channel, kind, body, device_id, at) VALUES ($1, $2, $3, $4, $5, $6)"
+)
+
+
 async def insert_checkin(
     conn: asyncpg.Connection,
     *,
@@ -213,26 +218,13 @@ async def insert_checkin(
     device_id: str | None,
     at: datetime,
 ) -> None:
-    await conn.execute(
-        """
-        INSERT INTO checkins (recipient_id, channel, kind, body, device_id, at) VALUES ($1, $2, $3, $4, $5, $6)
-        """,
-        recipient_id,
-        channel,
-        kind,
-        body,
-        device_id,
-        at,
-    )
+    """A check-in that changes nothing in the plan (``insert_answering_checkin`` for one that does)."""
+    await conn.execute(_INSERT_CHECKIN, recipient_id, channel, kind, body, device_id, at)
 
 
 # A check-in's row and what it does to the plan, in one statement: it closes the ladder (``close_ladder``) or
 # notes the contact (``note_contact``). $6 is the check-in's time.
-_WITH_CHECKIN = """
-    WITH checkin AS (
-        INSERT INTO checkins (recipient_id, channel, kind, body, device_id, at) VALUES ($1, $2, $3, $4, $5, $6)
-    )
-"""
+_WITH_CHECKIN = f"WITH checkin AS ({_INSERT_CHECKIN})\n"
 _CLOSING = """
     UPDATE checkin_plans
     SET step = 0,
