@@ -3,7 +3,8 @@
 Request ``i`` is due at ``start + i / rate`` whether or not the ones before it have answered, and its latency is
 counted from when it was due, so a server (or a generator) that falls behind shows it in the percentiles instead
 of quietly sending less (no coordinated omission). ``late`` counts requests started more than 5 ms after they
-were due: when it is more than a few, the generator was the bottleneck.
+were due: when it is more than a few, the generator was the bottleneck. ``--warmup`` seconds (2) at the same rate
+go first, not counted, so that the figure is of a server that has been serving (``warm_then_measure``).
 
     python -m bench.fixed_rate http URL --rate 500 --seconds 10 [--method POST] [--tokens-file F] [--points]
                                                                 [--idempotency-keys]
@@ -64,6 +65,7 @@ async def open_loop(
     """
     total = int(rate * seconds)
     latencies: list[float] = []
+    slow: list[tuple[float, float]] = []  # (due, latency) of each, to see whether the slowest come together
     errors = late = 0
     gate = asyncio.Semaphore(in_flight)
     start = time.perf_counter() + 0.05
@@ -81,6 +83,7 @@ async def open_loop(
             if not ok:
                 errors += 1
             latencies.append(time.perf_counter() - due)
+            slow.append((due - start, latencies[-1]))
 
     tasks = []
     for i in range(total):
@@ -107,7 +110,31 @@ async def open_loop(
         "errors": errors,
         "late": late,
         "in_flight": in_flight,
+        # When the slowest 1 % were due (seconds into the run, with their latency in ms): spread out, or together.
+        "slowest_due_s": [(round(at, 2), round(took * 1000)) for at, took in sorted(slow) if took >= cuts[98]][:60],
     }
+
+
+async def warm_then_measure(
+    send: Callable[[int], Awaitable[bool]],
+    args: argparse.Namespace,
+    *,
+    before_measuring: Callable[[], None] = lambda: None,
+) -> dict[str, Any]:
+    """``args.warmup`` seconds at the same rate first, not counted, then the measured run.
+
+    What a server serving all day has and a fresh one has not: the client's connections open, the server's pool
+    grown to what the rate needs, each connection's prepared statements. Without it the first tenth of a second
+    of a run, every connection being opened at once, was all of its slowest 1 % (``slowest_due_s``), and the bare
+    SQL's pool, opened whole before its clock started, was not held to the same.
+    """
+    warm = (
+        await open_loop(send, rate=args.rate, seconds=args.warmup, in_flight=args.in_flight) if args.warmup > 0 else {}
+    )
+    before_measuring()
+    figure = await open_loop(send, rate=args.rate, seconds=args.seconds, in_flight=args.in_flight)
+    # What the server's CPU across the whole run is to be divided by: the warm-up's requests too.
+    return {**figure, "warmup_s": args.warmup, "sent_in_all": figure["requests"] + warm.get("requests", 0)}
 
 
 async def http(args: argparse.Namespace) -> dict[str, Any]:
@@ -144,7 +171,7 @@ async def http(args: argparse.Namespace) -> dict[str, Any]:
             answers[str(status)] += 1
             return 200 <= status < 300
 
-        figure = await open_loop(send, rate=args.rate, seconds=args.seconds, in_flight=args.in_flight)
+        figure = await warm_then_measure(send, args, before_measuring=answers.clear)
         return {"target": args.url, "method": args.method, "client": "bench/raw_http.py", **figure,
                 "answers": dict(answers)}  # fmt: skip
     finally:
@@ -164,9 +191,7 @@ async def checkin_sql(args: argparse.Namespace) -> dict[str, Any]:
                 )
             return True
 
-        return {"target": "INSERT INTO checkins", **await open_loop(
-            send, rate=args.rate, seconds=args.seconds, in_flight=args.in_flight
-        )}  # fmt: skip
+        return {"target": "INSERT INTO checkins", **await warm_then_measure(send, args)}
 
 
 async def knn_sql(args: argparse.Namespace) -> dict[str, Any]:
@@ -186,9 +211,7 @@ async def knn_sql(args: argparse.Namespace) -> dict[str, Any]:
                 )
             return len(rows) == 3
 
-        return {"target": "bare KNN (ORDER BY plane <-> point LIMIT 3)", **await open_loop(
-            send, rate=args.rate, seconds=args.seconds, in_flight=args.in_flight
-        )}  # fmt: skip
+        return {"target": "bare KNN (ORDER BY plane <-> point LIMIT 3)", **await warm_then_measure(send, args)}
 
 
 def main() -> None:
@@ -200,6 +223,7 @@ def main() -> None:
         p.add_argument("--rate", type=float, required=True)
         p.add_argument("--seconds", type=float, default=10)
         p.add_argument("--in-flight", type=int, default=64)
+        p.add_argument("--warmup", type=float, default=2, help="seconds at the rate first, not counted")
         if mode == "http":
             p.add_argument("--method", default="GET", type=str.upper)
             p.add_argument("--tokens-file")
