@@ -204,34 +204,6 @@ async def open_help_case(
     return existing, False
 
 
-async def all_clear(
-    conn: asyncpg.Connection, *, recipient_id: int, slot_at: datetime | None, now: datetime, note: str
-) -> list[int]:
-    """Mark the recipient's unresolved cases of that slot (None: every missed check-in) all clear, with a note.
-
-    A case already marked all clear is left alone, so a second sign of life adds no second note.
-    """
-    rows = await conn.fetch(
-        """
-        WITH cleared AS (
-            UPDATE cases SET all_clear_at = $3
-            WHERE recipient_id = $1 AND state <> 'resolved' AND all_clear_at IS NULL
-              AND (slot_at = $2::timestamptz OR ($2::timestamptz IS NULL AND reason = 'missed_checkin'))
-            RETURNING id
-        ), noted AS (
-            INSERT INTO case_notes (case_id, author, body, created_at)
-            SELECT id, 'system', $4, $3 FROM cleared
-        )
-        SELECT id FROM cleared ORDER BY id
-        """,
-        recipient_id,
-        slot_at,
-        now,
-        note,
-    )
-    return [r["id"] for r in rows]
-
-
 async def open_safety_cases(
     conn: asyncpg.Connection, *, rows: Sequence[tuple[int, int]], now: datetime, sla: timedelta
 ) -> list[asyncpg.Record]:
@@ -341,8 +313,9 @@ class MissedCleared(NamedTuple):
 
 
 async def clear_missed(conn: asyncpg.Connection, *, recipient_id: int, now: datetime, note: str) -> MissedCleared:
-    """``open_missed_slots`` and ``all_clear(slot_at=None)`` in one statement: the slots of the unresolved
-    missed-checkin cases, and those of them not yet all clear marked so, with a note."""
+    """The slots of the recipient's unresolved missed-checkin cases, and those of them not yet all clear marked
+    so, with a note, in one statement. A case already all clear is left alone: a second sign of life adds no
+    second note."""
     rows = await conn.fetch(
         """
         WITH open AS (

@@ -356,23 +356,24 @@ async def test_a_call_for_help_joins_the_open_help_case(pool, make_recipient):
     assert third[1] is True and third[0] != first[0]
 
 
-async def test_all_clear_marks_the_slots_cases_and_notes_them(pool, make_recipient):
+async def test_clear_missed_marks_every_missed_check_in_once_and_gives_all_their_slots(pool, make_recipient):
     a = await make_recipient()
     morning = await open_case(pool, a, slot_at=T0)
     evening = await open_case(pool, a, slot_at=T0 + 2 * HOUR)
     async with pool.acquire() as conn:
         help_case, _ = await repository.open_help_case(conn, recipient_id=a, now=T0, sla=SLA)
-        cleared = await repository.all_clear(conn, recipient_id=a, slot_at=T0, now=T0 + HOUR, note="앱으로 응답")
-        again = await repository.all_clear(conn, recipient_id=a, slot_at=T0, now=T0 + 2 * HOUR, note="앱으로 응답")
-    assert cleared == [morning]
-    assert again == []
-    assert await pool.fetchval("SELECT all_clear_at FROM cases WHERE id = $1", morning) == T0 + HOUR
-    notes = await pool.fetch("SELECT case_id, author, body, created_at FROM case_notes")
-    assert [tuple(n) for n in notes] == [(morning, "system", "앱으로 응답", T0 + HOUR)]
-
-    async with pool.acquire() as conn:
-        rest = await repository.all_clear(conn, recipient_id=a, slot_at=None, now=T0 + 3 * HOUR, note="문자로 응답")
-    assert rest == [evening]
+        cleared = await repository.clear_missed(conn, recipient_id=a, now=T0 + 3 * HOUR, note="앱으로 응답")
+        again = await repository.clear_missed(conn, recipient_id=a, now=T0 + 4 * HOUR, note="문자로 응답")
+    assert cleared == repository.MissedCleared(open_slots=[T0, T0 + 2 * HOUR], cleared=[morning, evening])
+    # Still open, so their ladders are still quieted, but the second sign of life notes nothing more.
+    assert again == repository.MissedCleared(open_slots=[T0, T0 + 2 * HOUR], cleared=[])
+    assert await pool.fetchval("SELECT all_clear_at FROM cases WHERE id = $1", morning) == T0 + 3 * HOUR
+    notes = await pool.fetch("SELECT case_id, author, body, created_at FROM case_notes ORDER BY case_id")
+    assert [tuple(n) for n in notes] == [
+        (morning, "system", "앱으로 응답", T0 + 3 * HOUR),
+        (evening, "system", "앱으로 응답", T0 + 3 * HOUR),
+    ]
+    # A help request is not a missed check-in: a sign of life does not clear it.
     assert await pool.fetchval("SELECT all_clear_at FROM cases WHERE id = $1", help_case) is None
 
 
