@@ -33,6 +33,7 @@ from bot.evaluation import (
     cross_validate,
     distress_curve,
     distress_point,
+    fallback_threshold,
     guard_threshold,
     holdout_summary,
     keep_artifacts,
@@ -72,8 +73,17 @@ def _regularised(c: float) -> str:
 _CHARS = "    analyzer: char_wb\n    min_ngram: 1\n    max_ngram: 4\n"
 
 
+# A second char featurizer beside it, whose n-grams run across words (char, not char_wb): "smell gas", "가스냄새".
+_ACROSS = _CHARS + "  - name: CountVectorsFeaturizer\n" + _CHARS.replace("char_wb", "char")
+
+
 def _chars(low: int, high: int) -> str:
     return f"    analyzer: char_wb\n    min_ngram: {low}\n    max_ngram: {high}\n"
+
+
+# The same logistic regression on each message's counts made sublinear and scaled to unit length, at C.
+def _scaled(c: float) -> str:
+    return _regularised(c).replace("    tol: 0.0001\n", "    tol: 0.0001\n    scaling: sublinear_l2\n")
 
 
 def _diet(epochs: int) -> str:
@@ -86,7 +96,9 @@ def _diet(epochs: int) -> str:
 # UnknownWords (bot/nlu/unknown_words.py): a message with nothing training saw falls back; its line, to drop it.
 _UNKNOWN_WORDS = "  - name: bot.nlu.unknown_words.UnknownWords\n"
 
-PIPELINES: dict[str, tuple[str, str]] = {
+# Each candidate: one replacement (old, new) in bot/config.yml's text, or several in turn; ("", "") is the config.
+Replacement = tuple[str, str]
+PIPELINES: dict[str, Replacement | tuple[Replacement, ...]] = {
     "kiwi_words_and_morphemes": ("", ""),
     "whitespace": (_TOKENIZER, "  - name: WhitespaceTokenizer\n"),
     "kiwi_morphemes_only": (_TOKENIZER, _TOKENIZER + "    keep_words: false\n"),
@@ -99,6 +111,15 @@ PIPELINES: dict[str, tuple[str, str]] = {
     "rasa_lr_c_1": (_CLASSIFIER, _RASA_CLASSIFIER),
     "lr_c_30": (_CLASSIFIER, _regularised(30)),
     "lr_c_100": (_CLASSIFIER, _regularised(100)),
+    "sublinear_l2_c_10": (_CLASSIFIER, _scaled(10)),
+    "sublinear_l2_c_30": (_CLASSIFIER, _scaled(30)),
+    "sublinear_l2_c_100": (_CLASSIFIER, _scaled(100)),
+    "sublinear_l2_c_300": (_CLASSIFIER, _scaled(300)),
+    "sublinear_l2_c_1000": (_CLASSIFIER, _scaled(1000)),
+    "sublinear_l2_c_3000": (_CLASSIFIER, _scaled(3000)),
+    "chars_across_words": (_CHARS, _CHARS.replace("char_wb", "char")),
+    "chars_also_across_words": (_CHARS, _ACROSS),
+    "chars_also_across_words_sublinear_l2_c_1000": ((_CHARS, _ACROSS), (_CLASSIFIER, _scaled(1000))),
     "chars_1_5": (_CHARS, _chars(1, 5)),
     "chars_2_5": (_CHARS, _chars(2, 5)),
     "no_unknown_words": (_UNKNOWN_WORDS, ""),
@@ -145,16 +166,19 @@ def pipelines_part(args: argparse.Namespace) -> dict:
     """
     base = (BOT / "config.yml").read_text()
     compared = {}
-    for name, (old, new) in PIPELINES.items():
+    for name, change in PIPELINES.items():
         if args.pipeline and name not in args.pipeline:
             continue
-        if old and old not in base:
-            raise ValueError(f"bot/config.yml has no {old!r} for the {name} pipeline")
+        text = base
+        for old, new in change if isinstance(change[0], tuple) else (change,):
+            if old and old not in text:
+                raise ValueError(f"bot/config.yml has no {old!r} for the {name} pipeline")
+            text = text.replace(old, new) if old else text
         with tempfile.TemporaryDirectory(prefix=f"bench-chat-{name}-") as tmp:
             config = Path(tmp) / "config.yml"
-            config.write_text(base.replace(old, new) if old else base)
+            config.write_text(text)
             if args.cv_only:
-                compared[name] = _seeded_cross_validation(config, Path(tmp), args.folds, args.seed)
+                compared[name] = _seeded_cross_validation(config, Path(tmp), args.folds, args.seed, args.also_train)
                 args.out.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(Path(tmp) / "rows.json", args.out / f"cv_rows_{name}.json")
                 continue
@@ -175,10 +199,10 @@ def pipelines_part(args: argparse.Namespace) -> dict:
     return compared
 
 
-def _seeded_cross_validation(config: Path, work: Path, folds: int, seed: int) -> dict:
+def _seeded_cross_validation(config: Path, work: Path, folds: int, seed: int, also_train: Path | None) -> dict:
     """bot.folds's cross-validation of ``config``: accuracy and macro-F1 of the final intent per language."""
     out = work / "rows.json"
-    seconds = parsed_cross_validation(folds, out, config=config, seed=seed)
+    seconds = parsed_cross_validation(folds, out, config=config, seed=seed, also_train=also_train)
     rows = json.loads(out.read_text())
     by_language: dict[str, list[dict]] = {}
     for row in rows:
@@ -186,6 +210,7 @@ def _seeded_cross_validation(config: Path, work: Path, folds: int, seed: int) ->
     return {
         "folds": folds,
         "seed": seed,
+        **({"also_trained_on": str(also_train)} if also_train else {}),
         "cross_validation_seconds": round(seconds, 1),
         "cross_validation": {
             lang: {
@@ -211,7 +236,7 @@ def distress_part(args: argparse.Namespace) -> dict:
         seconds = parsed_cross_validation(args.folds, out)
         rows = json.loads(out.read_text())
     threshold, rank = guard_threshold()
-    curve = distress_curve(rows, rank)
+    curve = distress_curve(rows, rank, below=fallback_threshold())
     configured = distress_point(rows, threshold, rank)
     cues = curve["cues_only"]
     by_language: dict[str, list[dict]] = {}
@@ -264,6 +289,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="the folds' seed of --cv-only")
     parser.add_argument(
         "--cv-only", action="store_true", help="pipelines: seeded cross-validation alone, the held-out set untouched"
+    )
+    parser.add_argument(
+        "--also-train", type=Path, help="--cv-only: NLU data added to every fold's training and never scored"
     )
     parser.add_argument("--out", type=Path, default=ARTIFACTS, help="where the reports are kept")
     parser.add_argument("--train-time", action="store_true", help="also time one full training run")

@@ -244,12 +244,17 @@ PYTHON = BOT / ".venv" / "bin" / "python"
 THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
 
 
-def parsed_cross_validation(folds: int, out: Path, config: Path = BOT / "config.yml", seed: int = 0) -> float:
-    """bot.folds's cross-validation of ``config`` on bot/data (whole parses, seeded folds) into ``out``; seconds."""
+def parsed_cross_validation(
+    folds: int, out: Path, config: Path = BOT / "config.yml", seed: int = 0, also_train: Path | None = None
+) -> float:
+    """bot.folds's cross-validation of ``config`` on bot/data (whole parses, seeded folds) into ``out``; seconds.
+
+    ``also_train``: NLU data that joins every fold's training and is never parsed (bot.folds's --also-train)."""
     started = time.perf_counter()
+    extra = ["--also-train", str(also_train.resolve())] if also_train else []
     proc = subprocess.run(
         [str(PYTHON), "-m", "bot.folds", "--config", str(config), "--data", str(BOT / "data"),
-         "--folds", str(folds), "--seed", str(seed), "--out", str(out)],
+         "--folds", str(folds), "--seed", str(seed), "--out", str(out), *extra],
         cwd=BOT, env={**os.environ, **RASA_ENV}, capture_output=True, text=True, timeout=1800, check=False,
     )  # fmt: skip
     if proc.returncode != 0:
@@ -265,6 +270,14 @@ def guard_threshold() -> tuple[float, int]:
     if match is None:
         raise ValueError("bot/config.yml has no DistressGuard threshold and rank")
     return float(match.group(1)), int(match.group(2))
+
+
+def fallback_threshold() -> float:
+    """The FallbackClassifier's threshold in bot/config.yml."""
+    match = re.search(r"- name: FallbackClassifier\s*\n\s+threshold: ([0-9.]+)", (BOT / "config.yml").read_text())
+    if match is None:
+        raise ValueError("bot/config.yml has no FallbackClassifier threshold")
+    return float(match.group(1))
 
 
 def guarded(row: dict, threshold: float | None, rank: int) -> str:
@@ -299,19 +312,27 @@ def distress_point(rows: list[dict], threshold: float | None, rank: int) -> dict
     }
 
 
-def distress_curve(rows: list[dict], rank: int, thresholds: Iterable[float] = THRESHOLDS) -> dict:
+def distress_curve(
+    rows: list[dict], rank: int, thresholds: Iterable[float] = THRESHOLDS, below: float | None = None
+) -> dict:
     """The guard's curve on cross-validated parses, and the threshold it supports: among the thresholds that miss no
     call for help a lower one would catch (recall is never traded), those that ask the fewest people needlessly;
-    of these the lowest, so that an unseen call for help the classifier half-recognises is still caught."""
+    of these the lowest, so that an unseen call for help the classifier half-recognises is still caught.
+
+    ``below`` (the fallback's threshold) bounds the choice: the guard is for a need_help the classifier is unsure
+    of, so its threshold is a low one, under the confidence the classifier needs to be taken at its word. Without
+    it, once the cues catch all but what the classifier ranks high, the fewest prompts come at any threshold."""
     curve = [distress_point(rows, t, rank) for t in sorted(thresholds)]
-    best_recall = max(p["need_help_recall"] or 0.0 for p in curve)
-    safe = [p for p in curve if (p["need_help_recall"] or 0.0) >= best_recall]
+    candidates = [p for p in curve if below is None or p["threshold"] < below]
+    best_recall = max(p["need_help_recall"] or 0.0 for p in candidates)
+    safe = [p for p in candidates if (p["need_help_recall"] or 0.0) >= best_recall]
     fewest = min(p["false_help_prompts"] for p in safe)
     chosen = min(p["threshold"] for p in safe if p["false_help_prompts"] == fewest)
     return {
         "rank": rank,
         "curve": curve,
         "chosen_threshold": chosen,
+        "chosen_below": below,
         "cues_only": distress_point(rows, 1.01, rank),  # the simplest guard: the cues alone
         "no_guard": distress_point(rows, None, rank),  # the classifier alone
     }

@@ -8,6 +8,9 @@ whole pipeline, guard included.
 
     bot/.venv/bin/python -m bot.folds --config bot/config.yml --data bot/data --folds 5 --seed 0 --out rows.json
 
+With ``--also-train DIR``, DIR's NLU examples join every fold's training part and are never parsed: the folds and
+the parsed messages stay those of ``--data``, so a run with and without DIR measures what its examples add.
+
 Each row: ``text``, ``intent`` (gold), ``predicted`` (final), ``confidence``, ``ranking`` ([name, confidence]
 as the guard saw it: after the fallback, which puts itself first), ``distress`` (the guard's mark or null),
 ``unknown_words`` (UnknownWords's mark, bot/nlu/unknown_words.py, or null).
@@ -74,11 +77,14 @@ def _nlu_data(data: Path) -> TrainingData:
     return TrainingDataImporter.load_from_dict(training_data_paths=[str(data)]).get_nlu_data()
 
 
-def cross_validate(config: Path, data: Path, n: int, seed: int) -> list[dict]:
-    """Every training example parsed by a model that never saw it."""
+def cross_validate(config: Path, data: Path, n: int, seed: int, also_train: Path | None = None) -> list[dict]:
+    """Every training example parsed by a model that never saw it (trained also on ``also_train``'s, if given)."""
     rows: list[dict] = []
+    extra = _nlu_data(also_train) if also_train else None
     with tempfile.TemporaryDirectory(prefix="bot-folds-") as tmp:
         for i, (train, test) in enumerate(folds(_nlu_data(data), n, seed)):
+            if extra is not None:
+                train = train.merge(extra)
             train_file = Path(tmp) / f"fold{i}.yml"
             RasaYAMLWriter().dump(train_file, train)
             model = train_nlu(str(config), str(train_file), str(Path(tmp) / f"model{i}"), fixed_model_name="m")
@@ -95,9 +101,10 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--also-train", type=Path, help="NLU data added to every fold's training, never parsed")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    rows = cross_validate(args.config, args.data, args.folds, args.seed)
+    rows = cross_validate(args.config, args.data, args.folds, args.seed, args.also_train)
     args.out.write_text(json.dumps(rows, ensure_ascii=False))
 
 
