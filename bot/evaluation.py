@@ -272,14 +272,6 @@ def guard_threshold() -> tuple[float, int]:
     return float(match.group(1)), int(match.group(2))
 
 
-def fallback_threshold() -> float:
-    """The FallbackClassifier's threshold in bot/config.yml."""
-    match = re.search(r"- name: FallbackClassifier\s*\n\s+threshold: ([0-9.]+)", (BOT / "config.yml").read_text())
-    if match is None:
-        raise ValueError("bot/config.yml has no FallbackClassifier threshold")
-    return float(match.group(1))
-
-
 def guarded(row: dict, threshold: float | None, rank: int) -> str:
     """The final intent of a parsed row had DistressGuard used ``threshold`` (None: no guard at all)."""
     distress = row.get("distress")
