@@ -22,6 +22,7 @@ from api.platform.db.pool import Db
 from api.platform.districts import DISTRICTS
 from api.platform.errors import NotFound, Problem
 from api.platform.openapi import documented
+from api.platform.query import declared_query_only
 from api.platform.types import Id
 
 # A CAP message with its resources by reference is a few kilobytes; a megabyte is plenty and bounds the parser.
@@ -80,7 +81,7 @@ class AlertController(Controller):
         status = HTTP_201_CREATED if result.outcome is Outcome.created else HTTP_200_OK
         return Response(result, status_code=status)
 
-    @get("/", opt=PUBLIC)
+    @get("/", opt=PUBLIC, guards=[declared_query_only])
     async def list_alerts(
         self,
         db: Db,

@@ -12,6 +12,7 @@ from api.evacuation.schemas import Guidance, Hazard, NearestShelters, ShelterRea
 from api.platform.auth.guards import PUBLIC
 from api.platform.db.pool import Db
 from api.platform.errors import Problem
+from api.platform.query import declared_query_only
 from api.platform.types import Id, Language
 
 Lat = Annotated[
@@ -36,7 +37,7 @@ class ShelterController(Controller):
     path = "/v1/shelters"
     tags = ["evacuation"]
 
-    @get("/nearest", opt=PUBLIC)
+    @get("/nearest", opt=PUBLIC, guards=[declared_query_only])
     async def nearest(
         self,
         request: Request[Any, Any, Any],
@@ -70,7 +71,7 @@ class GuidanceController(Controller):
     path = "/v1/guidance"
     tags = ["evacuation"]
 
-    @get("/", opt=PUBLIC)
+    @get("/", opt=PUBLIC, guards=[declared_query_only])
     async def guidance(
         self,
         request: Request[Any, Any, Any],

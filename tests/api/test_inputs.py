@@ -59,3 +59,31 @@ async def test_hsts_only_behind_https(client):
     assert "strict-transport-security" not in plain.headers
     secure = await client.get("/console/sign-in", headers={"X-Forwarded-Proto": "https"})
     assert secure.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/v1/alerts?distrct=11680", ["active", "before_id", "district", "limit"]),
+        ("/v1/shelters/nearest?hazard=heat_wave&lat=37.5&lng=127.0", ["district", "hazard", "lat", "limit", "lon"]),
+        ("/v1/guidance?hazard=heat_wave&language=en", ["district", "hazard", "lang", "lat", "limit", "lon"]),
+    ],
+)
+async def test_a_misspelt_query_parameter_is_refused_with_the_ones_the_route_takes(client, path, allowed):
+    # Ignored, the misspelt district would have answered with every warning in Seoul, and the shelters and
+    # guidance would have been measured from nowhere or given in Korean.
+    response = await client.get(path)
+    assert response.status_code == 400, response.text
+    body = problem(response)
+    assert body["code"] == "query_parameter_unknown"
+    assert body["allowed"] == allowed
+    assert body["unknown"] == [path.split("&")[-1].split("?")[-1].split("=")[0]]
+    assert body["unknown"][0] in body["detail"] and "district" in body["detail"]
+
+
+async def test_the_query_parameters_a_route_takes_are_answered(client):
+    assert (await client.get("/v1/alerts?district=11680&active=true&limit=5")).status_code == 200
+    nearest = await client.get("/v1/shelters/nearest?hazard=heat_wave&lat=37.5&lon=127.0&limit=1")
+    assert nearest.status_code == 200, nearest.text
+    guidance = await client.get("/v1/guidance?hazard=heat_wave&lang=en")
+    assert guidance.status_code == 200, guidance.text
