@@ -44,9 +44,10 @@ class RegularisedLogisticRegression(LogisticRegressionClassifier):
         self.clf.set_params(C=float(self.config["C"]))
 
     def _create_X(self, messages: list[Message]) -> csr_matrix:
-        features = csr_matrix(super()._create_X(messages), dtype=np.float64)
+        counts = super()._create_X(messages)
         if self.config["scaling"] == "counts":
-            return features
+            return counts
+        features = csr_matrix(counts, dtype=np.float64)
         positive = features.data > 0
         features.data[positive] = 1.0 + np.log(features.data[positive])
         return normalize(features, norm="l2", copy=False)
